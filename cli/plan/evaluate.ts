@@ -1,0 +1,114 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../../components/policy/load";
+import { buildStack } from "../../stacks/program";
+
+/** A resource a program registered, as `pulumi up` would create it. */
+export interface PlannedResource {
+  /** Pulumi type token, e.g. `aws:s3/bucket:Bucket`. */
+  type: string;
+  name: string;
+  /** Inputs with every secret replaced by `[secret]` (or unwrapped, with `revealSecrets`). */
+  inputs: Record<string, unknown>;
+}
+
+export const SECRET_MASK = "[secret]";
+const SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/**
+ * Replaces Pulumi's serialized secrets with a mask, recursively; with
+ * `reveal`, unwraps them instead (only for running the commands locally,
+ * never for printing).
+ */
+export function maskSecrets(value: unknown, reveal = false): unknown {
+  if (Array.isArray(value)) return value.map((v) => maskSecrets(v, reveal));
+  if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (obj[SPECIAL_SIG_KEY] === SECRET_SIG) return reveal ? maskSecrets(obj.value, reveal) : SECRET_MASK;
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, maskSecrets(v, reveal)]));
+  }
+  return value;
+}
+
+const ACCOUNT = "123456789012";
+
+/** Outputs the cloud would compute, made up deterministically so plans are stable. */
+function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const region = (inputs.region as string | undefined) ?? "us-east-1";
+  switch (type) {
+    case "aws:s3/bucket:Bucket": {
+      const bucket = (inputs.bucket as string | undefined) ?? name;
+      return { bucket, arn: `arn:aws:s3:::${bucket}`, region };
+    }
+    case "aws:kms/key:Key":
+      return { arn: `arn:aws:kms:${region}:${ACCOUNT}:key/${name}`, keyId: name };
+    case "aws:iam/user:User":
+      return { name, arn: `arn:aws:iam::${ACCOUNT}:user/dxbackup/${name}` };
+    case "aws:iam/role:Role":
+      return { name, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` };
+    case "aws:iam/accessKey:AccessKey":
+      return { secret: "planned-secret-access-key" };
+    case "command:remote:Command":
+      return { stdout: "", stderr: "" };
+    default:
+      return {};
+  }
+}
+
+export interface Recording<T> {
+  /** Every registered resource (components included), in registration order. */
+  resources: PlannedResource[];
+  /** What `program` returned, with outputs resolved. */
+  result: T;
+}
+
+/**
+ * Runs `program` under Pulumi's mocks with `config` and records every
+ * resource it registers. The one mocks harness for `dxbackup plan`, the demo
+ * and the tests.
+ */
+export async function recordResources<T>(
+  program: () => T,
+  options: { stack: string; config?: StackConfig; project?: string; revealSecrets?: boolean },
+): Promise<Recording<pulumi.Unwrap<T>>> {
+  const resources: PlannedResource[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        resources.push({
+          type: args.type,
+          name: args.name,
+          inputs: maskSecrets(args.inputs, options.revealSecrets) as Record<string, unknown>,
+        });
+        return {
+          id: `${args.name}-id`,
+          state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs) },
+        };
+      },
+      call(args) {
+        return args.inputs;
+      },
+    },
+    options.project ?? "dx-backup",
+    options.stack,
+    false,
+  );
+  pulumi.runtime.setAllConfig({ ...(options.config?.values ?? {}) }, [...(options.config?.secretKeys ?? [])]);
+  const result = await pulumi.runtime.runInPulumiStack(async () => program());
+  // Registrations that wait on outputs finish after the program returns; the
+  // language host waits for the RPC queue to drain before exiting, so do we.
+  await waitForRPCs();
+  return { resources, result: result as pulumi.Unwrap<T> };
+}
+
+/** The runtime's own "wait until the RPC queue is empty" (internal to @pulumi/pulumi, not in its typings). */
+function waitForRPCs(): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
+  return settings.waitForRPCs();
+}
+
+/** Evaluates the real stack program with a stack's config. */
+export async function evaluateStack(config: StackConfig, stack: string, options: { revealSecrets?: boolean } = {}) {
+  return recordResources(() => buildStack(config), { stack, config, ...options });
+}

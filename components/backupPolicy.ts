@@ -1,0 +1,76 @@
+import * as pulumi from "@pulumi/pulumi";
+import { PortalHostBackup } from "./hosts/portalHostBackup";
+import type { Policy } from "./policy/types";
+import { BackupStore } from "./storage/backupStore";
+
+export interface BackupPolicyArgs {
+  /** A policy validated by `loadPolicy`. */
+  policy: Policy;
+  /**
+   * Secret values by the config key the policy names them with
+   * (`repositoryPassword`, each host's `ssh.privateKeySecret`, storage secrets).
+   */
+  secrets: Record<string, pulumi.Input<string>>;
+  /** Tags for every cloud resource. */
+  tags?: Record<string, string>;
+}
+
+/**
+ * A whole backup policy: the storage, and the agent with its schedules on
+ * every host. The top-level component a stack creates.
+ */
+export class BackupPolicy extends pulumi.ComponentResource {
+  readonly store: BackupStore;
+  readonly hosts: Record<string, PortalHostBackup>;
+  /** restic repository URL per host. */
+  readonly repositories: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: BackupPolicyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dxbackup:index:BackupPolicy", name, {}, opts);
+    const { policy } = args;
+    const secret = (key: string): pulumi.Input<string> => {
+      const value = args.secrets[key];
+      if (value === undefined) throw new Error(`BackupPolicy: secret '${key}' was not provided`);
+      return value;
+    };
+    const tags = { "dxbackup:policy": policy.name, "dxbackup:environment": policy.environment, ...args.tags };
+
+    this.store = new BackupStore(
+      `${name}-store`,
+      {
+        storage: policy.storage,
+        hostNames: policy.hosts.map((h) => h.name),
+        s3Credentials:
+          policy.storage.kind === "s3Compatible"
+            ? {
+                accessKeyId: secret(policy.storage.s3Compatible.accessKeyIdSecret),
+                secretAccessKey: secret(policy.storage.s3Compatible.secretAccessKeySecret),
+              }
+            : undefined,
+        tags,
+      },
+      { parent: this },
+    );
+
+    this.hosts = {};
+    for (const host of policy.hosts) {
+      this.hosts[host.name] = new PortalHostBackup(
+        `${name}-${host.name}`,
+        {
+          policy,
+          host,
+          storage: this.store.hosts[host.name],
+          repositoryPassword: secret(policy.secrets.repositoryPassword),
+          sshPrivateKey: secret(host.ssh.privateKeySecret),
+          sftpPrivateKey: policy.storage.kind === "sftp" ? secret(policy.storage.sftp.privateKeySecret) : undefined,
+        },
+        { parent: this },
+      );
+    }
+
+    this.repositories = pulumi.all(
+      Object.fromEntries(policy.hosts.map((h) => [h.name, this.store.hosts[h.name].repositoryUrl])),
+    );
+    this.registerOutputs({ repositories: this.repositories, bucketName: this.store.bucketName });
+  }
+}

@@ -1,0 +1,75 @@
+import { createHash } from "node:crypto";
+import type { Host, Policy } from "../policy/types";
+import { agentLayout, renderAgentConfig, renderScheduleConfig, renderStorageEnv } from "../render/agentConfig";
+import type { BundleFile } from "../render/bundle";
+import { renderCronFile, renderService, renderTimer, unitName } from "../render/schedulerUnits";
+import { knownHostsLine, resticOptions, STORAGE_FILES } from "../storage/repository";
+
+/** Secret values a host's files hold. Only ever handled inside an `apply`. */
+export interface HostSecrets {
+  repositoryPassword: string;
+  storageEnvironment: Record<string, string>;
+  sftpPrivateKey?: string;
+}
+
+/** Every file the agent needs on `host`, systemd and cron variants both included. Pure. */
+export function hostFiles(
+  policy: Policy,
+  host: Host,
+  repositoryUrl: string,
+  secrets: HostSecrets,
+  agentScript: string,
+): BundleFile[] {
+  const l = agentLayout(host);
+  const { configDir, systemdDir, cronDir } = host.agent;
+  const schedules = policy.schedules.filter((s) => s.hosts.includes(host.name));
+  const file = (
+    path: string,
+    mode: BundleFile["mode"],
+    content: string,
+    extra: Partial<BundleFile> = {},
+  ): BundleFile => ({
+    path,
+    mode,
+    content,
+    scheduler: "all",
+    secret: false,
+    ...extra,
+  });
+  const files: BundleFile[] = [
+    file(l.agent, "0755", agentScript),
+    file(
+      l.config,
+      "0600",
+      renderAgentConfig(policy, host, { url: repositoryUrl, options: resticOptions(policy.storage, configDir) }),
+    ),
+    ...schedules.map((s) => file(l.scheduleConfig(s.name), "0600", renderScheduleConfig(s, host))),
+    file(l.passwordFile, "0600", `${secrets.repositoryPassword}\n`, { secret: true }),
+    file(l.storageEnv, "0600", renderStorageEnv(secrets.storageEnvironment), { secret: true }),
+  ];
+  if (policy.storage.kind === "sftp") {
+    if (secrets.sftpPrivateKey === undefined) throw new Error("hostFiles: sftp storage needs the SFTP private key");
+    const key = secrets.sftpPrivateKey.endsWith("\n") ? secrets.sftpPrivateKey : `${secrets.sftpPrivateKey}\n`;
+    files.push(file(`${configDir}/${STORAGE_FILES.sftpKey}`, "0600", key, { secret: true }));
+    files.push(file(`${configDir}/${STORAGE_FILES.knownHosts}`, "0644", knownHostsLine(policy.storage)));
+  }
+  for (const s of schedules) {
+    const unit = `${systemdDir}/${unitName(policy.name, s.name)}`;
+    files.push(file(`${unit}.service`, "0644", renderService(policy, host, s), { scheduler: "systemd" }));
+    files.push(file(`${unit}.timer`, "0644", renderTimer(policy, s), { scheduler: "systemd" }));
+  }
+  files.push(
+    file(`${cronDir}/dxbackup-${policy.name}`, "0644", renderCronFile(policy, host, schedules), { scheduler: "cron" }),
+  );
+  return files;
+}
+
+/**
+ * A digest of everything but the secrets: it changes whenever the agent, its
+ * config or the schedule changes, and is safe to show in a plan.
+ */
+export function filesDigest(files: readonly BundleFile[]): string {
+  const h = createHash("sha256");
+  for (const f of files.filter((x) => !x.secret)) h.update(`${f.path}\0${f.mode}\0${f.scheduler}\0${f.content}\0`);
+  return h.digest("hex");
+}

@@ -1,0 +1,77 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import type { Host, Policy } from "../policy/types";
+import { renderBundle } from "../render/bundle";
+import { remoteCommand, renderInstallScript, renderUninstallScript } from "../render/installer";
+import type { HostStorageAccess } from "../storage/backupStore";
+import { filesDigest, hostFiles } from "./hostFiles";
+
+/** The agent script shipped to every host. */
+export const AGENT_SCRIPT_PATH = path.join(__dirname, "..", "agent", "dxbackup-agent");
+
+export interface PortalHostBackupArgs {
+  /** The validated policy this host belongs to. */
+  policy: Policy;
+  /** The host, with defaults applied. */
+  host: Host;
+  /** Repository URL and storage credentials for this host. */
+  storage: HostStorageAccess;
+  /** The restic repository password (secret). */
+  repositoryPassword: pulumi.Input<string>;
+  /** The private key the SSH connection logs in with (secret). */
+  sshPrivateKey: pulumi.Input<string>;
+  /** The key the host uses to reach SFTP storage (secret), for sftp storage only. */
+  sftpPrivateKey?: pulumi.Input<string>;
+}
+
+/**
+ * The backup agent on one Portal host: one `remote.Command` whose create and
+ * update run the idempotent installer (files arrive on stdin, secrets
+ * included, never on a command line) and whose delete removes the schedule
+ * but keeps the backups.
+ */
+export class PortalHostBackup extends pulumi.ComponentResource {
+  /** What the installer printed (files changed, scheduler used). */
+  readonly installOutput: pulumi.Output<string>;
+  /** Digest of the non-secret files; changes whenever config or agent change. */
+  readonly configDigest: pulumi.Output<string>;
+
+  constructor(name: string, args: PortalHostBackupArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dxbackup:hosts:PortalHostBackup", name, {}, opts);
+    const { policy, host } = args;
+    const agentScript = readFileSync(AGENT_SCRIPT_PATH, "utf8");
+
+    const files = pulumi
+      .all([args.storage.repositoryUrl, args.repositoryPassword, args.storage.environment, args.sftpPrivateKey])
+      .apply(([url, repositoryPassword, storageEnvironment, sftpPrivateKey]) =>
+        hostFiles(policy, host, url, { repositoryPassword, storageEnvironment, sftpPrivateKey }, agentScript),
+      );
+    this.configDigest = pulumi.unsecret(files.apply(filesDigest));
+
+    const install = remoteCommand(renderInstallScript(policy.name, host), host.ssh.sudo);
+    const agentCommand = new command.remote.Command(
+      `${name}-install`,
+      {
+        connection: {
+          host: host.address,
+          port: host.ssh.port,
+          user: host.ssh.user,
+          privateKey: pulumi.secret(args.sshPrivateKey),
+        },
+        create: install,
+        update: install,
+        delete: remoteCommand(renderUninstallScript(policy.name, host), host.ssh.sudo),
+        stdin: pulumi.secret(files.apply(renderBundle)),
+        // Re-run the installer whenever anything it installs changes.
+        triggers: [this.configDigest],
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this },
+    );
+    this.installOutput = agentCommand.stdout;
+
+    this.registerOutputs({ installOutput: this.installOutput, configDigest: this.configDigest });
+  }
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# dx-backup installer: the body of the `create`/`update` command of PortalHostBackup.
+# The rendered command prepends the variables below (quoted by shQuote) and
+# runs this with bash on the Portal host; the bundle of files arrives on stdin,
+# so secrets never appear on a command line.
+#
+# Safe to run any number of times: a file is replaced only when its content or
+# mode differs, files that are no longer part of the bundle are removed, and the
+# summary line says what changed.
+set -euo pipefail
+umask 077
+
+: "${POLICY:?}" "${HOST_NAME:?}" "${INSTALL_DIR:?}" "${CONFIG_DIR:?}" "${STATE_DIR:?}" "${SYSTEMD_DIR:?}" "${CRON_DIR:?}" "${SCHEDULER:?}"
+
+say() { printf 'dx-backup install [%s]: %s\n' "$HOST_NAME" "$*"; }
+fail() { printf 'dx-backup install [%s]: ERROR: %s\n' "$HOST_NAME" "$*" >&2; exit 1; }
+
+command -v base64 >/dev/null || fail "base64 (coreutils) is missing"
+command -v restic >/dev/null || fail "restic is not installed: install it first (apt-get install restic, dnf install restic, or the static binary from github.com/restic/restic/releases)"
+
+if [ "$SCHEDULER" = auto ]; then
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then SCHEDULER=systemd; else SCHEDULER=cron; fi
+fi
+[ "$SCHEDULER" = systemd ] || [ "$SCHEDULER" = cron ] || fail "unknown scheduler '$SCHEDULER'"
+
+manifest="$STATE_DIR/installed-files"
+unit_prefix="$SYSTEMD_DIR/dxbackup-$POLICY-"
+cron_file="$CRON_DIR/dxbackup-$POLICY"
+
+# Only paths this policy owns may be written or removed.
+owned() {
+  case "$1" in
+    *"/../"* | *"/.." ) return 1 ;;
+    "$INSTALL_DIR"/* | "$CONFIG_DIR"/* | "$unit_prefix"* | "$cron_file") return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+mkdir -p "$STATE_DIR"
+chmod 0700 "$STATE_DIR"
+new_manifest=$(mktemp "$STATE_DIR/.installed-files.XXXXXX")
+staged=""
+cleanup() { rm -f "$new_manifest" ${staged:+"$staged"}; }
+trap cleanup EXIT
+
+changed=0 unchanged=0 removed=0 units_changed=0
+
+install_file() { # install_file MODE PATH  (content on stdin)
+  local mode=$1 path=$2 dir
+  dir=$(dirname "$path")
+  mkdir -p "$dir"
+  staged=$(mktemp "$dir/.dxbackup-new.XXXXXX")
+  cat >"$staged"
+  chmod "$mode" "$staged"
+  if [ -f "$path" ] && cmp -s "$staged" "$path" && [ "$(stat -c %a "$path")" = "$(stat -c %a "$staged")" ]; then
+    rm -f "$staged"
+    unchanged=$((unchanged + 1))
+  else
+    mv -f "$staged" "$path"
+    changed=$((changed + 1))
+    case "$path" in "$unit_prefix"*) units_changed=1 ;; esac
+  fi
+  staged=""
+}
+
+read -r header || fail "no bundle on stdin"
+[ "$header" = "dxbackup-bundle 1" ] || fail "stdin is not a dx-backup bundle (got '${header:0:40}')"
+complete=0
+while read -r kind mode group encoded_path; do
+  if [ "$kind" = end ]; then complete=1; break; fi
+  [ "$kind" = file ] || fail "bad bundle record '$kind'"
+  path=$(printf '%s' "$encoded_path" | base64 -d)
+  owned "$path" || fail "bundle names a path outside this policy's directories: $path"
+  content=""
+  while IFS= read -r line && [ "$line" != . ]; do content+="$line"$'\n'; done
+  case "$group" in
+    all | "$SCHEDULER") ;;
+    *) continue ;; # the other scheduler's files
+  esac
+  printf '%s' "$content" | base64 -d | install_file "$mode" "$path"
+  printf '%s\n' "$path" >>"$new_manifest"
+done
+[ "$complete" = 1 ] || fail "the bundle on stdin ended early; nothing was removed"
+
+# Files of the previous install that are not in this bundle: a schedule was
+# removed, or the scheduler changed. Stop their timers before deleting them.
+if [ -f "$manifest" ]; then
+  while IFS= read -r old; do
+    grep -qxF -- "$old" "$new_manifest" && continue
+    owned "$old" || continue
+    case "$old" in
+      *.timer) if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl disable --now "$(basename "$old")" >/dev/null 2>&1 || true; fi ;;
+    esac
+    case "$old" in "$unit_prefix"*) units_changed=1 ;; esac
+    rm -f "$old"
+    removed=$((removed + 1))
+  done <"$manifest"
+fi
+mv -f "$new_manifest" "$manifest"
+chmod 0600 "$manifest"
+
+if [ "$SCHEDULER" = systemd ]; then
+  [ "$units_changed" = 0 ] || systemctl daemon-reload
+  while IFS= read -r path; do
+    case "$path" in *.timer) systemctl enable --now "$(basename "$path")" >/dev/null ;; esac
+  done <"$manifest"
+fi
+
+say "scheduler=$SCHEDULER files=$((changed + unchanged)) changed=$changed removed=$removed"

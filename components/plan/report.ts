@@ -1,0 +1,133 @@
+import { TARGET_LABELS } from "../policy/defaults";
+import type { PolicyIssue } from "../policy/errors";
+import type { Retention, Target } from "../policy/schema";
+import { selectTargets } from "../policy/targets";
+import type { Policy, Storage } from "../policy/types";
+import { describeCron, nextRuns } from "../schedule/cron";
+import { simulateRetention, type RetentionOutcome } from "../schedule/retention";
+import { policyWarnings } from "./warnings";
+
+/** A resource as the plan lists it (inputs with secrets masked). */
+export interface PlanResource {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+
+export interface PlanTarget {
+  target: Target;
+  label: string;
+  paths: string[];
+}
+
+/** Everything `dxbackup plan` reports; the JSON format is exactly this. */
+export interface PlanReport {
+  stack: string;
+  policy: string;
+  environment: string;
+  production: boolean;
+  /** The clock the next runs and retention were computed from. */
+  now: string;
+  storage: { kind: Storage["kind"]; description: string };
+  resources: PlanResource[];
+  hosts: Array<{
+    name: string;
+    address: string;
+    port: number;
+    user: string;
+    role: string;
+    scheduler: string;
+    offlineProcedure: boolean;
+    schedules: string[];
+  }>;
+  schedules: Array<{
+    name: string;
+    cron: string;
+    timezone: string;
+    mode: "online" | "offline";
+    description: string;
+    nextRuns: string[];
+    hosts: string[];
+    /** Per host: what one run captures. */
+    captures: Record<string, PlanTarget[]>;
+    retention: Retention;
+  }>;
+  /** Per schedule: what its retention keeps on each host in steady state. */
+  retention: Record<string, RetentionOutcome & { policy: Retention }>;
+  warnings: PolicyIssue[];
+}
+
+export function describeStorage(storage: Storage): string {
+  switch (storage.kind) {
+    case "s3": {
+      const s = storage.s3;
+      const parts = [
+        `new AWS S3 bucket${s.bucketName ? ` '${s.bucketName}'` : ""} in ${s.region}`,
+        "versioned",
+        "KMS-encrypted",
+        "TLS only",
+      ];
+      if (s.objectLock) parts.push(`object lock ${s.objectLock.mode} ${s.objectLock.days} days`);
+      if (s.replication) parts.push(`replicated to ${s.replication.region}`);
+      parts.push(`old versions expire after ${s.noncurrentVersionDays} days`);
+      return parts.join(", ");
+    }
+    case "s3Compatible":
+      return `existing S3-compatible bucket '${storage.s3Compatible.bucket}' at ${storage.s3Compatible.endpoint}`;
+    case "sftp":
+      return `SFTP ${storage.sftp.user}@${storage.sftp.host}:${storage.sftp.path}`;
+    case "filesystem":
+      return `directory ${storage.filesystem.path} on each host`;
+  }
+}
+
+/** Builds the plan from a validated policy and the resources the program registered. Pure. */
+export function buildPlanReport(args: {
+  stack: string;
+  policy: Policy;
+  resources: PlanResource[];
+  now: Date;
+  nextRunCount?: number;
+}): PlanReport {
+  const { policy, now } = args;
+  const retention: PlanReport["retention"] = {};
+  for (const s of policy.schedules) {
+    retention[s.name] = { policy: s.retention, ...simulateRetention(s.cron, s.timezone, s.retention, now) };
+  }
+  return {
+    stack: args.stack,
+    policy: policy.name,
+    environment: policy.environment,
+    production: policy.production,
+    now: now.toISOString(),
+    storage: { kind: policy.storage.kind, description: describeStorage(policy.storage) },
+    resources: args.resources,
+    hosts: policy.hosts.map((h) => ({
+      name: h.name,
+      address: h.address,
+      port: h.ssh.port,
+      user: h.ssh.user,
+      role: h.role,
+      scheduler: h.agent.scheduler,
+      offlineProcedure: h.offline !== undefined,
+      schedules: policy.schedules.filter((s) => s.hosts.includes(h.name)).map((s) => s.name),
+    })),
+    schedules: policy.schedules.map((s) => ({
+      name: s.name,
+      cron: s.cron,
+      timezone: s.timezone,
+      mode: s.mode,
+      description: describeCron(s.cron, s.timezone),
+      nextRuns: nextRuns(s.cron, s.timezone, now, args.nextRunCount ?? 5).map((d) => d.toISOString()),
+      hosts: s.hosts,
+      captures: Object.fromEntries(
+        policy.hosts
+          .filter((h) => s.hosts.includes(h.name))
+          .map((h) => [h.name, selectTargets(s.targets, h).map((t) => ({ ...t, label: TARGET_LABELS[t.target] }))]),
+      ),
+      retention: s.retention,
+    })),
+    retention,
+    warnings: policyWarnings(policy, retention, now),
+  };
+}

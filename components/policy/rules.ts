@@ -1,0 +1,311 @@
+import { cronProblem, timeZoneProblem } from "../schedule/cron";
+import { retentionKeepsSomething } from "../schedule/retention";
+import { REPOSITORY_PASSWORD_KEY, type PolicyInput } from "./configSchema";
+import { DEFAULT_ROOTS, TARGET_LABELS } from "./defaults";
+import { configPath, NAMESPACE, suggest, type PolicyIssue } from "./errors";
+import type { RootKey, Target } from "./schema";
+import { IIM_MANAGED, selectTargets } from "./targets";
+import type { Host } from "./types";
+
+/**
+ * Cross-field rules: what a schema cannot say about one field alone. Each rule
+ * is a pure function of the parsed config (and the hosts with their defaults
+ * applied) that returns every problem it finds, each at a config path with
+ * what to do about it.
+ */
+export interface RuleContext {
+  input: PolicyInput;
+  /** `input.hosts` with the role defaults applied, same order. */
+  hosts: Host[];
+}
+
+export type Rule = (ctx: RuleContext) => PolicyIssue[];
+
+const issue = (path: PropertyKey[], message: string): PolicyIssue => ({ path: configPath(path), message });
+
+/** Exactly one storage kind, and S3 settings that do not contradict each other. */
+export const storageRule: Rule = ({ input }) => {
+  const kinds = Object.keys(input.storage);
+  if (kinds.length !== 1) {
+    return [
+      issue(
+        ["storage"],
+        kinds.length === 0
+          ? "declare one storage kind: s3, s3Compatible, sftp or filesystem"
+          : `declares ${kinds.join(" and ")}: keep exactly one storage kind`,
+      ),
+    ];
+  }
+  const s3 = input.storage.s3;
+  const out: PolicyIssue[] = [];
+  if (s3?.objectLock && s3.noncurrentVersionDays < s3.objectLock.days) {
+    out.push(
+      issue(
+        ["storage", "s3", "noncurrentVersionDays"],
+        `must be >= objectLock.days (${s3.objectLock.days}): locked versions cannot expire earlier, so the lifecycle rule would only fail`,
+      ),
+    );
+  }
+  if (s3?.replication && s3.replication.region === s3.region) {
+    out.push(
+      issue(
+        ["storage", "s3", "replication", "region"],
+        `is the bucket's own region (${s3.region}): replicate to a second region for disaster recovery`,
+      ),
+    );
+  }
+  return out;
+};
+
+function duplicates<T>(items: T[], key: (t: T) => string): Array<[number, string]> {
+  const seen = new Set<string>();
+  const out: Array<[number, string]> = [];
+  items.forEach((item, i) => {
+    const k = key(item);
+    if (seen.has(k)) out.push([i, k]);
+    seen.add(k);
+  });
+  return out;
+}
+
+/** Host names, host addresses, schedule names and custom path names are unique. */
+export const uniquenessRule: Rule = ({ input }) => [
+  ...duplicates(input.hosts, (h) => h.name).map(([i, n]) =>
+    issue(["hosts", i, "name"], `'${n}' is declared twice: host names must be unique`),
+  ),
+  ...duplicates(input.hosts, (h) => `${h.address}:${h.ssh.port}`).map(([i, a]) =>
+    issue(["hosts", i, "address"], `${a} is already declared by another host: declare each host once`),
+  ),
+  ...duplicates(input.schedules, (s) => s.name).map(([i, n]) =>
+    issue(["schedules", i, "name"], `'${n}' is declared twice: schedule names must be unique`),
+  ),
+  ...input.hosts.flatMap((h, hi) =>
+    duplicates(h.customPaths, (c) => c.name).map(([i, n]) =>
+      issue(["hosts", hi, "customPaths", i, "name"], `'${n}' is declared twice on this host`),
+    ),
+  ),
+];
+
+/** A root that the host's role does not have is a mistake (a web server has no PortalServer_root). */
+export const roleRootsRule: Rule = ({ input }) =>
+  input.hosts.flatMap((h, i) =>
+    (Object.keys(h.roots) as RootKey[])
+      .filter((key) => !(key in DEFAULT_ROOTS[h.role]))
+      .map((key) =>
+        issue(
+          ["hosts", i, "roots", key],
+          `a ${h.role} host has no ${TARGET_LABELS[key]}: remove it, or set role to one that has it (${rolesWith(key).join(", ")})`,
+        ),
+      ),
+  );
+
+function rolesWith(key: RootKey): string[] {
+  return Object.entries(DEFAULT_ROOTS)
+    .filter(([, roots]) => key in roots)
+    .map(([role]) => role);
+}
+
+/** Schedules name hosts that exist, each once. */
+export const scheduleHostsRule: Rule = ({ input }) =>
+  input.schedules.flatMap((s, si) => {
+    const names = input.hosts.map((h) => h.name);
+    const out = (s.hosts ?? []).flatMap((name, hi) => {
+      if (names.includes(name)) return [];
+      const hint = suggest(name, names);
+      return [
+        issue(
+          ["schedules", si, "hosts", hi],
+          `no host is named '${name}'${hint ? `: did you mean '${hint}'?` : `: declared hosts are ${names.join(", ")}`}`,
+        ),
+      ];
+    });
+    for (const [hi, name] of duplicates(s.hosts ?? [], (n) => n)) {
+      out.push(issue(["schedules", si, "hosts", hi], `'${name}' is listed twice`));
+    }
+    return out;
+  });
+
+/** The hosts a schedule runs on (all hosts when it names none). */
+export function scheduleHosts(schedule: PolicyInput["schedules"][number], hosts: Host[]): Host[] {
+  return schedule.hosts ? hosts.filter((h) => schedule.hosts?.includes(h.name)) : hosts;
+}
+
+/**
+ * Every declared target exists on some host of the schedule, every host has
+ * something to back up, and IIM-installed products are always captured with
+ * all three IIM directories (HCL: restoring Portal files without the matching
+ * IIM state is unrecoverable).
+ */
+export const scheduleTargetsRule: Rule = ({ input, hosts }) =>
+  input.schedules.flatMap((s, si) => {
+    const inSchedule = scheduleHosts(s, hosts);
+    const out: PolicyIssue[] = [];
+    (s.targets ?? []).forEach((target, ti) => {
+      if (!inSchedule.some((h) => selectTargets([target], h).length > 0)) {
+        out.push(
+          issue(
+            ["schedules", si, "targets", ti],
+            target === "custom"
+              ? "no host of this schedule declares customPaths: add customPaths to a host or remove 'custom'"
+              : `no host of this schedule has ${TARGET_LABELS[target]}: remove '${target}' or add a host whose role has it`,
+          ),
+        );
+      }
+    });
+    for (const h of inSchedule) {
+      const selected = new Set<Target>(selectTargets(s.targets, h).map((t) => t.target));
+      if (selected.size === 0) {
+        out.push(
+          issue(["schedules", si, "targets"], `captures nothing on host '${h.name}' (${h.role}): add a target it has`),
+        );
+        continue;
+      }
+      const managed = [...selected].filter((t) => IIM_MANAGED.has(t));
+      if (managed.length > 0 && !selected.has("iim")) {
+        out.push(
+          issue(
+            ["schedules", si, "targets"],
+            `backs up ${managed.map((t) => TARGET_LABELS[t]).join(", ")} on '${h.name}' without 'iim': add 'iim' so the three IBM Installation Manager directories are captured in the same snapshot (HCL: Portal files restored without matching IIM state are unrecoverable)`,
+          ),
+        );
+      }
+    }
+    return out;
+  });
+
+/** Offline schedules stop and start the servers, so every host in them needs both procedures. */
+export const offlineRule: Rule = ({ input, hosts }) =>
+  input.schedules.flatMap((s) =>
+    s.mode !== "offline"
+      ? []
+      : scheduleHosts(s, hosts)
+          .filter((h) => !h.offline)
+          .map((h) =>
+            issue(
+              ["hosts", input.hosts.findIndex((x) => x.name === h.name), "offline"],
+              `schedule '${s.name}' is offline but host '${h.name}' has no stop/start procedure: add offline.stop and offline.start commands (e.g. <wp_profile>/bin/stopServer.sh WebSphere_Portal), or make the schedule online`,
+            ),
+          ),
+  );
+
+/** Cron expressions and time zones parse. */
+export const cronRule: Rule = ({ input }) =>
+  input.schedules.flatMap((s, si) => {
+    const out: PolicyIssue[] = [];
+    const cron = cronProblem(s.cron);
+    if (cron) out.push(issue(["schedules", si, "cron"], cron));
+    const tz = timeZoneProblem(s.timezone);
+    if (tz) out.push(issue(["schedules", si, "timezone"], tz));
+    return out;
+  });
+
+/** Every schedule has a retention, and it keeps at least one snapshot. */
+export const retentionRule: Rule = ({ input }) => {
+  const out: PolicyIssue[] = [];
+  if (input.retention && !retentionKeepsSomething(input.retention)) {
+    out.push(
+      issue(["retention"], "keeps nothing: restic forget would remove every snapshot; set at least one keep* above 0"),
+    );
+  }
+  input.schedules.forEach((s, si) => {
+    if (s.retention && !retentionKeepsSomething(s.retention)) {
+      out.push(
+        issue(
+          ["schedules", si, "retention"],
+          "keeps nothing: restic forget would remove every snapshot; set at least one keep* above 0",
+        ),
+      );
+    } else if (!s.retention && !input.retention) {
+      out.push(
+        issue(
+          ["schedules", si, "retention"],
+          `schedule '${s.name}' has no retention: set ${NAMESPACE}:retention (for all schedules) or this schedule's retention`,
+        ),
+      );
+    }
+  });
+  return out;
+};
+
+/** The config keys holding secrets, with the config path that names each. */
+export function secretReferences(input: PolicyInput): Array<{ key: string; usedBy: string }> {
+  const refs = [{ key: REPOSITORY_PASSWORD_KEY, usedBy: `${NAMESPACE}:${REPOSITORY_PASSWORD_KEY}` }];
+  input.hosts.forEach((h, i) =>
+    refs.push({ key: h.ssh.privateKeySecret, usedBy: configPath(["hosts", i, "ssh", "privateKeySecret"]) }),
+  );
+  const s3c = input.storage.s3Compatible;
+  if (s3c) {
+    refs.push({ key: s3c.accessKeyIdSecret, usedBy: configPath(["storage", "s3Compatible", "accessKeyIdSecret"]) });
+    refs.push({
+      key: s3c.secretAccessKeySecret,
+      usedBy: configPath(["storage", "s3Compatible", "secretAccessKeySecret"]),
+    });
+  }
+  const sftp = input.storage.sftp;
+  if (sftp) refs.push({ key: sftp.privateKeySecret, usedBy: configPath(["storage", "sftp", "privateKeySecret"]) });
+  return refs;
+}
+
+/**
+ * Every secret the policy names is set, and set as a secret: a key stored in
+ * plain text in `Pulumi.<stack>.yaml` is in git for everyone to read.
+ */
+export function secretsRule(
+  input: PolicyInput,
+  configKeys: ReadonlySet<string>,
+  secretKeys: ReadonlySet<string>,
+): PolicyIssue[] {
+  const out: PolicyIssue[] = [];
+  const seen = new Set<string>();
+  for (const { key, usedBy } of secretReferences(input)) {
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const full = `${NAMESPACE}:${key}`;
+    const fix = `pulumi config set --secret ${full} ...`;
+    if (!configKeys.has(full)) {
+      out.push({
+        path: full,
+        message:
+          usedBy === full ? `is required: set it with \`${fix}\`` : `is required by ${usedBy}: set it with \`${fix}\``,
+      });
+    } else if (!secretKeys.has(full)) {
+      out.push({ path: full, message: `is stored in plain text: set it again with \`${fix}\` so it is encrypted` });
+    }
+  }
+  return out;
+}
+
+/** `dxbackup:` keys that are neither policy keys nor named secrets are typos. */
+export function unknownKeysRule(
+  configKeys: ReadonlySet<string>,
+  knownKeys: readonly string[],
+  secretKeysNamed: readonly string[],
+): PolicyIssue[] {
+  const allowed = new Set([...knownKeys, ...secretKeysNamed]);
+  const out: PolicyIssue[] = [];
+  for (const full of configKeys) {
+    if (!full.startsWith(`${NAMESPACE}:`)) continue;
+    const key = full.slice(NAMESPACE.length + 1);
+    if (allowed.has(key)) continue;
+    const hint = suggest(key, allowed);
+    out.push({
+      path: full,
+      message: hint
+        ? `unknown key: did you mean ${NAMESPACE}:${hint}?`
+        : `unknown key: remove it (policy keys are ${knownKeys.join(", ")}; secrets must be named by a *Secret field)`,
+    });
+  }
+  return out;
+}
+
+/** The rules that need only the parsed config and hosts, in the order their findings are reported. */
+export const POLICY_RULES: readonly Rule[] = [
+  storageRule,
+  uniquenessRule,
+  roleRootsRule,
+  scheduleHostsRule,
+  scheduleTargetsRule,
+  offlineRule,
+  cronRule,
+  retentionRule,
+];

@@ -1,0 +1,275 @@
+import { z } from "zod";
+
+/**
+ * The zod schema of a backup policy, one schema per Pulumi config key of the
+ * `dxbackup` namespace. Every object is strict: a typo in a key must fail the
+ * review, not silently fall back to a default.
+ *
+ * Defaults for the standard HCL DX install paths are applied later, in
+ * `resolve.ts`, because they depend on the host's role.
+ */
+
+/** Names that end up in resource names, host paths and unit names. */
+const identifier = (what: string) =>
+  z
+    .string()
+    .regex(
+      /^[a-z][a-z0-9-]{0,39}$/,
+      `${what} must be lower-case letters, digits and '-', starting with a letter (at most 40 characters)`,
+    );
+
+/** An absolute path on a Portal host. Any character but NUL is allowed: the agent never evaluates paths. */
+export const hostPath = z
+  .string()
+  .refine((p) => p.startsWith("/"), "must be an absolute path (starting with '/')")
+  .refine((p) => !p.includes("\0"), "must not contain a NUL character")
+  .refine((p) => !p.split("/").includes(".."), "must not contain '..'");
+
+/** A directory the agent owns: plain characters only, because it appears in unit files and cron lines. */
+export const agentPath = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._/-]*$/, "must be an absolute path of letters, digits and . _ - / only")
+  .refine((p) => !p.split("/").includes(".."), "must not contain '..'");
+
+/** The name of another `dxbackup:` config key that holds a secret (set with `pulumi config set --secret`). */
+export const secretRef = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "must name a config key of this stack, e.g. sshPrivateKey");
+
+const port = z.number().int().min(1).max(65535);
+const days = z.number().int().min(1).max(36500);
+
+/** restic's duration syntax for `--keep-within`: years, months, days, hours, e.g. `1y6m`, `30d`. */
+export const resticDuration = z
+  .string()
+  .regex(/^(?=\d)(\d+y)?(\d+m)?(\d+d)?(\d+h)?$/, "must be a restic duration such as 30d, 6m or 1y2m (y, m, d, h)");
+
+/** restic-style retention. Each count keeps the newest snapshot of that many distinct periods. */
+export const retentionSchema = z
+  .object({
+    /** Keep the newest N snapshots. */
+    keepLast: z.number().int().min(0).optional(),
+    /** Keep the newest snapshot of each of the last N hours that have one. */
+    keepHourly: z.number().int().min(0).optional(),
+    /** Keep the newest snapshot of each of the last N days that have one. */
+    keepDaily: z.number().int().min(0).optional(),
+    /** Keep the newest snapshot of each of the last N ISO weeks that have one. */
+    keepWeekly: z.number().int().min(0).optional(),
+    /** Keep the newest snapshot of each of the last N months that have one. */
+    keepMonthly: z.number().int().min(0).optional(),
+    /** Keep the newest snapshot of each of the last N years that have one. */
+    keepYearly: z.number().int().min(0).optional(),
+    /** Keep every snapshot taken within this duration of the newest one. */
+    keepWithin: resticDuration.optional(),
+  })
+  .strict();
+
+export const s3StorageSchema = z
+  .object({
+    /** AWS region of the bucket, e.g. eu-central-1. */
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-central-1"),
+    /** Bucket name; Pulumi auto-names the bucket when omitted. */
+    bucketName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a valid S3 bucket name")
+      .optional(),
+    /** An existing KMS key; a dedicated key is created when omitted. */
+    kmsKeyArn: z.string().startsWith("arn:", "must be a KMS key ARN").optional(),
+    /** Days after which overwritten or deleted object versions are expired. */
+    noncurrentVersionDays: days.default(90),
+    /** Days after which incomplete multipart uploads are aborted. */
+    abortIncompleteUploadDays: days.default(7),
+    /** S3 Object Lock default retention: makes every object version immutable for `days`. */
+    objectLock: z
+      .object({
+        mode: z.enum(["GOVERNANCE", "COMPLIANCE"]).default("GOVERNANCE"),
+        days,
+      })
+      .strict()
+      .optional(),
+    /** Replicate every object to a bucket in a second region (disaster recovery). */
+    replication: z
+      .object({
+        region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-west-1"),
+        storageClass: z.enum(["STANDARD", "STANDARD_IA", "ONEZONE_IA", "GLACIER_IR"]).default("STANDARD_IA"),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const s3CompatibleStorageSchema = z
+  .object({
+    /** Endpoint URL, e.g. https://minio.example.com:9000. */
+    endpoint: z.string().regex(/^https?:\/\/[^/\s]+$/, "must be a URL such as https://s3.example.com:9000 (no path)"),
+    /** Existing bucket. */
+    bucket: z.string().min(3, "must name an existing bucket"),
+    /** Key prefix inside the bucket; each host gets `<prefix>/<host>`. */
+    prefix: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/,
+        "must be a key prefix such as dx/prod (no leading or trailing '/')",
+      )
+      .optional(),
+    /** Config key holding the access key id (secret). */
+    accessKeyIdSecret: secretRef.default("s3AccessKeyId"),
+    /** Config key holding the secret access key (secret). */
+    secretAccessKeySecret: secretRef.default("s3SecretAccessKey"),
+    /** Path on the hosts of a PEM CA bundle that signs the endpoint's certificate. */
+    caCertificatePath: hostPath.optional(),
+  })
+  .strict();
+
+export const sftpStorageSchema = z
+  .object({
+    host: z.string().regex(/^[A-Za-z0-9.:-]+$/, "must be a host name or IP address"),
+    port: port.default(22),
+    user: z.string().regex(/^[A-Za-z0-9._-]+$/, "must be a user name (letters, digits, . _ -)"),
+    /** Directory on the SFTP server; each host gets `<path>/<host>`. */
+    path: hostPath,
+    /** The server's host key line (`ssh-ed25519 AAAA...`): the agent refuses any other key. */
+    hostKey: z.string().regex(/^(ssh-|ecdsa-)\S+ \S+/, "must be a public host key line such as 'ssh-ed25519 AAAA...'"),
+    /** Config key holding the private key the hosts log in with (secret). */
+    privateKeySecret: secretRef.default("sftpPrivateKey"),
+  })
+  .strict();
+
+export const filesystemStorageSchema = z
+  .object({
+    /** Directory on each host (usually an NFS mount); each host gets `<path>/<host>`. */
+    path: hostPath,
+  })
+  .strict();
+
+/** Where the restic repositories live: exactly one of the four kinds. */
+export const storageSchema = z
+  .object({
+    s3: s3StorageSchema.optional(),
+    s3Compatible: s3CompatibleStorageSchema.optional(),
+    sftp: sftpStorageSchema.optional(),
+    filesystem: filesystemStorageSchema.optional(),
+  })
+  .strict();
+
+export const HOST_ROLES = ["portalNode", "deploymentManager", "webServer"] as const;
+export type HostRole = (typeof HOST_ROLES)[number];
+
+/** File-system roots a host can have; which ones apply depends on its role. */
+export const ROOT_KEYS = ["portalServer", "wpProfile", "dmgrProfile", "appServer", "webServer", "plugins"] as const;
+export type RootKey = (typeof ROOT_KEYS)[number];
+
+export const TARGETS = [...ROOT_KEYS, "iim", "custom"] as const;
+export type Target = (typeof TARGETS)[number];
+
+export const hostSchema = z
+  .object({
+    /** Short name, used in resource names and the repository path. */
+    name: identifier("host name"),
+    /** DNS name or IP address the SSH connection uses. */
+    address: z.string().min(1, "must be a DNS name or IP address"),
+    /** What runs on the host; decides the default roots. */
+    role: z.enum(HOST_ROLES).default("portalNode"),
+    ssh: z
+      .object({
+        user: z.string().min(1).default("root"),
+        port: port.default(22),
+        /** Config key holding the SSH private key (secret). */
+        privateKeySecret: secretRef.default("sshPrivateKey"),
+        /** Run the installer with `sudo -n`; defaults to true for users other than root. */
+        sudo: z.boolean().optional(),
+      })
+      .strict()
+      .default({ user: "root", port: 22, privateKeySecret: "sshPrivateKey" }),
+    /** Install roots; unset ones get the HCL DX defaults for the host's role. */
+    roots: z
+      .object({
+        /** PortalServer_root, default /opt/HCL/PortalServer. */
+        portalServer: hostPath.optional(),
+        /** wp_profile_root, default /opt/HCL/wp_profile. */
+        wpProfile: hostPath.optional(),
+        /** Deployment Manager profile, default /opt/HCL/AppServer/profiles/Dmgr01. */
+        dmgrProfile: hostPath.optional(),
+        /** AppServer_root, default /opt/HCL/AppServer. */
+        appServer: hostPath.optional(),
+        /** IBM HTTP Server, default /opt/IBM/HTTPServer. */
+        webServer: hostPath.optional(),
+        /** Web server plug-ins, default /opt/IBM/WebSphere/Plugins. */
+        plugins: hostPath.optional(),
+      })
+      .strict()
+      .default({}),
+    /** The three IBM Installation Manager directories, always captured together. */
+    iim: z
+      .object({
+        /** Default /opt/IBM/InstallationManager. */
+        installDir: hostPath.optional(),
+        /** `cic.appDataLocation`; default /var/ibm/InstallationManager. */
+        agentDataDir: hostPath.optional(),
+        /** Default /opt/IBM/IMShared. */
+        sharedDir: hostPath.optional(),
+      })
+      .strict()
+      .default({}),
+    /** Further paths: SSL keystores, shared libraries, ... */
+    customPaths: z.array(z.object({ name: identifier("custom path name"), path: hostPath }).strict()).default([]),
+    /** Exclude patterns (restic syntax); replaces the default logs/temp/cache excludes. */
+    excludes: z.array(z.string().min(1)).optional(),
+    /** How to stop and start the servers for offline schedules; run with bash, in order. */
+    offline: z
+      .object({
+        stop: z.array(z.string().min(1)).min(1, "needs at least one stop command"),
+        start: z.array(z.string().min(1)).min(1, "needs at least one start command"),
+      })
+      .strict()
+      .optional(),
+    /** Where the agent lives on the host. */
+    agent: z
+      .object({
+        installDir: agentPath.optional(),
+        configDir: agentPath.optional(),
+        stateDir: agentPath.optional(),
+        systemdDir: agentPath.optional(),
+        cronDir: agentPath.optional(),
+        /** `auto` uses systemd timers when systemd runs, else a cron.d entry. */
+        scheduler: z.enum(["auto", "systemd", "cron"]).default("auto"),
+      })
+      .strict()
+      .default({ scheduler: "auto" }),
+  })
+  .strict();
+
+export const scheduleSchema = z
+  .object({
+    name: identifier("schedule name"),
+    /** Five-field cron expression: minute hour day-of-month month day-of-week. */
+    cron: z.string().min(1),
+    /** IANA time zone the cron expression is read in. */
+    timezone: z.string().default("UTC"),
+    /** online: servers keep running; offline: stop, copy, start (consistent, costs downtime). */
+    mode: z.enum(["online", "offline"]).default("online"),
+    /** What to back up; by default everything each host has. */
+    targets: z.array(z.enum(TARGETS)).min(1).optional(),
+    /** Which hosts; by default all. */
+    hosts: z.array(z.string()).min(1).optional(),
+    /** Overrides `dxbackup:retention` for this schedule's snapshots. */
+    retention: retentionSchema.optional(),
+  })
+  .strict();
+
+export const agentSettingsSchema = z
+  .object({
+    /** Run `restic prune` after a successful run at most every N days. */
+    pruneEveryDays: days.default(7),
+  })
+  .strict();
+
+export type S3Storage = z.infer<typeof s3StorageSchema>;
+export type S3CompatibleStorage = z.infer<typeof s3CompatibleStorageSchema>;
+export type SftpStorage = z.infer<typeof sftpStorageSchema>;
+export type FilesystemStorage = z.infer<typeof filesystemStorageSchema>;
+export type StorageInput = z.infer<typeof storageSchema>;
+export type HostInput = z.infer<typeof hostSchema>;
+export type ScheduleInput = z.infer<typeof scheduleSchema>;
+export type Retention = z.infer<typeof retentionSchema>;
+export type AgentSettings = z.infer<typeof agentSettingsSchema>;

@@ -1,0 +1,81 @@
+import type {
+  AgentSettings,
+  FilesystemStorage,
+  HostRole,
+  Retention,
+  RootKey,
+  S3CompatibleStorage,
+  S3Storage,
+  SftpStorage,
+  Target,
+} from "./schema";
+
+/** Where the restic repositories live. */
+export type Storage =
+  | { kind: "s3"; s3: S3Storage }
+  | { kind: "s3Compatible"; s3Compatible: S3CompatibleStorage }
+  | { kind: "sftp"; sftp: SftpStorage }
+  | { kind: "filesystem"; filesystem: FilesystemStorage };
+
+/** Agent locations on one host, already namespaced by the policy name. */
+export interface AgentPaths {
+  installDir: string;
+  configDir: string;
+  stateDir: string;
+  systemdDir: string;
+  cronDir: string;
+  scheduler: "auto" | "systemd" | "cron";
+}
+
+export interface IimDirs {
+  installDir: string;
+  agentDataDir: string;
+  sharedDir: string;
+}
+
+/** A host with every default applied. */
+export interface Host {
+  name: string;
+  address: string;
+  role: HostRole;
+  ssh: { user: string; port: number; privateKeySecret: string; sudo: boolean };
+  roots: Partial<Record<RootKey, string>>;
+  iim: IimDirs;
+  customPaths: Array<{ name: string; path: string }>;
+  excludes: string[];
+  offline?: { stop: string[]; start: string[] };
+  agent: AgentPaths;
+}
+
+export interface Schedule {
+  name: string;
+  cron: string;
+  timezone: string;
+  mode: "online" | "offline";
+  /** The targets as declared; undefined means everything each host has. */
+  targets?: Target[];
+  /** Names of the hosts this schedule runs on. */
+  hosts: string[];
+  /** The retention that applies (the schedule's own or the policy default). */
+  retention: Retention;
+}
+
+/** A validated, fully resolved backup policy. Holds secret *references* only, never secret values. */
+export interface Policy {
+  /** Namespace for resources and host paths; two policies with different names never collide. */
+  name: string;
+  environment: string;
+  production: boolean;
+  storage: Storage;
+  hosts: Host[];
+  schedules: Schedule[];
+  agent: AgentSettings;
+  /** Config keys (without namespace) holding the secrets this policy uses. */
+  secrets: { repositoryPassword: string; all: string[] };
+}
+
+/** One piece of what a schedule captures on one host. */
+export interface TargetSelection {
+  target: Target;
+  paths: string[];
+}

@@ -1,0 +1,33 @@
+/**
+ * The install bundle: every file the agent needs on a host, sent on the
+ * installer's stdin. Paths and contents are base64 so that no byte of either
+ * is ever interpreted by a shell; `install.sh` is the reader.
+ *
+ *   dxbackup-bundle 1
+ *   file <mode> <all|systemd|cron> <base64 path>
+ *   <base64 content, 76 columns>
+ *   .
+ *   end
+ */
+export interface BundleFile {
+  path: string;
+  mode: "0600" | "0644" | "0755";
+  /** Installed always, or only when that scheduler is used. */
+  scheduler: "all" | "systemd" | "cron";
+  content: string;
+  /** Holds a secret: excluded from the trigger digest and never printed. */
+  secret: boolean;
+}
+
+function base64Lines(text: string): string {
+  const b64 = Buffer.from(text, "utf8").toString("base64");
+  return (b64.match(/.{1,76}/g) ?? []).map((l) => `${l}\n`).join("");
+}
+
+export function renderBundle(files: readonly BundleFile[]): string {
+  const records = files.map(
+    (f) =>
+      `file ${f.mode} ${f.scheduler} ${Buffer.from(f.path, "utf8").toString("base64")}\n${base64Lines(f.content)}.\n`,
+  );
+  return `dxbackup-bundle 1\n${records.join("")}end\n`;
+}

@@ -1,0 +1,103 @@
+import type { PlanReport } from "../../plan/report";
+import { countByType, localTime, restorePointsInWords, retentionInWords } from "./words";
+
+/** Table cells may not contain '|' or newlines. */
+function cell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+function table(head: string[], rows: string[][]): string[] {
+  return [
+    `| ${head.join(" | ")} |`,
+    `|${head.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`),
+  ];
+}
+
+/** The plan for a pull-request comment. */
+export function renderPlanMarkdown(plan: PlanReport): string {
+  const out: string[] = [];
+  out.push(`## dx-backup plan: \`${plan.stack}\``);
+  out.push("");
+  out.push(
+    `Policy **${plan.policy}**, environment **${plan.environment}**${plan.production ? " (production)" : ""}. Computed at ${plan.now}.`,
+  );
+  out.push("");
+  if (plan.warnings.length) {
+    out.push(`### ⚠️ Warnings (${plan.warnings.length})`);
+    out.push("");
+    for (const w of plan.warnings) out.push(`- \`${w.path}\`: ${w.message}`);
+    out.push("");
+  }
+  out.push("### Schedules");
+  out.push("");
+  out.push(
+    ...table(
+      ["Schedule", "Mode", "When", "Hosts", "Retention", "Restore points"],
+      plan.schedules.map((s) => [
+        `\`${s.name}\``,
+        s.mode,
+        `${s.description} (\`${s.cron}\`)`,
+        s.hosts.join(", "),
+        retentionInWords(s.retention),
+        restorePointsInWords(plan.retention[s.name]),
+      ]),
+    ),
+  );
+  out.push("");
+  out.push("Next runs:");
+  out.push("");
+  for (const s of plan.schedules)
+    out.push(`- \`${s.name}\`: ${s.nextRuns.map((d) => localTime(d, s.timezone)).join(", ")}`);
+  out.push("");
+  out.push("### What each run captures");
+  out.push("");
+  out.push(
+    ...table(
+      ["Schedule", "Host", "Target", "Paths"],
+      plan.schedules.flatMap((s) =>
+        s.hosts.flatMap((h) =>
+          s.captures[h].map((t) => [`\`${s.name}\``, h, t.label, t.paths.map((p) => `\`${p}\``).join(", ")]),
+        ),
+      ),
+    ),
+  );
+  out.push("");
+  out.push("### Hosts");
+  out.push("");
+  out.push(
+    ...table(
+      ["Host", "Role", "SSH", "Scheduler", "Schedules"],
+      plan.hosts.map((h) => [
+        h.name,
+        h.role,
+        `${h.user}@${h.address}:${h.port}`,
+        h.scheduler,
+        h.schedules.join(", ") || "**none**",
+      ]),
+    ),
+  );
+  out.push("");
+  out.push(`### Storage`);
+  out.push("");
+  out.push(plan.storage.description);
+  out.push("");
+  out.push(`<details><summary>Resources: <code>pulumi up</code> would create ${plan.resources.length}</summary>`);
+  out.push("");
+  out.push(
+    ...table(
+      ["Type", "Count"],
+      countByType(plan.resources).map(([t, n]) => [`\`${t}\``, String(n)]),
+    ),
+  );
+  out.push("");
+  out.push(
+    ...table(
+      ["Type", "Name"],
+      plan.resources.map((r) => [`\`${r.type}\``, `\`${r.name}\``]),
+    ),
+  );
+  out.push("");
+  out.push("</details>");
+  return `${out.join("\n")}\n`;
+}

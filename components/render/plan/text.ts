@@ -1,0 +1,42 @@
+import type { PlanReport } from "../../plan/report";
+import { localTime, restorePointsInWords, retentionInWords } from "./words";
+
+/** The plan for people at a terminal. */
+export function renderPlanText(plan: PlanReport): string {
+  const out: string[] = [];
+  const env = `${plan.environment}${plan.production ? ", production" : ""}`;
+  out.push(`dx-backup plan for stack '${plan.stack}' (environment ${env}), policy ${plan.policy}`);
+  out.push(`computed at ${plan.now}`);
+  out.push("");
+  out.push(`Storage: ${plan.storage.description}`);
+  out.push("  one restic repository per host, encrypted with the stack's repository password");
+  out.push("");
+  out.push(`Resources: pulumi up would create ${plan.resources.length}`);
+  const width = Math.max(...plan.resources.map((r) => r.type.length));
+  for (const r of plan.resources) out.push(`  + ${r.type.padEnd(width)}  ${r.name}`);
+  out.push("");
+  out.push(`Hosts (${plan.hosts.length}):`);
+  for (const h of plan.hosts) {
+    out.push(`  ${h.name}: ${h.role}, ${h.user}@${h.address}:${h.port}, scheduler ${h.scheduler}`);
+    out.push(`    schedules: ${h.schedules.length ? h.schedules.join(", ") : "none (nothing is backed up)"}`);
+  }
+  out.push("");
+  out.push(`Schedules (${plan.schedules.length}):`);
+  for (const s of plan.schedules) {
+    const r = plan.retention[s.name];
+    out.push(`  ${s.name}: ${s.mode}, ${s.description}  [cron '${s.cron}']`);
+    for (const host of s.hosts) {
+      out.push(`    ${host} captures:`);
+      for (const t of s.captures[host]) out.push(`      ${t.label}: ${t.paths.join(", ")}`);
+    }
+    out.push(`    next runs: ${s.nextRuns.map((d) => localTime(d, s.timezone)).join("; ")}`);
+    out.push(`    retention: ${retentionInWords(s.retention)} -> ${restorePointsInWords(r)}`);
+  }
+  out.push("");
+  if (plan.warnings.length === 0) out.push("Warnings: none");
+  else {
+    out.push(`Warnings (${plan.warnings.length}):`);
+    for (const w of plan.warnings) out.push(`  ! ${w.path}: ${w.message}`);
+  }
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,72 @@
+import type { Storage } from "../policy/types";
+
+/**
+ * Where each host's restic repository lives. Every host gets its own
+ * repository under `<location>/<host>`: its credentials can then be limited
+ * to that prefix, and one host's prune never locks another's backups.
+ */
+export function repositoryUrl(storage: Storage, hostName: string, awsBucketName?: string): string {
+  switch (storage.kind) {
+    case "s3": {
+      if (!awsBucketName) throw new Error("repositoryUrl: the AWS bucket name is required for s3 storage");
+      return `s3:https://s3.${storage.s3.region}.amazonaws.com/${awsBucketName}/${hostName}`;
+    }
+    case "s3Compatible": {
+      const { endpoint, bucket, prefix } = storage.s3Compatible;
+      return `s3:${endpoint}/${bucket}/${prefix ? `${prefix}/` : ""}${hostName}`;
+    }
+    case "sftp": {
+      const { user, host, path } = storage.sftp;
+      return `sftp:${user}@${host}:${path.replace(/\/+$/, "")}/${hostName}`;
+    }
+    case "filesystem":
+      return `${storage.filesystem.path.replace(/\/+$/, "")}/${hostName}`;
+  }
+}
+
+/** Files the agent keeps under its config dir for the storage: names relative to it. */
+export const STORAGE_FILES = {
+  sftpKey: "secrets/sftp-key",
+  knownHosts: "known_hosts",
+} as const;
+
+/**
+ * restic options the storage needs, given the host's agent config dir.
+ * Values are plain argv words; the renderer quotes them.
+ */
+export function resticOptions(storage: Storage, configDir: string): string[] {
+  switch (storage.kind) {
+    case "s3Compatible":
+      return storage.s3Compatible.caCertificatePath ? ["--cacert", storage.s3Compatible.caCertificatePath] : [];
+    case "sftp": {
+      const { host, port, user } = storage.sftp;
+      // restic runs this through its own word splitting (no shell): keep every
+      // word free of spaces, which agentPath and the sftp schema guarantee.
+      const ssh = [
+        "ssh",
+        "-i",
+        `${configDir}/${STORAGE_FILES.sftpKey}`,
+        "-p",
+        String(port),
+        "-o",
+        `UserKnownHostsFile=${configDir}/${STORAGE_FILES.knownHosts}`,
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "BatchMode=yes",
+        `${user}@${host}`,
+        "-s",
+        "sftp",
+      ];
+      return ["-o", `sftp.command=${ssh.join(" ")}`];
+    }
+    default:
+      return [];
+  }
+}
+
+/** A known_hosts line for the SFTP server (port-qualified when not 22). */
+export function knownHostsLine(storage: Extract<Storage, { kind: "sftp" }>): string {
+  const { host, port, hostKey } = storage.sftp;
+  return `${port === 22 ? host : `[${host}]:${port}`} ${hostKey}\n`;
+}

@@ -1,0 +1,40 @@
+import * as pulumi from "@pulumi/pulumi";
+import { BackupPolicy } from "../components/backupPolicy";
+import { NAMESPACE } from "../components/policy/errors";
+import { loadPolicy, type StackConfig } from "../components/policy/load";
+
+/**
+ * The stack's configuration as the Pulumi engine hands it over: all keys,
+ * and which are secrets (the engine passes their names in
+ * PULUMI_CONFIG_SECRET_KEYS).
+ */
+export function currentStackConfig(): StackConfig {
+  const raw = process.env.PULUMI_CONFIG_SECRET_KEYS;
+  return {
+    values: pulumi.runtime.allConfig(),
+    secretKeys: new Set<string>(raw ? (JSON.parse(raw) as string[]) : []),
+  };
+}
+
+/**
+ * The stack program: validate the whole configuration first (nothing is
+ * created from an invalid one), then build the policy. `dxbackup plan` runs
+ * exactly this under mocks.
+ */
+export function buildStack(config: StackConfig = currentStackConfig()) {
+  const policy = loadPolicy(config);
+  const cfg = new pulumi.Config(NAMESPACE);
+  const secrets = Object.fromEntries(policy.secrets.all.map((key) => [key, cfg.requireSecret(key)] as const));
+  const backup = new BackupPolicy(policy.name, { policy, secrets });
+  return {
+    policy: policy.name,
+    environment: policy.environment,
+    repositories: backup.repositories,
+    hostConfigDigests: pulumi.all(
+      Object.fromEntries(Object.entries(backup.hosts).map(([h, c]) => [h, c.configDigest])),
+    ),
+    // Only AWS storage has buckets; an undefined stack output would only draw a warning.
+    ...(backup.store.bucketName ? { bucketName: backup.store.bucketName } : {}),
+    ...(backup.store.replicaBucketName ? { replicaBucketName: backup.store.replicaBucketName } : {}),
+  };
+}
