@@ -9,7 +9,9 @@ import cronstrue from "cronstrue";
  * systemd `OnCalendar=` and as a cron.d line.
  */
 
-const FIELD = /^(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/[0-9]+)?)*$/;
+const TOKEN = String.raw`(\d+|[A-Za-z]{3})`;
+const ITEM = String.raw`(\*|${TOKEN}(-${TOKEN})?)(\/\d+)?`;
+const FIELD = new RegExp(`^${ITEM}(,${ITEM})*$`);
 const FIELD_NAMES = ["minute", "hour", "day-of-month", "month", "day-of-week"];
 
 /** Returns why `tz` is not an IANA time zone, or undefined when it is one. */
@@ -45,16 +47,56 @@ function parse(expr: string, tz: string, currentDate: Date): CronExpression {
   return CronExpressionParser.parse(expr, { tz, currentDate });
 }
 
-/** The next `count` fire times strictly after `from`. */
-export function nextRuns(expr: string, tz: string, from: Date, count: number): Date[] {
+/**
+ * True when `t` shows, on the wall clock of `tz`, a minute and hour the
+ * expression names. A local time that does not exist (skipped when summer
+ * time starts) makes cron-parser shift the run by an hour; systemd timers
+ * skip it instead, and the plan must say what the timers will do.
+ */
+function onTheWallClock(t: Date, tz: string, fields: { minute: Set<number>; hour: Set<number> }): boolean {
+  const [hour, minute] = wallClock(tz)
+    .format(t)
+    .split(":")
+    .map((v) => Number(v));
+  return fields.minute.has(minute) && fields.hour.has(hour);
+}
+
+const wallClocks = new Map<string, Intl.DateTimeFormat>();
+function wallClock(tz: string): Intl.DateTimeFormat {
+  let f = wallClocks.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-GB", { timeZone: tz, hourCycle: "h23", hour: "2-digit", minute: "2-digit" });
+    wallClocks.set(tz, f);
+  }
+  return f;
+}
+
+function* runs(expr: string, tz: string, from: Date, direction: "next" | "prev"): Generator<Date> {
   const it = parse(expr, tz, from);
-  return Array.from({ length: count }, () => it.next().toDate());
+  const f = cronFields(expr);
+  const fields = { minute: new Set(f.minute), hour: new Set(f.hour) };
+  let last = Number.NaN;
+  for (;;) {
+    const t = it[direction]().toDate();
+    if (t.getTime() === last || !onTheWallClock(t, tz, fields)) continue;
+    last = t.getTime();
+    yield t;
+  }
+}
+
+/** The next `count` fire times strictly after `from`, as a systemd timer fires them. */
+export function nextRuns(expr: string, tz: string, from: Date, count: number): Date[] {
+  const out: Date[] = [];
+  for (const t of runs(expr, tz, from, "next")) {
+    out.push(t);
+    if (out.length >= count) break;
+  }
+  return out;
 }
 
 /** Fire times from `from` backwards (newest first), lazily. */
-export function* previousRuns(expr: string, tz: string, from: Date): Generator<Date> {
-  const it = parse(expr, tz, from);
-  for (;;) yield it.prev().toDate();
+export function previousRuns(expr: string, tz: string, from: Date): Generator<Date> {
+  return runs(expr, tz, from, "prev");
 }
 
 /** The schedule in words, e.g. "At 02:00, Monday through Friday (Europe/Berlin)". */

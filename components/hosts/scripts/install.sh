@@ -39,8 +39,9 @@ owned() {
 mkdir -p "$STATE_DIR"
 chmod 0700 "$STATE_DIR"
 new_manifest=$(mktemp "$STATE_DIR/.installed-files.XXXXXX")
+decoded=$(mktemp "$STATE_DIR/.decoded.XXXXXX")
 staged=""
-cleanup() { rm -f "$new_manifest" ${staged:+"$staged"}; }
+cleanup() { rm -f "$new_manifest" "$decoded" ${staged:+"$staged"}; }
 trap cleanup EXIT
 
 changed=0 unchanged=0 removed=0 units_changed=0
@@ -77,7 +78,9 @@ while read -r kind mode group encoded_path; do
     all | "$SCHEDULER") ;;
     *) continue ;; # the other scheduler's files
   esac
-  printf '%s' "$content" | base64 -d | install_file "$mode" "$path"
+  # Decode to a file first: install_file must run in this shell to count what it changed.
+  printf '%s' "$content" | base64 -d >"$decoded"
+  install_file "$mode" "$path" <"$decoded"
   printf '%s\n' "$path" >>"$new_manifest"
 done
 [ "$complete" = 1 ] || fail "the bundle on stdin ended early; nothing was removed"

@@ -1,0 +1,229 @@
+import * as pulumi from "@pulumi/pulumi";
+import { expect } from "chai";
+import { recordResources, SECRET_MASK, type PlannedResource } from "../../cli/plan/evaluate";
+import { BackupPolicy } from "../../components/backupPolicy";
+import { loadPolicy } from "../../components/policy/load";
+import type { Storage } from "../../components/policy/types";
+import { BackupStore } from "../../components/storage/backupStore";
+import { hostCredentialPolicy } from "../../components/storage/documents";
+import { DEFAULT_SECRETS, stackConfig, validConfig } from "../support/config";
+import { expectGolden } from "../support/golden";
+
+const s3Storage: Storage = {
+  kind: "s3",
+  s3: {
+    region: "eu-central-1",
+    bucketName: "acme-dx-backups",
+    noncurrentVersionDays: 120,
+    abortIncompleteUploadDays: 7,
+    objectLock: { mode: "COMPLIANCE", days: 35 },
+    replication: { region: "eu-west-1", storageClass: "STANDARD_IA" },
+  },
+};
+
+const byName = (resources: PlannedResource[], name: string) => {
+  const r = resources.find((x) => x.name === name);
+  if (!r) expect.fail(`no resource named ${name}; have ${resources.map((x) => x.name).join(", ")}`);
+  return r;
+};
+
+describe("BackupStore on AWS (mocks)", () => {
+  let resources: PlannedResource[] = [];
+  let environmentIsSecret = false;
+
+  before(async () => {
+    const rec = await recordResources(
+      () => {
+        const store = new BackupStore("store", { storage: s3Storage, hostNames: ["portal-1", "portal-2"] });
+        return {
+          secret: pulumi.isSecret(store.hosts["portal-1"].environment),
+          url: store.hosts["portal-1"].repositoryUrl,
+        };
+      },
+      { stack: "test" },
+    );
+    resources = rec.resources;
+    environmentIsSecret = await rec.result.secret;
+    expect(rec.result.url).to.equal("s3:https://s3.eu-central-1.amazonaws.com/acme-dx-backups/portal-1");
+  });
+
+  it("creates exactly the hardened bucket, its replica, and one credential set per host", () => {
+    const got = resources
+      .filter((r) => r.type !== "pulumi:pulumi:Stack")
+      .map((r) => `${r.type} ${r.name}`)
+      .sort();
+    const bucketParts = (p: string) => [
+      `aws:kms/key:Key store-${p}key`,
+      `aws:s3/bucket:Bucket store-${p}bucket`,
+      `aws:s3/bucketVersioning:BucketVersioning store-${p}versioning`,
+      `aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration store-${p}encryption`,
+      `aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock store-${p}public-access-block`,
+      `aws:s3/bucketOwnershipControls:BucketOwnershipControls store-${p}ownership`,
+      `aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration store-${p}lifecycle`,
+      `aws:s3/bucketPolicy:BucketPolicy store-${p}tls-only`,
+      `aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration store-${p}object-lock`,
+    ];
+    const hostParts = (h: string) => [
+      `aws:iam/user:User store-${h}-user`,
+      `aws:iam/userPolicy:UserPolicy store-${h}-policy`,
+      `aws:iam/accessKey:AccessKey store-${h}-access-key`,
+    ];
+    expect(got).to.deep.equal(
+      [
+        "dxbackup:storage:BackupStore store",
+        ...bucketParts(""),
+        ...bucketParts("replica-"),
+        "aws:iam/role:Role store-replication-role",
+        "aws:iam/rolePolicy:RolePolicy store-replication-policy",
+        "aws:s3/bucketReplicationConfig:BucketReplicationConfig store-replication",
+        ...hostParts("portal-1"),
+        ...hostParts("portal-2"),
+      ].sort(),
+    );
+  });
+
+  it("hardens the bucket: versioning, KMS, no public access, owner-enforced, lifecycle, TLS only, object lock", () => {
+    expect(byName(resources, "store-bucket").inputs).to.deep.include({
+      bucket: "acme-dx-backups",
+      region: "eu-central-1",
+      objectLockEnabled: true,
+      forceDestroy: false,
+    });
+    expect(byName(resources, "store-versioning").inputs.versioningConfiguration).to.deep.equal({ status: "Enabled" });
+    expect(byName(resources, "store-encryption").inputs.rules).to.deep.equal([
+      {
+        applyServerSideEncryptionByDefault: {
+          sseAlgorithm: "aws:kms",
+          kmsMasterKeyId: "arn:aws:kms:eu-central-1:123456789012:key/store-key",
+        },
+        bucketKeyEnabled: true,
+      },
+    ]);
+    expect(byName(resources, "store-public-access-block").inputs).to.deep.include({
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    expect(byName(resources, "store-ownership").inputs.rule).to.deep.equal({ objectOwnership: "BucketOwnerEnforced" });
+    expect(byName(resources, "store-lifecycle").inputs.rules).to.deep.equal([
+      {
+        id: "abort-incomplete-multipart-uploads",
+        status: "Enabled",
+        filter: {},
+        abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+      },
+      {
+        id: "expire-noncurrent-versions",
+        status: "Enabled",
+        filter: {},
+        noncurrentVersionExpiration: { noncurrentDays: 120 },
+      },
+    ]);
+    expect(byName(resources, "store-object-lock").inputs.rule).to.deep.equal({
+      defaultRetention: { mode: "COMPLIANCE", days: 35 },
+    });
+    expectGolden(
+      "tls-only-bucket-policy.json",
+      `${JSON.stringify(JSON.parse(byName(resources, "store-tls-only").inputs.policy as string), null, 2)}\n`,
+    );
+  });
+
+  it("replicates to the second region, encrypted with the replica's own key", () => {
+    expect(byName(resources, "store-replica-bucket").inputs.region).to.equal("eu-west-1");
+    const rules = byName(resources, "store-replication").inputs.rules as Array<Record<string, unknown>>;
+    expect(rules[0]).to.deep.include({ status: "Enabled", deleteMarkerReplication: { status: "Enabled" } });
+    expect(rules[0].destination).to.deep.equal({
+      bucket: "arn:aws:s3:::store-replica-bucket",
+      storageClass: "STANDARD_IA",
+      encryptionConfiguration: { replicaKmsKeyId: "arn:aws:kms:eu-west-1:123456789012:key/store-replica-key" },
+    });
+  });
+
+  it("limits each host to its own prefix and denies deleting versions or changing the bucket (golden)", () => {
+    const policy = JSON.parse(byName(resources, "store-portal-1-policy").inputs.policy as string);
+    expectGolden("host-credential-policy.json", `${JSON.stringify(policy, null, 2)}\n`);
+    const deny = policy.Statement.find((s: { Effect: string }) => s.Effect === "Deny");
+    expect(deny.Action).to.include.members([
+      "s3:DeleteObjectVersion",
+      "s3:PutBucketPolicy",
+      "s3:PutLifecycleConfiguration",
+    ]);
+    const allowed = policy.Statement.filter((s: { Effect: string }) => s.Effect === "Allow").flatMap(
+      (s: { Resource: string }) => s.Resource,
+    );
+    expect(allowed).to.include("arn:aws:s3:::acme-dx-backups/portal-1/*");
+    expect(JSON.stringify(allowed)).to.not.include("portal-2");
+  });
+
+  it("keeps the hosts' credentials secret", () => {
+    expect(environmentIsSecret).to.equal(true);
+  });
+
+  it("hostCredentialPolicy never grants a version delete, whatever the prefix", () => {
+    const doc = hostCredentialPolicy({ bucketArn: "arn:aws:s3:::b", prefix: "h", kmsKeyArn: "k" });
+    const allowed = doc.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => [s.Action].flat());
+    expect(allowed).to.not.include("s3:DeleteObjectVersion");
+    expect(allowed.some((a) => String(a).includes("*"))).to.equal(false);
+  });
+});
+
+function secretsFor(c: Record<string, unknown>): Record<string, string> {
+  const { s3AccessKeyId, s3SecretAccessKey, ...rest } = DEFAULT_SECRETS;
+  return "s3Compatible" in (c.storage as object) ? { ...rest, s3AccessKeyId, s3SecretAccessKey } : rest;
+}
+
+describe("BackupPolicy (mocks)", () => {
+  async function record(configs: Array<Record<string, unknown>>) {
+    return recordResources(
+      () =>
+        configs.map((c) => {
+          // Only the secrets this policy names: a stray secret key is a config error.
+          const policy = loadPolicy(stackConfig(c, secretsFor(c)));
+          const secrets = Object.fromEntries(Object.entries(DEFAULT_SECRETS).map(([k, v]) => [k, pulumi.secret(v)]));
+          return new BackupPolicy(policy.name, { policy, secrets }).repositories;
+        }),
+      { stack: "test" },
+    );
+  }
+
+  it("installs the agent on each host with one remote command whose create and update are the installer", async () => {
+    const c = validConfig();
+    (c.hosts as unknown[]).push({ name: "portal-2", address: "10.0.0.12", ssh: { user: "dxbackup" } });
+    const { resources } = await record([c]);
+    const commands = resources.filter((r) => r.type === "command:remote:Command");
+    expect(commands.map((r) => r.name)).to.deep.equal(["dx-test-portal-1-install", "dx-test-portal-2-install"]);
+    const [one, two] = commands.map((r) => r.inputs);
+    expect(one.create).to.equal(one.update);
+    expect(one.create).to.match(/^bash -c '#!\/usr\/bin\/env bash\nPOLICY='\\''dx-test'\\''/);
+    expect(two.create).to.match(/^sudo -n bash -c /);
+    expect(one.delete).to.match(/dx-backup uninstall/);
+    expect(one.stdin).to.equal(SECRET_MASK);
+    expect(one.connection).to.equal(SECRET_MASK);
+    expect((one.triggers as string[])[0]).to.match(/^[0-9a-f]{64}$/);
+    expect(resources.find((r) => r.name === "dx-test-portal-1")?.type).to.equal("dxbackup:hosts:PortalHostBackup");
+  });
+
+  it("never lets a secret value reach a recorded input or a command line", async () => {
+    const c = validConfig();
+    (c.hosts as unknown[]).push({ name: "web-1", address: "10.0.0.21", role: "webServer" });
+    const { resources } = await record([c]);
+    const everything = JSON.stringify(resources);
+    for (const value of Object.values(DEFAULT_SECRETS)) expect(everything).to.not.include(value.trim());
+  });
+
+  it("two policies side by side share no resource name and no host path", async () => {
+    const a = { ...validConfig(), environment: "staging" };
+    const b = { ...validConfig(), environment: "prod", storage: { s3: { region: "eu-central-1" } } };
+    const { resources, result } = await record([a, b]);
+    const names = resources.map((r) => `${r.type}::${r.name}`);
+    expect(new Set(names).size).to.equal(names.length);
+    const commands = resources.filter((r) => r.type === "command:remote:Command");
+    expect(commands[0].inputs.create).to.include("/etc/dxbackup/dx-staging").and.not.include("/etc/dxbackup/dx-prod'");
+    expect(commands[1].inputs.create).to.include("/etc/dxbackup/dx-prod").and.not.include("dx-staging");
+    expect(result[0]).to.deep.equal({ "portal-1": "s3:https://s3.example.com/dx-backups/portal-1" });
+    expect(result[1]).to.deep.equal({
+      "portal-1": "s3:https://s3.eu-central-1.amazonaws.com/dx-prod-store-bucket/portal-1",
+    });
+  });
+});

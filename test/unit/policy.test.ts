@@ -1,0 +1,281 @@
+import { expect } from "chai";
+import { readStackConfig, stackFilePath } from "../../cli/plan/stackFile";
+import { loadPolicy } from "../../components/policy/load";
+import { DEFAULT_SECRETS, expectIssue, issuesOf, stackConfig, validConfig, type ConfigObject } from "../support/config";
+
+/** A valid config with one change applied. */
+function withChange(change: (c: ConfigObject) => void): ConfigObject {
+  const c = validConfig();
+  change(c);
+  return c;
+}
+
+const hosts = (c: ConfigObject) => c.hosts as Array<Record<string, unknown>>;
+const schedules = (c: ConfigObject) => c.schedules as Array<Record<string, unknown>>;
+
+describe("policy: loading a valid config", () => {
+  it("applies the HCL DX defaults of the host's role and namespaces the agent by policy", () => {
+    const policy = loadPolicy(stackConfig(validConfig()));
+    expect(policy.name).to.equal("dx-test");
+    expect(policy.production).to.equal(false);
+    const [host] = policy.hosts;
+    expect(host.roots).to.deep.equal({
+      portalServer: "/opt/HCL/PortalServer",
+      wpProfile: "/opt/HCL/wp_profile",
+      appServer: "/opt/HCL/AppServer",
+    });
+    expect(host.iim).to.deep.equal({
+      installDir: "/opt/IBM/InstallationManager",
+      agentDataDir: "/var/ibm/InstallationManager",
+      sharedDir: "/opt/IBM/IMShared",
+    });
+    expect(host.ssh).to.deep.equal({ user: "root", port: 22, privateKeySecret: "sshPrivateKey", sudo: false });
+    expect(host.agent.installDir).to.equal("/opt/dxbackup/dx-test");
+    expect(host.agent.configDir).to.equal("/etc/dxbackup/dx-test");
+    expect(host.excludes).to.include("/opt/HCL/wp_profile/logs");
+    expect(policy.schedules[0]).to.deep.include({ mode: "online", hosts: ["portal-1"] });
+    expect(policy.schedules[0].retention).to.deep.equal({ keepDaily: 7, keepWeekly: 4 });
+    expect(policy.secrets.all).to.deep.equal([
+      "repositoryPassword",
+      "sshPrivateKey",
+      "s3AccessKeyId",
+      "s3SecretAccessKey",
+    ]);
+  });
+
+  it("defaults sudo to true for a non-root SSH user, and production for environment prod", () => {
+    const policy = loadPolicy(
+      stackConfig(
+        withChange((c) => {
+          c.environment = "prod";
+          hosts(c)[0].ssh = { user: "dxbackup" };
+        }),
+      ),
+    );
+    expect(policy.hosts[0].ssh.sudo).to.equal(true);
+    expect(policy.production).to.equal(true);
+  });
+
+  it("gives each role its own roots: a web server has IHS and plug-ins, a Deployment Manager its dmgr profile", () => {
+    const policy = loadPolicy(
+      stackConfig(
+        withChange((c) => {
+          hosts(c).push({ name: "web-1", address: "10.0.0.21", role: "webServer" });
+          hosts(c).push({ name: "dmgr", address: "10.0.0.31", role: "deploymentManager" });
+        }),
+      ),
+    );
+    expect(policy.hosts[1].roots).to.deep.equal({
+      webServer: "/opt/IBM/HTTPServer",
+      plugins: "/opt/IBM/WebSphere/Plugins",
+    });
+    expect(policy.hosts[2].roots).to.deep.equal({
+      appServer: "/opt/HCL/AppServer",
+      dmgrProfile: "/opt/HCL/AppServer/profiles/Dmgr01",
+    });
+  });
+
+  it("accepts every stack file shipped in stacks/", () => {
+    for (const stack of ["local", "dev", "staging", "prod"]) {
+      const policy = loadPolicy(readStackConfig(stackFilePath(stack)));
+      expect(policy.environment).to.equal(stack);
+    }
+  });
+});
+
+describe("policy: malformed configs name the key and the fix", () => {
+  it("rejects a typo in a nested key and suggests the right one", () => {
+    const issues = issuesOf(stackConfig(withChange((c) => (hosts(c)[0].ssh = { prot: 2222 }))));
+    expectIssue(issues, "dxbackup:hosts[0].ssh.prot", /unknown key 'prot': did you mean 'port'\?/);
+  });
+
+  it("rejects a typo in a top-level key", () => {
+    const c = validConfig();
+    c.retenton = c.retention;
+    delete c.retention;
+    const issues = issuesOf(stackConfig(c));
+    expectIssue(issues, "dxbackup:retenton", /did you mean dxbackup:retention\?/);
+  });
+
+  it("rejects a wrong type", () => {
+    const issues = issuesOf(stackConfig(withChange((c) => (hosts(c)[0].ssh = { port: "twenty-two" }))));
+    expectIssue(issues, "dxbackup:hosts[0].ssh.port", /expected number.*write a number/);
+  });
+
+  it("rejects a value outside an enum and lists the allowed ones", () => {
+    const issues = issuesOf(stackConfig(withChange((c) => (schedules(c)[0].mode = "hot"))));
+    expectIssue(issues, "dxbackup:schedules[0].mode", /must be one of "online", "offline"/);
+  });
+
+  it("rejects a missing required key", () => {
+    const c = validConfig();
+    delete c.storage;
+    expectIssue(issuesOf(stackConfig(c)), "dxbackup:storage", /is required/);
+  });
+
+  it("rejects a relative path", () => {
+    const issues = issuesOf(stackConfig(withChange((c) => (hosts(c)[0].roots = { wpProfile: "opt/HCL/wp_profile" }))));
+    expectIssue(issues, "dxbackup:hosts[0].roots.wpProfile", /absolute path/);
+  });
+
+  it("rejects plain text where a structure is expected", () => {
+    const config = stackConfig(validConfig());
+    const values = { ...config.values, "dxbackup:hosts": "portal-1" };
+    expectIssue(issuesOf({ ...config, values }), "dxbackup:hosts", /structured value/);
+  });
+
+  it("reports every problem at once, not just the first", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withChange((c) => {
+          hosts(c)[0].ssh = { port: 0 };
+          schedules(c)[0].mode = "hot";
+        }),
+      ),
+    );
+    expect(issues.map((i) => i.path)).to.include.members(["dxbackup:hosts[0].ssh.port", "dxbackup:schedules[0].mode"]);
+  });
+});
+
+describe("policy: cross-field rules", () => {
+  it("a schedule that backs up the Portal file system must include IIM", () => {
+    const issues = issuesOf(stackConfig(withChange((c) => (schedules(c)[0].targets = ["portalServer", "wpProfile"]))));
+    expectIssue(issues, "dxbackup:schedules[0].targets", /without 'iim'.*three IBM Installation Manager directories/);
+  });
+
+  it("IIM is required with any IIM-installed product, also on a web server", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withChange((c) => {
+          hosts(c).push({ name: "web-1", address: "10.0.0.21", role: "webServer" });
+          schedules(c)[0].targets = ["webServer", "wpProfile", "iim"];
+          schedules(c).push({ name: "web", cron: "0 4 * * *", hosts: ["web-1"], targets: ["webServer"] });
+        }),
+      ),
+    );
+    expectIssue(issues, "dxbackup:schedules[1].targets", /IBM HTTP Server on 'web-1' without 'iim'/);
+  });
+
+  it("a profile-only schedule is fine without IIM (the profile is not installed by IIM)", () => {
+    const policy = loadPolicy(stackConfig(withChange((c) => (schedules(c)[0].targets = ["wpProfile"]))));
+    expect(policy.schedules[0].targets).to.deep.equal(["wpProfile"]);
+  });
+
+  it("offline schedules need a stop/start procedure on every host", () => {
+    const issues = issuesOf(stackConfig(withChange((c) => (schedules(c)[0].mode = "offline"))));
+    expectIssue(issues, "dxbackup:hosts[0].offline", /offline but host 'portal-1' has no stop\/start procedure/);
+  });
+
+  it("an offline schedule with a procedure is accepted", () => {
+    const policy = loadPolicy(
+      stackConfig(
+        withChange((c) => {
+          schedules(c)[0].mode = "offline";
+          hosts(c)[0].offline = { stop: ["stop.sh"], start: ["start.sh"] };
+        }),
+      ),
+    );
+    expect(policy.hosts[0].offline).to.deep.equal({ stop: ["stop.sh"], start: ["start.sh"] });
+  });
+
+  it("rejects an invalid cron expression", () => {
+    const bad = ["0 2 * *", "61 * * * *", "0 2 L * *", "@daily", "0 0 2 * * *"];
+    for (const cron of bad) {
+      const issues = issuesOf(stackConfig(withChange((c) => (schedules(c)[0].cron = cron))));
+      expectIssue(issues, "dxbackup:schedules[0].cron", /five|not portable|not a valid cron/);
+    }
+  });
+
+  it("rejects an unknown time zone", () => {
+    const issues = issuesOf(stackConfig(withChange((c) => (schedules(c)[0].timezone = "Europe/Berln"))));
+    expectIssue(issues, "dxbackup:schedules[0].timezone", /unknown time zone 'Europe\/Berln'.*IANA/);
+  });
+
+  it("rejects a retention that keeps nothing", () => {
+    const issues = issuesOf(stackConfig(withChange((c) => (c.retention = { keepDaily: 0 }))));
+    expectIssue(issues, "dxbackup:retention", /keeps nothing/);
+  });
+
+  it("rejects a schedule without any retention", () => {
+    const c = validConfig();
+    delete c.retention;
+    expectIssue(issuesOf(stackConfig(c)), "dxbackup:schedules[0].retention", /has no retention/);
+  });
+
+  it("rejects a schedule naming an unknown host, with a suggestion", () => {
+    const issues = issuesOf(stackConfig(withChange((c) => (schedules(c)[0].hosts = ["portal1"]))));
+    expectIssue(issues, "dxbackup:schedules[0].hosts[0]", /no host is named 'portal1': did you mean 'portal-1'\?/);
+  });
+
+  it("rejects a root the host's role does not have", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withChange((c) =>
+          hosts(c).push({ name: "web-1", address: "w", role: "webServer", roots: { portalServer: "/x" } }),
+        ),
+      ),
+    );
+    expectIssue(issues, "dxbackup:hosts[1].roots.portalServer", /webServer host has no PortalServer_root/);
+  });
+
+  it("rejects a target that no host of the schedule has", () => {
+    const issues = issuesOf(stackConfig(withChange((c) => (schedules(c)[0].targets = ["dmgrProfile", "iim"]))));
+    expectIssue(issues, "dxbackup:schedules[0].targets[0]", /no host of this schedule has Deployment Manager profile/);
+  });
+
+  it("rejects duplicate host and schedule names", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withChange((c) => {
+          hosts(c).push({ name: "portal-1", address: "10.0.0.12" });
+          schedules(c).push({ name: "nightly", cron: "0 3 * * *" });
+        }),
+      ),
+    );
+    expectIssue(issues, "dxbackup:hosts[1].name", /declared twice/);
+    expectIssue(issues, "dxbackup:schedules[1].name", /declared twice/);
+  });
+
+  it("rejects more than one storage kind, or none", () => {
+    const two = issuesOf(
+      stackConfig(withChange((c) => (c.storage = { ...(c.storage as object), filesystem: { path: "/b" } }))),
+    );
+    expectIssue(two, "dxbackup:storage", /keep exactly one storage kind/);
+    const none = issuesOf(stackConfig(withChange((c) => (c.storage = {}))));
+    expectIssue(none, "dxbackup:storage", /declare one storage kind/);
+  });
+
+  it("rejects a noncurrent-version expiry shorter than the object lock", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withChange(
+          (c) => (c.storage = { s3: { region: "eu-central-1", noncurrentVersionDays: 30, objectLock: { days: 90 } } }),
+        ),
+      ),
+    );
+    expectIssue(issues, "dxbackup:storage.s3.noncurrentVersionDays", /must be >= objectLock.days \(90\)/);
+  });
+
+  it("rejects replication into the bucket's own region", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withChange((c) => (c.storage = { s3: { region: "eu-central-1", replication: { region: "eu-central-1" } } })),
+      ),
+    );
+    expectIssue(issues, "dxbackup:storage.s3.replication.region", /second region/);
+  });
+
+  it("requires every named secret, and requires it to be stored as a secret", () => {
+    const { sshPrivateKey: _dropped, ...rest } = DEFAULT_SECRETS;
+    const missing = issuesOf(stackConfig(validConfig(), rest));
+    expectIssue(
+      missing,
+      "dxbackup:sshPrivateKey",
+      /is required by dxbackup:hosts\[0\]\.ssh\.privateKeySecret.*--secret/,
+    );
+
+    const config = stackConfig(validConfig());
+    const plain = new Set([...config.secretKeys].filter((k) => k !== "dxbackup:repositoryPassword"));
+    expectIssue(issuesOf({ ...config, secretKeys: plain }), "dxbackup:repositoryPassword", /stored in plain text/);
+  });
+});
