@@ -39,6 +39,7 @@ export class BackupPolicy extends pulumi.ComponentResource {
       `${name}-store`,
       {
         storage: policy.storage,
+        policyName: policy.name,
         hostNames: policy.hosts.map((h) => h.name),
         s3Credentials:
           policy.storage.kind === "s3Compatible"

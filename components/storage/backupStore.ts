@@ -3,11 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import type { S3Storage } from "../policy/schema";
 import type { Storage } from "../policy/types";
 import { hostCredentialPolicy, replicationRolePolicy, s3AssumeRolePolicy, tlsOnlyBucketPolicy } from "./documents";
-import { repositoryUrl } from "./repository";
+import { repositoryPrefix, repositoryUrl } from "./repository";
 
 export interface BackupStoreArgs {
   /** Where the repositories live (validated policy storage). */
   storage: Storage;
+  /** The policy's name: repositories live under `<policy>/<host>`. */
+  policyName: string;
   /** Names of the hosts that get a repository (and, on AWS, their own credentials). */
   hostNames: string[];
   /** Credentials for an existing S3-compatible endpoint (secrets). */
@@ -62,14 +64,16 @@ export class BackupStore extends pulumi.ComponentResource {
             policy: pulumi
               .all([primary.bucket.arn, primary.keyArn])
               .apply(([bucketArn, kmsKeyArn]) =>
-                JSON.stringify(hostCredentialPolicy({ bucketArn, prefix: host, kmsKeyArn })),
+                JSON.stringify(
+                  hostCredentialPolicy({ bucketArn, prefix: repositoryPrefix(args.policyName, host), kmsKeyArn }),
+                ),
               ),
           },
           { parent: this },
         );
         const key = new aws.iam.AccessKey(`${name}-${host}-access-key`, { user: user.name }, { parent: this });
         this.hosts[host] = {
-          repositoryUrl: primary.bucket.bucket.apply((b) => repositoryUrl(storage, host, b)),
+          repositoryUrl: primary.bucket.bucket.apply((b) => repositoryUrl(storage, args.policyName, host, b)),
           environment: s3Environment(key.id, key.secret),
         };
       }
@@ -80,7 +84,7 @@ export class BackupStore extends pulumi.ComponentResource {
       }
       for (const host of args.hostNames) {
         this.hosts[host] = {
-          repositoryUrl: pulumi.output(repositoryUrl(storage, host)),
+          repositoryUrl: pulumi.output(repositoryUrl(storage, args.policyName, host)),
           environment: credentials
             ? s3Environment(credentials.accessKeyId, credentials.secretAccessKey)
             : pulumi.secret(pulumi.output<Record<string, string>>({})),

@@ -1,26 +1,33 @@
 import type { Storage } from "../policy/types";
 
 /**
- * Where each host's restic repository lives. Every host gets its own
- * repository under `<location>/<host>`: its credentials can then be limited
- * to that prefix, and one host's prune never locks another's backups.
+ * The key prefix of one host's repository: `<policy>/<host>`. Every host gets
+ * its own repository, so its credentials can be limited to that prefix and
+ * one host's prune never locks another's backups; the policy level keeps two
+ * stacks that share a bucket, share or NFS mount apart.
  */
-export function repositoryUrl(storage: Storage, hostName: string, awsBucketName?: string): string {
+export function repositoryPrefix(policyName: string, hostName: string): string {
+  return `${policyName}/${hostName}`;
+}
+
+/** The restic repository URL of one host. */
+export function repositoryUrl(storage: Storage, policyName: string, hostName: string, awsBucketName?: string): string {
+  const prefix = repositoryPrefix(policyName, hostName);
   switch (storage.kind) {
     case "s3": {
       if (!awsBucketName) throw new Error("repositoryUrl: the AWS bucket name is required for s3 storage");
-      return `s3:https://s3.${storage.s3.region}.amazonaws.com/${awsBucketName}/${hostName}`;
+      return `s3:https://s3.${storage.s3.region}.amazonaws.com/${awsBucketName}/${prefix}`;
     }
     case "s3Compatible": {
-      const { endpoint, bucket, prefix } = storage.s3Compatible;
-      return `s3:${endpoint}/${bucket}/${prefix ? `${prefix}/` : ""}${hostName}`;
+      const { endpoint, bucket, prefix: base } = storage.s3Compatible;
+      return `s3:${endpoint}/${bucket}/${base ? `${base}/` : ""}${prefix}`;
     }
     case "sftp": {
       const { user, host, path } = storage.sftp;
-      return `sftp:${user}@${host}:${path.replace(/\/+$/, "")}/${hostName}`;
+      return `sftp:${user}@${host}:${path.replace(/\/+$/, "")}/${prefix}`;
     }
     case "filesystem":
-      return `${storage.filesystem.path.replace(/\/+$/, "")}/${hostName}`;
+      return `${storage.filesystem.path.replace(/\/+$/, "")}/${prefix}`;
   }
 }
 

@@ -34,7 +34,11 @@ describe("BackupStore on AWS (mocks)", () => {
   before(async () => {
     const rec = await recordResources(
       () => {
-        const store = new BackupStore("store", { storage: s3Storage, hostNames: ["portal-1", "portal-2"] });
+        const store = new BackupStore("store", {
+          storage: s3Storage,
+          policyName: "dx-prod",
+          hostNames: ["portal-1", "portal-2"],
+        });
         return {
           secret: pulumi.isSecret(store.hosts["portal-1"].environment),
           url: store.hosts["portal-1"].repositoryUrl,
@@ -44,7 +48,7 @@ describe("BackupStore on AWS (mocks)", () => {
     );
     resources = rec.resources;
     environmentIsSecret = await rec.result.secret;
-    expect(rec.result.url).to.equal("s3:https://s3.eu-central-1.amazonaws.com/acme-dx-backups/portal-1");
+    expect(rec.result.url).to.equal("s3:https://s3.eu-central-1.amazonaws.com/acme-dx-backups/dx-prod/portal-1");
   });
 
   it("creates exactly the hardened bucket, its replica, and one credential set per host", () => {
@@ -152,7 +156,7 @@ describe("BackupStore on AWS (mocks)", () => {
     const allowed = policy.Statement.filter((s: { Effect: string }) => s.Effect === "Allow").flatMap(
       (s: { Resource: string }) => s.Resource,
     );
-    expect(allowed).to.include("arn:aws:s3:::acme-dx-backups/portal-1/*");
+    expect(allowed).to.include("arn:aws:s3:::acme-dx-backups/dx-prod/portal-1/*");
     expect(JSON.stringify(allowed)).to.not.include("portal-2");
   });
 
@@ -221,9 +225,9 @@ describe("BackupPolicy (mocks)", () => {
     const commands = resources.filter((r) => r.type === "command:remote:Command");
     expect(commands[0].inputs.create).to.include("/etc/dxbackup/dx-staging").and.not.include("/etc/dxbackup/dx-prod'");
     expect(commands[1].inputs.create).to.include("/etc/dxbackup/dx-prod").and.not.include("dx-staging");
-    expect(result[0]).to.deep.equal({ "portal-1": "s3:https://s3.example.com/dx-backups/portal-1" });
+    expect(result[0]).to.deep.equal({ "portal-1": "s3:https://s3.example.com/dx-backups/dx-staging/portal-1" });
     expect(result[1]).to.deep.equal({
-      "portal-1": "s3:https://s3.eu-central-1.amazonaws.com/dx-prod-store-bucket/portal-1",
+      "portal-1": "s3:https://s3.eu-central-1.amazonaws.com/dx-prod-store-bucket/dx-prod/portal-1",
     });
   });
 });
