@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from "commander";
+import { demoCommand } from "./demo";
 import { planCommand, type CommandResult, type PlanFormat } from "./plan/command";
 
 function parseNow(value: string): Date {
@@ -27,6 +28,16 @@ program
   .option("--now <iso-time>", "compute next runs and retention from this time", parseNow)
   .action(async (opts: { stack?: string; configFile?: string; format: PlanFormat; now?: Date }) => {
     finish(await planCommand(opts));
+  });
+
+program
+  .command("demo")
+  .description(
+    "play a Portal host on this machine: plan, install the agent over SSH, back up to a local S3 server, restore and verify",
+  )
+  .option("--stack <name>", "the stack to play (its host must be 127.0.0.1)", "local")
+  .action(async (opts: { stack: string }) => {
+    finish(await demoCommand(opts));
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

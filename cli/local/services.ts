@@ -1,0 +1,55 @@
+import * as path from "node:path";
+import type { ServerProcess } from "./process";
+import { S3RVER_CREDENTIALS, startS3rver } from "./s3rver";
+import { ensureKeyPair, startSshd } from "./sshd";
+
+/** An SSH server and an S3-compatible server on loopback: what a Portal host and its storage need. */
+export interface LocalServices {
+  sshd: ServerProcess;
+  s3: ServerProcess;
+  /** The key the deploy logs in with. */
+  clientKey: { privateKey: string; publicKey: string };
+  /** The CA certificate restic must trust for the S3 endpoint. */
+  caCertificate: string;
+  s3Credentials: typeof S3RVER_CREDENTIALS;
+  stop(): Promise<void>;
+}
+
+export async function startLocalServices(args: {
+  dir: string;
+  sshPort: number;
+  s3Port: number;
+  bucket: string;
+  /** Where the S3 certificate lives (default `<dir>/s3`). */
+  certDir?: string;
+}): Promise<LocalServices> {
+  const certDir = args.certDir ?? path.join(args.dir, "s3");
+  const clientKey = ensureKeyPair(path.join(args.dir, "ssh", "client_ed25519"));
+  const s3 = await startS3rver({
+    dataDir: path.join(args.dir, "s3", "data"),
+    certDir,
+    port: args.s3Port,
+    bucket: args.bucket,
+  });
+  let sshd: ServerProcess;
+  try {
+    sshd = await startSshd({
+      dir: path.join(args.dir, "ssh", "server"),
+      port: args.sshPort,
+      authorizedKey: clientKey.publicKey,
+    });
+  } catch (err) {
+    await s3.stop();
+    throw err;
+  }
+  return {
+    sshd,
+    s3,
+    clientKey,
+    caCertificate: path.join(certDir, "cert.pem"),
+    s3Credentials: S3RVER_CREDENTIALS,
+    stop: async () => {
+      await Promise.all([sshd.stop(), s3.stop()]);
+    },
+  };
+}
