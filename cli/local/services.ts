@@ -7,6 +7,10 @@ import { ensureKeyPair, startSshd } from "./sshd";
 export interface LocalServices {
   sshd: ServerProcess;
   s3: ServerProcess;
+  /** Stops the S3 server (storage unreachable) ... */
+  stopS3(): Promise<void>;
+  /** ... and brings it back with the same data. */
+  startS3(): Promise<void>;
   /** The key the deploy logs in with. */
   clientKey: { privateKey: string; publicKey: string };
   /** The CA certificate restic must trust for the S3 endpoint. */
@@ -25,12 +29,8 @@ export async function startLocalServices(args: {
 }): Promise<LocalServices> {
   const certDir = args.certDir ?? path.join(args.dir, "s3");
   const clientKey = ensureKeyPair(path.join(args.dir, "ssh", "client_ed25519"));
-  const s3 = await startS3rver({
-    dataDir: path.join(args.dir, "s3", "data"),
-    certDir,
-    port: args.s3Port,
-    bucket: args.bucket,
-  });
+  const s3Args = { dataDir: path.join(args.dir, "s3", "data"), certDir, port: args.s3Port, bucket: args.bucket };
+  let s3 = await startS3rver(s3Args);
   let sshd: ServerProcess;
   try {
     sshd = await startSshd({
@@ -44,7 +44,13 @@ export async function startLocalServices(args: {
   }
   return {
     sshd,
-    s3,
+    get s3() {
+      return s3;
+    },
+    stopS3: () => s3.stop(),
+    startS3: async () => {
+      s3 = await startS3rver(s3Args);
+    },
     clientKey,
     caCertificate: path.join(certDir, "cert.pem"),
     s3Credentials: S3RVER_CREDENTIALS,

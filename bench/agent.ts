@@ -1,0 +1,193 @@
+// Agent benchmarks, all measured in one run on one generated Portal-like tree:
+//  1. raw `restic backup` vs the agent's `run` of the same paths (the agent's overhead);
+//  2. a second run after changing 1% of the files (must reuse the parent snapshot);
+//  3. `tar -cf - | cat >/dev/null` over the same tree: the read-speed floor.
+// Prints seconds and ratios; no pass/fail (targets: overhead < 5%, re-run < 10% of the first).
+import { execFileSync, spawnSync } from "node:child_process";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { performance } from "node:perf_hooks";
+import { parseCronFile, runCronJob } from "../cli/local/cron";
+import { createPortalTree } from "../cli/local/portalTree";
+import { hostFiles } from "../components/hosts/hostFiles";
+import { AGENT_SCRIPT_PATH } from "../components/hosts/portalHostBackup";
+import { loadPolicy } from "../components/policy/load";
+import { TARGETS } from "../components/policy/schema";
+import { targetPaths } from "../components/policy/targets";
+import { renderBundle } from "../components/render/bundle";
+import { remoteCommand, renderInstallScript } from "../components/render/installer";
+
+const SMALL_FILES = Number(process.env.BENCH_SMALL_FILES ?? 50_000);
+const LARGE_FILES = Number(process.env.BENCH_LARGE_FILES ?? 88);
+const LARGE_SIZE = 8 * 1024 * 1024;
+
+function seconds<T>(fn: () => T): [number, T] {
+  const t = performance.now();
+  const out = fn();
+  return [(performance.now() - t) / 1000, out];
+}
+
+async function secondsAsync<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const t = performance.now();
+  const out = await fn();
+  return [(performance.now() - t) / 1000, out];
+}
+
+export async function benchAgent(): Promise<void> {
+  const root = mkdtempSync(path.join(tmpdir(), "dxb-bench-"));
+  try {
+    process.stdout.write(`generating a Portal-like tree (${SMALL_FILES} small files, ${LARGE_FILES} x 8 MiB) ... `);
+    const [genSeconds, layout] = seconds(() =>
+      createPortalTree(path.join(root, "host"), {
+        smallFiles: SMALL_FILES,
+        largeFiles: LARGE_FILES,
+        largeFileSize: LARGE_SIZE,
+      }),
+    );
+    console.log(`${genSeconds.toFixed(1)} s`);
+
+    const agentDir = path.join(root, "agent");
+    const values: Record<string, string> = {
+      "dxbackup:environment": "bench",
+      "dxbackup:storage": JSON.stringify({ filesystem: { path: path.join(root, "repos") } }),
+      "dxbackup:hosts": JSON.stringify([
+        {
+          name: "portal-1",
+          address: "127.0.0.1",
+          roots: { portalServer: layout.portalServer, wpProfile: layout.wpProfile, appServer: layout.appServer },
+          iim: { installDir: layout.iimInstall, agentDataDir: layout.iimAgentData, sharedDir: layout.iimShared },
+          customPaths: [{ name: "ssl", path: layout.ssl }],
+          agent: {
+            installDir: `${agentDir}/opt`,
+            configDir: `${agentDir}/etc`,
+            stateDir: `${agentDir}/var`,
+            systemdDir: `${agentDir}/systemd`,
+            cronDir: `${agentDir}/cron.d`,
+            scheduler: "cron",
+          },
+        },
+      ]),
+      "dxbackup:schedules": JSON.stringify([{ name: "nightly", cron: "0 2 * * *" }]),
+      "dxbackup:retention": JSON.stringify({ keepDaily: 7, keepWeekly: 4 }),
+      "dxbackup:repositoryPassword": "bench",
+      "dxbackup:sshPrivateKey": "unused",
+    };
+    const policy = loadPolicy({
+      values,
+      secretKeys: new Set(["dxbackup:repositoryPassword", "dxbackup:sshPrivateKey"]),
+    });
+    const host = policy.hosts[0];
+    const sources = [...new Set(TARGETS.flatMap((t) => targetPaths(host, t)))];
+    const files = Number(
+      execFileSync("bash", ["-c", 'find "$@" -type f | wc -l', "find", ...sources], { encoding: "utf8" }),
+    );
+    const bytes = Number(
+      execFileSync("du", ["-sb", "--total", ...sources], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .pop()
+        ?.split("\t")[0],
+    );
+    console.log(`tree: ${files} files, ${(bytes / 2 ** 30).toFixed(2)} GiB in ${sources.length} paths`);
+
+    // The read floor (this also warms the page cache for everything after it).
+    const [tarSeconds] = seconds(() =>
+      execFileSync("bash", ["-c", 'tar -cf - "$@" 2>/dev/null | cat >/dev/null', "tar", ...sources]),
+    );
+
+    // Raw restic: init, then backup, with the same paths and excludes the agent uses.
+    const rawRepo = path.join(root, "raw-repo");
+    const env = { ...process.env, RESTIC_PASSWORD: "bench", RESTIC_CACHE_DIR: path.join(root, "raw-cache") };
+    const restic = (...args: string[]) => execFileSync("restic", ["-r", rawRepo, ...args], { env, stdio: "ignore" });
+    const excludes = host.excludes.flatMap((e) => ["--exclude", e]);
+    const [rawInitSeconds] = seconds(() => restic("init"));
+    const keep = ["--keep-daily", "7", "--keep-weekly", "4"];
+    const rawRun = () => {
+      const [backup] = seconds(() => restic("backup", "--host", "portal-1", ...excludes, "--", ...sources));
+      const [forget] = seconds(() => restic("forget", "--host", "portal-1", "--group-by", "host", ...keep));
+      return { backup, forget };
+    };
+    const rawFirst = rawRun();
+
+    // The agent, installed with the real installer, run the way its cron entry runs it.
+    const install = spawnSync("sh", ["-c", remoteCommand(renderInstallScript(policy.name, host), false)], {
+      input: renderBundle(
+        hostFiles(
+          policy,
+          host,
+          `${path.join(root, "repos")}/${policy.name}/portal-1`,
+          { repositoryPassword: "bench", storageEnvironment: {} },
+          readFileSync(AGENT_SCRIPT_PATH, "utf8"),
+        ),
+      ),
+      encoding: "utf8",
+    });
+    if (install.status !== 0) throw new Error(`install failed: ${install.stderr}`);
+    const entry = parseCronFile(readFileSync(path.join(host.agent.cronDir, `dxbackup-${policy.name}`), "utf8"))[0];
+    const agentRun = async () => {
+      const r = await runCronJob(entry).done;
+      if (r.code !== 0)
+        throw new Error(`agent run failed: ${readFileSync(path.join(host.agent.stateDir, "last-run.log"), "utf8")}`);
+      return JSON.parse(readFileSync(path.join(host.agent.stateDir, "status.json"), "utf8"));
+    };
+    const [agentFirst, firstStatus] = await secondsAsync(agentRun);
+
+    // Change 1% of the small files, then run both again.
+    const changed = Math.max(1, Math.floor(SMALL_FILES / 100));
+    const smallFiles = execFileSync(
+      "bash",
+      ["-c", `find "$1" -name 'res-*' -type f | sort | head -n ${changed}`, "find", layout.wpProfile],
+      { encoding: "utf8" },
+    )
+      .trim()
+      .split("\n");
+    for (const f of smallFiles) appendFileSync(f, `changed ${Date.now()}\n`);
+    const rawSecond = rawRun();
+    const [agentSecond, secondStatus] = await secondsAsync(agentRun);
+
+    const pct = (a: number, b: number) => `${a >= b ? "+" : ""}${((a / b - 1) * 100).toFixed(1)}%`;
+    const row = (name: string, s: number, note: string) =>
+      console.log(`${name.padEnd(46)} ${s.toFixed(2).padStart(7)} s   ${note}`);
+    const rawFirstTotal = rawInitSeconds + rawFirst.backup + rawFirst.forget;
+    const rawSecondTotal = rawSecond.backup + rawSecond.forget;
+    console.log("");
+    console.log(
+      `agent benchmark (restic ${execFileSync("restic", ["version"], { encoding: "utf8" }).split(" ")[1]}, repositories on local disk, warm page cache)`,
+    );
+    row("tar -cf - | cat >/dev/null  (read floor)", tarSeconds, `${(bytes / 2 ** 20 / tarSeconds).toFixed(0)} MiB/s`);
+    console.log("first run (empty repository):");
+    row("  raw restic init", rawInitSeconds, "");
+    row("  raw restic backup", rawFirst.backup, `${(rawFirst.backup / tarSeconds).toFixed(1)}x the read floor`);
+    row("  raw restic forget (same --keep-*)", rawFirst.forget, "");
+    row(
+      "  agent run (init + backup + forget + status)",
+      agentFirst,
+      `vs raw init+backup+forget ${pct(agentFirst, rawFirstTotal)}; vs raw init+backup ${pct(agentFirst, rawInitSeconds + rawFirst.backup)}`,
+    );
+    console.log("second run, 1% of the files changed:");
+    row(
+      "  raw restic backup",
+      rawSecond.backup,
+      `${((rawSecond.backup / rawFirst.backup) * 100).toFixed(1)}% of the first backup`,
+    );
+    row("  raw restic forget", rawSecond.forget, "");
+    row(
+      "  agent run",
+      agentSecond,
+      `${((agentSecond / agentFirst) * 100).toFixed(1)}% of the first run; vs raw backup+forget ${pct(agentSecond, rawSecondTotal)}; vs raw backup ${pct(agentSecond, rawSecond.backup)}`,
+    );
+    console.log(
+      `agent runs: first ${firstStatus.files} files, ${(firstStatus.bytesAdded / 2 ** 20).toFixed(0)} MiB added; second ${secondStatus.filesChanged} files changed, ${(secondStatus.bytesAdded / 2 ** 20).toFixed(1)} MiB added (the parent snapshot was reused)`,
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  benchAgent().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

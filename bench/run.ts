@@ -1,0 +1,12 @@
+// `npm run bench`: every benchmark, one after the other, each printing its ratios.
+import { benchAgent } from "./agent";
+import { benchPlan } from "./plan";
+
+(async () => {
+  await benchPlan();
+  console.log("");
+  await benchAgent();
+})().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,316 @@
+import { expect } from "chai";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { compareRestored } from "../../cli/local/compareTrees";
+import { targetPaths } from "../../components/policy/targets";
+import { TARGETS } from "../../components/policy/schema";
+import type { StackConfig } from "../../components/policy/load";
+import { LocalPortalHost } from "../support/localHost";
+
+/**
+ * The agent for real: restic, s3rver over HTTPS and sshd on 127.0.0.1, a
+ * sample Portal tree. Only WebSphere's stopServer.sh / startServer.sh are
+ * fakes (test/fakes/ibm-tools), because they cannot be installed here.
+ */
+describe("host agent, installed over SSH and run as cron runs it (real restic, sshd, s3rver)", function () {
+  this.timeout(300_000);
+  const host = new LocalPortalHost();
+  let config: StackConfig;
+
+  before(async () => {
+    await host.start();
+    config = host.config({ environment: "it" });
+  });
+  after(async () => host.stop());
+
+  /** Restores `snapshot` into a fresh dir and compares every backed-up path with the live tree. */
+  function restoreAndCompare(cfg: StackConfig, snapshot: string) {
+    const { host: h } = host.policy(cfg);
+    const target = path.join(host.root, "restore", `${snapshot}-${Date.now()}`);
+    const r = host.agent(cfg, "restore", snapshot, "--target", target);
+    expect(r.status, r.stderr).to.equal(0);
+    const sources = [...new Set(TARGETS.flatMap((t) => targetPaths(h, t)))];
+    return { target, comparison: compareRestored(sources, target, h.excludes) };
+  }
+
+  it("installs with the component's exact create command, twice without changes, and writes the schedule", async () => {
+    const first = await host.install(config);
+    expect(first[0].stdout).to.match(/scheduler=cron files=7 changed=7 removed=0/);
+    const second = await host.install(config);
+    expect(second[0].stdout).to.match(/files=7 changed=0 removed=0/);
+    const { host: h } = host.policy(config);
+    const cron = readFileSync(path.join(h.agent.cronDir, "dxbackup-dx-it"), "utf8");
+    expect(cron).to.match(/^0 2 \* \* \* root '.*dxbackup-agent' '--config' '.*agent\.conf' 'run' 'nightly'/m);
+    expect(cron).to.match(/^0 3 \* \* 0 root .* 'run' 'weekly'/m);
+  });
+
+  it("backs up as the timer runs it, and the restore is identical: content, modes, owners, symlinks, hostile names", async () => {
+    const { job, status } = await host.runSchedule(config, "nightly");
+    expect(job.code, JSON.stringify(status)).to.equal(0);
+    expect(status).to.deep.include({
+      result: "success",
+      failedStep: null,
+      schedule: "nightly",
+      mode: "online",
+      policy: "dx-it",
+    });
+    expect(status.snapshotIds).to.have.length(1);
+    expect(status.files as number).to.be.greaterThan(200);
+
+    const { comparison, target } = restoreAndCompare(config, (status.snapshotIds as string[])[0]);
+    expect(comparison.differences).to.deep.equal([]);
+    expect(comparison.files).to.be.greaterThan(200);
+    // The hostile directory came back as data; nothing in its name ever ran.
+    expect(readFileSync(path.join(target, host.hostileDir, "it's $(here).txt"), "utf8")).to.equal("kept as data\n");
+    for (const dir of [host.root, process.cwd(), "/", path.join(host.root, "host")]) {
+      expect(
+        readdirSync(dir).filter((n) => n.startsWith("PWNED")),
+        dir,
+      ).to.deep.equal([]);
+    }
+    // Logs, temp and dumps were excluded by default.
+    expect(existsSync(path.join(target, host.layout.wpProfile, "logs"))).to.equal(false);
+    expect(existsSync(path.join(target, host.layout.wpProfile, "temp"))).to.equal(false);
+  });
+
+  it("records the IIM packages and a digest of IIM state in the snapshot and its tags", async () => {
+    const status = host.status(config);
+    const iim = status.iim as { packagesDigest: string; packages: Array<{ id: string; version: string }> };
+    expect(iim.packagesDigest).to.match(/^[0-9a-f]{64}$/);
+    expect(iim.packages).to.deep.include({ id: "com.hcl.dx.cf95", version: "9.5.0.CF221", kind: "offering" });
+    const snap = host.snapshots(config).find((s) => s.short_id === (status.snapshotIds as string[])[0]);
+    expect(snap?.tags).to.include.members([
+      "dxbackup",
+      "policy:dx-it",
+      "schedule:nightly",
+      `run:${status.runId}`,
+      `iim:${iim.packagesDigest.slice(0, 16)}`,
+    ]);
+    const { host: h } = host.policy(config);
+    const dumped = host.agent(config, "restore", snap!.id, "--target", path.join(host.root, "iim-check"));
+    expect(dumped.status).to.equal(0);
+    const record = path.join(host.root, "iim-check", h.agent.stateDir, "recovery-point");
+    expect(readFileSync(path.join(record, "iim-packages.tsv"), "utf8")).to.include(
+      "com.hcl.dx.cf95\t9.5.0.CF221\toffering",
+    );
+    expect(JSON.parse(readFileSync(path.join(record, "recovery-point.json"), "utf8")).runId).to.equal(status.runId);
+  });
+
+  it("writes Prometheus textfile metrics", () => {
+    const { host: h } = host.policy(config);
+    const metrics = readFileSync(path.join(h.agent.stateDir, "metrics", "dxbackup-dx-it-nightly.prom"), "utf8");
+    const labels = 'policy="dx-it",host="portal-1",schedule="nightly"';
+    expect(metrics).to.match(new RegExp(`dxbackup_last_success_timestamp_seconds\\{${labels}\\} [1-9]\\d+`));
+    expect(metrics).to.include(`dxbackup_last_run_result{${labels},result="success"} 1`);
+    expect(metrics).to.include(`dxbackup_last_run_result{${labels},result="failed"} 0`);
+  });
+
+  it("an offline run stops the servers, backs up, starts them again and records the downtime", async () => {
+    host.clearServerCalls();
+    const { job, status } = await host.runSchedule(config, "weekly");
+    expect(job.code).to.equal(0);
+    expect(status).to.deep.include({ result: "success", mode: "offline" });
+    expect(host.serverCalls()).to.deep.equal(["stopServer.sh WebSphere_Portal", "startServer.sh WebSphere_Portal"]);
+    expect(status.downtimeSeconds as number).to.be.at.least(0);
+  });
+
+  it("storage unreachable: the run fails, retention is untouched and the servers are started again", async () => {
+    const before = host
+      .snapshots(config)
+      .map((s) => s.id)
+      .sort();
+    host.clearServerCalls();
+    await host.services.stopS3();
+    try {
+      const { job, status } = await host.runSchedule(config, "weekly");
+      expect(job.code).to.equal(1);
+      expect(status).to.deep.include({ result: "failed", failedStep: "backup" });
+      expect(host.serverCalls()).to.deep.equal(["stopServer.sh WebSphere_Portal", "startServer.sh WebSphere_Portal"]);
+      const { host: h } = host.policy(config);
+      expect(existsSync(path.join(h.agent.stateDir, "servers-stopped"))).to.equal(false);
+      const log = readFileSync(path.join(h.agent.stateDir, "agent.log"), "utf8").trim().split("\n");
+      expect(log[log.length - 1]).to.match(/FAILED at step backup/);
+    } finally {
+      await host.services.startS3();
+    }
+    expect(
+      host
+        .snapshots(config)
+        .map((s) => s.id)
+        .sort(),
+    ).to.deep.equal(before);
+  });
+
+  it("a stop command that fails fails the run at stop-servers, and the servers are started again", async () => {
+    const marker = path.join(host.layout.wpProfile, "bin", "fail-stopServer.sh");
+    writeFileSync(marker, "ADMU3011E: Server launched but failed initialization\n");
+    host.clearServerCalls();
+    try {
+      const { job, status } = await host.runSchedule(config, "weekly");
+      expect(job.code).to.equal(1);
+      expect(status).to.deep.include({ result: "failed", failedStep: "stop-servers" });
+      expect(status.snapshotIds).to.deep.equal([]);
+      expect(host.serverCalls()).to.deep.equal(["stopServer.sh WebSphere_Portal", "startServer.sh WebSphere_Portal"]);
+    } finally {
+      rmSync(marker);
+    }
+  });
+
+  it("a run killed with SIGKILL mid-backup, then a good run: servers back, restic check clean, nothing lost", async () => {
+    // Enough data that the backup is surely still running when it is killed.
+    const big = path.join(host.layout.portalServer, "base", "bulk");
+    mkdirSync(big, { recursive: true });
+    execFileSync("bash", [
+      "-c",
+      `for i in $(seq 1 24); do head -c 16777216 /dev/urandom > ${JSON.stringify(big)}/blob-$i.bin; done`,
+    ]);
+    host.clearServerCalls();
+    const job = host.startSchedule(config, "weekly");
+    // Wait until restic is uploading, then kill the whole job (agent and restic) at once.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const ps = spawnSync("pgrep", ["-g", String(job.pid), "-f", "restic .*backup"], { encoding: "utf8" });
+      if (ps.stdout.trim()) break;
+      if (Date.now() > deadline) throw new Error("restic backup never started");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    process.kill(-job.pid, "SIGKILL");
+    const killed = await job.done;
+    expect(killed.signal).to.equal("SIGKILL");
+    // The job's shell is gone; wait until every process of the group has exited too.
+    while (
+      spawnSync("ps", ["-o", "stat=", "-g", String(job.pid)], { encoding: "utf8" })
+        .stdout.split("\n")
+        .some((stat) => stat.trim() && !stat.startsWith("Z"))
+    ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(host.serverCalls()).to.deep.equal(["stopServer.sh WebSphere_Portal"]);
+    const { host: h } = host.policy(config);
+    expect(existsSync(path.join(h.agent.stateDir, "servers-stopped"))).to.equal(true);
+
+    const { job: next, status } = await host.runSchedule(config, "weekly");
+    expect(next.code, JSON.stringify(status)).to.equal(0);
+    // The next run first started the servers the killed run had left stopped.
+    expect(host.serverCalls()).to.deep.equal([
+      "stopServer.sh WebSphere_Portal",
+      "startServer.sh WebSphere_Portal",
+      "stopServer.sh WebSphere_Portal",
+      "startServer.sh WebSphere_Portal",
+    ]);
+    // The killed restic left its lock behind; the agent removed it as stale and carried on.
+    const runLog = readFileSync(path.join(h.agent.stateDir, "agent.log"), "utf8");
+    expect(runLog).to.include(`"event":"stale-lock"`);
+    const check = host.agent(config, "check");
+    expect(check.status, check.stdout + check.stderr).to.equal(0);
+    expect(check.stdout).to.match(/no errors were found/);
+    const { comparison } = restoreAndCompare(config, (status.snapshotIds as string[])[0]);
+    expect(comparison.differences).to.deep.equal([]);
+    rmSync(big, { recursive: true });
+  });
+
+  it("never runs twice at once", async () => {
+    const first = host.startSchedule(config, "nightly");
+    const deadline = Date.now() + 30_000;
+    const { host: h } = host.policy(config);
+    // The first run holds the lock once it has written its run directory.
+    while (
+      !existsSync(path.join(h.agent.stateDir, "runs")) ||
+      readdirSync(path.join(h.agent.stateDir, "runs")).length === 0
+    ) {
+      if (Date.now() > deadline) throw new Error("first run did not start");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const second = host.agent(config, "run", "nightly");
+    expect(second.status).to.equal(75);
+    expect(second.stderr).to.match(/another run holds/);
+    expect((await first.done).code).to.equal(0);
+  });
+
+  it("a root missing on the host makes the run partial: snapshot kept, no retention, exit 3", async () => {
+    const partial = host.config({
+      environment: "it",
+      customPaths: [{ name: "gone", path: path.join(host.root, "does-not-exist") }],
+      retention: { keepLast: 1 },
+    });
+    await host.install(partial);
+    const before = host.snapshots(partial).length;
+    const { job, status } = await host.runSchedule(partial, "nightly");
+    expect(job.code).to.equal(3);
+    expect(status).to.deep.include({ result: "partial", failedStep: "backup" });
+    expect(status.missingPaths).to.deep.equal([path.join(host.root, "does-not-exist")]);
+    // keepLast 1 would have removed older snapshots: retention did not run.
+    expect(host.snapshots(partial).length).to.equal(before + 1);
+    await host.install(config);
+  });
+
+  it("uninstall removes the schedule and the agent, keeps the state and every snapshot", async () => {
+    const snapshots = host.snapshots(config).map((s) => s.id);
+    const result = await host.uninstall(config);
+    expect(result[0].stdout).to.match(/removed 7 file\(s\) and the schedule; kept .* and the backup repository/);
+    const { host: h } = host.policy(config);
+    expect(existsSync(path.join(h.agent.cronDir, "dxbackup-dx-it"))).to.equal(false);
+    expect(existsSync(h.agent.installDir)).to.equal(false);
+    expect(existsSync(path.join(h.agent.stateDir, "status.json"))).to.equal(true);
+    // The data is still there, readable with plain restic and the password.
+    const env = {
+      ...process.env,
+      RESTIC_PASSWORD: config.values["dxbackup:repositoryPassword"],
+      AWS_ACCESS_KEY_ID: "S3RVER",
+      AWS_SECRET_ACCESS_KEY: "S3RVER",
+    };
+    const repo = `s3:https://127.0.0.1:${host.s3Port}/dxb/dx-it/portal-1`;
+    const out = execFileSync("restic", ["-r", repo, "--cacert", host.services.caCertificate, "snapshots", "--json"], {
+      env,
+      encoding: "utf8",
+    });
+    expect(JSON.parse(out).map((s: { id: string }) => s.id)).to.have.members(snapshots);
+    const again = await host.uninstall(config);
+    expect(again[0].stdout).to.match(/nothing installed/);
+  });
+
+  describe("other repository kinds", () => {
+    it("SFTP (restic's sftp backend against this sshd, host key pinned)", async () => {
+      const hostKey = readFileSync(path.join(host.root, "svc", "ssh", "server", "host_ed25519.pub"), "utf8")
+        .trim()
+        .split(" ")
+        .slice(0, 2)
+        .join(" ");
+      const sftp = host.config({
+        environment: "sftp",
+        storage: {
+          sftp: {
+            host: "127.0.0.1",
+            port: host.sshPort,
+            user: "root",
+            path: path.join(host.root, "sftp-repos"),
+            hostKey,
+          },
+        },
+        schedules: [{ name: "nightly", cron: "0 2 * * *" }],
+      });
+      await host.install(sftp);
+      const { job, status } = await host.runSchedule(sftp, "nightly");
+      expect(job.code, JSON.stringify(status)).to.equal(0);
+      expect(existsSync(path.join(host.root, "sftp-repos", "dx-sftp", "portal-1", "config"))).to.equal(true);
+      expect(restoreAndCompare(sftp, "latest").comparison.differences).to.deep.equal([]);
+      await host.uninstall(sftp);
+    });
+
+    it("a local or NFS path", async () => {
+      const fs = host.config({
+        environment: "nfs",
+        storage: { filesystem: { path: path.join(host.root, "nfs") } },
+        schedules: [{ name: "nightly", cron: "0 2 * * *" }],
+      });
+      await host.install(fs);
+      const { job, status } = await host.runSchedule(fs, "nightly");
+      expect(job.code, JSON.stringify(status)).to.equal(0);
+      expect(existsSync(path.join(host.root, "nfs", "dx-nfs", "portal-1", "config"))).to.equal(true);
+      expect(restoreAndCompare(fs, "latest").comparison.differences).to.deep.equal([]);
+      await host.uninstall(fs);
+    });
+  });
+});

@@ -1,0 +1,27 @@
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { demoProblems } from "../../cli/demo";
+import { readStackConfig, stackFilePath } from "../../cli/plan/stackFile";
+import { loadPolicy } from "../../components/policy/load";
+
+const ROOT = path.join(__dirname, "..", "..");
+
+describe("the README's main job: npm run demo (real sshd, s3rver, restic)", function () {
+  this.timeout(300_000);
+
+  it("the local stack is one the demo can play", () => {
+    expect(demoProblems(loadPolicy(readStackConfig(stackFilePath("local"))))).to.deep.equal([]);
+  });
+
+  it("plans, installs over SSH, backs up, restores and verifies byte for byte, twice in a row", () => {
+    for (let i = 0; i < 2; i++) {
+      const r = spawnSync("npm", ["run", "--silent", "demo"], { cwd: ROOT, encoding: "utf8" });
+      expect(r.status, r.stdout + r.stderr).to.equal(0);
+      expect(r.stdout).to.match(/dx-backup plan for stack 'local'/);
+      expect(r.stdout).to.match(/scheduler=cron files=7 changed=0 removed=0/);
+      expect(r.stdout).to.match(/dx-backup demo: backup and restore verified/);
+      expect(r.stdout).to.match(/verified {3}every file byte for byte, with modes, owners and symlinks: identical/);
+    }
+  });
+});
