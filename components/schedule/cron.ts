@@ -1,5 +1,6 @@
 import { CronExpressionParser, type CronExpression } from "cron-parser";
 import cronstrue from "cronstrue";
+import { wallClock } from "./wallClock";
 
 /**
  * Cron expressions as the policy uses them: the classic five fields
@@ -54,21 +55,8 @@ function parse(expr: string, tz: string, currentDate: Date): CronExpression {
  * skip it instead, and the plan must say what the timers will do.
  */
 function onTheWallClock(t: Date, tz: string, fields: { minute: Set<number>; hour: Set<number> }): boolean {
-  const [hour, minute] = wallClock(tz)
-    .format(t)
-    .split(":")
-    .map((v) => Number(v));
-  return fields.minute.has(minute) && fields.hour.has(hour);
-}
-
-const wallClocks = new Map<string, Intl.DateTimeFormat>();
-function wallClock(tz: string): Intl.DateTimeFormat {
-  let f = wallClocks.get(tz);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-GB", { timeZone: tz, hourCycle: "h23", hour: "2-digit", minute: "2-digit" });
-    wallClocks.set(tz, f);
-  }
-  return f;
+  const c = wallClock(t, tz);
+  return fields.minute.has(c.minute) && fields.hour.has(c.hour);
 }
 
 function* runs(expr: string, tz: string, from: Date, direction: "next" | "prev"): Generator<Date> {

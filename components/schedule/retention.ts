@@ -1,5 +1,6 @@
 import type { Retention } from "../policy/schema";
 import { previousRuns } from "./cron";
+import { wallClock } from "./wallClock";
 
 /**
  * What a restic retention policy keeps, simulated for the plan.
@@ -14,34 +15,6 @@ import { previousRuns } from "./cron";
 
 type BucketName = "last" | "hourly" | "daily" | "weekly" | "monthly" | "yearly";
 
-interface LocalParts {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-}
-
-const partsFormatters = new Map<string, Intl.DateTimeFormat>();
-
-/** The wall-clock date parts of `t` in time zone `tz`. */
-export function localParts(t: Date, tz: string): LocalParts {
-  let fmt = partsFormatters.get(tz);
-  if (!fmt) {
-    fmt = new Intl.DateTimeFormat("en-US", {
-      timeZone: tz,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-    });
-    partsFormatters.set(tz, fmt);
-  }
-  const p: Record<string, number> = {};
-  for (const { type, value } of fmt.formatToParts(t)) p[type] = Number(value);
-  return { year: p.year, month: p.month, day: p.day, hour: p.hour };
-}
-
 /** ISO-8601 week-numbering year and week of a calendar date (as Go's time.ISOWeek). */
 export function isoWeek(year: number, month: number, day: number): { year: number; week: number } {
   const d = new Date(Date.UTC(year, month - 1, day));
@@ -54,7 +27,7 @@ export function isoWeek(year: number, month: number, day: number): { year: numbe
 
 function bucketValue(bucket: BucketName, t: Date, tz: string, index: number): number {
   if (bucket === "last") return index;
-  const p = localParts(t, tz);
+  const p = wallClock(t, tz);
   switch (bucket) {
     case "hourly":
       return ((p.year * 100 + p.month) * 100 + p.day) * 100 + p.hour;

@@ -5,27 +5,9 @@ import { keepFlags } from "../../components/render/agentConfig";
 import { previousRuns } from "../../components/schedule/cron";
 import { ForgetSimulation, isoWeek, simulateRetention } from "../../components/schedule/retention";
 import { TempRepository } from "../support/restic";
+import { formatWallClock, wallClock } from "../../components/schedule/wallClock";
 
 const TZ = "Europe/Berlin";
-
-/** `YYYY-MM-DD HH:MM:SS` on the wall clock of `tz`. */
-function wallClock(t: Date, tz: string): string {
-  const p = Object.fromEntries(
-    new Intl.DateTimeFormat("en-CA", {
-      timeZone: tz,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-    })
-      .formatToParts(t)
-      .map((x) => [x.type, x.value]),
-  );
-  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
-}
 
 function take(gen: Iterator<Date>, n: number): Date[] {
   return Array.from({ length: n }, () => gen.next().value as Date);
@@ -61,7 +43,7 @@ describe("retention: the plan's simulation of restic forget", () => {
 
     before(async () =>
       repo.snapshotsAt(
-        times.map((t) => wallClock(t, TZ)),
+        times.map((t) => formatWallClock(wallClock(t, TZ), true)),
         TZ,
       ),
     );

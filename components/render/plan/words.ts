@@ -1,6 +1,7 @@
 import type { Retention } from "../../policy/schema";
 import { formatDays } from "../../plan/warnings";
 import type { PlanReport } from "../../plan/report";
+import { formatWallClock, wallClock } from "../../schedule/wallClock";
 
 /** "keep 7 daily, 4 weekly" */
 export function retentionInWords(r: Retention): string {
@@ -24,27 +25,10 @@ export function restorePointsInWords(o: PlanReport["retention"][string]): string
   return `${at}${o.restorePoints} restore point${o.restorePoints === 1 ? "" : "s"} per host, the oldest ${at}${formatDays(o.oldestDays)} old`;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
 /** `2026-11-29 02:00 +01:00`: wall-clock time in the schedule's own zone, with its UTC offset. */
 export function localTime(iso: string, tz: string): string {
-  let f = formatters.get(tz);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-CA", {
-      timeZone: tz,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      timeZoneName: "longOffset",
-    });
-    formatters.set(tz, f);
-  }
-  const p = Object.fromEntries(f.formatToParts(new Date(iso)).map((x) => [x.type, x.value]));
-  const offset = p.timeZoneName === "GMT" ? "+00:00" : p.timeZoneName.replace("GMT", "");
-  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${offset}`;
+  const c = wallClock(new Date(iso), tz);
+  return `${formatWallClock(c)} ${c.offset}`;
 }
 
 /** Resource counts by type, for a compact summary. */
