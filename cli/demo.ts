@@ -163,13 +163,20 @@ export async function demoCommand(opts: { stack: string; now?: Date }): Promise<
     const comparison = compareRestored(sources, target, host.excludes);
 
     say();
-    // The snapshot also holds the run's recovery-point record (IIM state, targets).
-    const recordFiles = readdirSync(path.join(target, host.agent.stateDir, "recovery-point")).length;
+    // The snapshot also holds the run's recovery-point record (IIM state, targets, pieces) and the
+    // pieces tools staged for it (here the WebSphere configuration archive).
+    const recordFiles = ["recovery-point", "staging"]
+      .map((d) => path.join(target, host.agent.stateDir, d))
+      .filter((d) => existsSync(d))
+      .reduce(
+        (n, d) => n + readdirSync(d, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length,
+        0,
+      );
     const ok = comparison.differences.length === 0 && comparison.files + recordFiles === status.files;
     say(`dx-backup demo: ${ok ? "backup and restore verified" : "VERIFICATION FAILED"}`);
     say(`  snapshot   ${status.snapshotIds[0]} (run ${status.runId}, schedule ${status.schedule})`);
     say(
-      `  files      ${status.files} in the snapshot (${comparison.files} Portal files + ${recordFiles} of the recovery-point record), ${status.bytesProcessed} bytes`,
+      `  files      ${status.files} in the snapshot (${comparison.files} Portal files + ${recordFiles} of the recovery-point record and staged pieces), ${status.bytesProcessed} bytes`,
     );
     say(`  added      ${status.bytesAdded} bytes to ${status.repository}`);
     say(`  duration   backup ${backupSeconds.toFixed(1)} s, restore ${restoreSeconds.toFixed(1)} s`);

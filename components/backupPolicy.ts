@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { hostPieceSecrets } from "./hosts/hostFiles";
 import { PortalHostBackup } from "./hosts/portalHostBackup";
 import type { Policy } from "./policy/types";
 import { BackupStore } from "./storage/backupStore";
@@ -64,6 +65,7 @@ export class BackupPolicy extends pulumi.ComponentResource {
           repositoryPassword: secret(policy.secrets.repositoryPassword),
           sshPrivateKey: secret(host.ssh.privateKeySecret),
           sftpPrivateKey: policy.storage.kind === "sftp" ? secret(policy.storage.sftp.privateKeySecret) : undefined,
+          pieceSecrets: Object.fromEntries(hostPieceSecrets(policy, host).map((key) => [key, secret(key)])),
         },
         { parent: this },
       );

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Sets up a Debian machine for dx-backup development: the host tools the tests
-# and the demo run for real (restic, sshd, shellcheck, systemd-analyze), then
-# the npm dependencies. Safe to run again: it installs only what is missing.
+# and the demo run for real (restic, sshd, shellcheck, systemd-analyze,
+# PostgreSQL, OpenLDAP, Derby), then the npm dependencies. Safe to run again:
+# it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(restic openssh-server openssl shellcheck systemd)
+packages=(restic openssh-server openssl shellcheck systemd postgresql slapd ldap-utils derby-tools procps)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -96,11 +96,12 @@ export function createPortalTree(root: string, options: PortalTreeOptions = {}):
   // HCL Portal
   blob(`${l.portalServer}/base/wp.base/shared/app/wp.base.jar`, 300_000);
   blob(`${l.portalServer}/base/wp.engine.impl/shared/app/wp.engine.impl.jar`, 500_000);
-  file(
-    `${l.portalServer}/doc/xml-samples/ExportRelease.xml`,
-    "<request type='export'><portal action='locate'/></request>\n",
-  );
-  file(`${l.portalServer}/bin/xmlaccess.sh`, "#!/bin/sh\necho xmlaccess\n", 0o755);
+  for (const request of ["ExportRelease.xml", "ExportUniqueRelease.xml"]) {
+    file(
+      `${l.portalServer}/doc/xml-samples/${request}`,
+      "<request type='export'><portal action='locate'/></request>\n",
+    );
+  }
   link("../base", `${l.portalServer}/lib/current`);
   file(`${l.portalServer}/log/ConfigTrace.log`, "trace\n");
   file(
@@ -123,9 +124,11 @@ export function createPortalTree(root: string, options: PortalTreeOptions = {}):
   file(`${l.wpProfile}/temp/dxNode/WebSphere_Portal/scratch.tmp`, "tmp\n");
   file(`${l.wpProfile}/javacore.20260101.010101.1234.0001.txt`, "javacore\n");
   mkdirSync(`${l.wpProfile}/bin`, { recursive: true });
-  for (const script of ["stopServer.sh", "startServer.sh"]) {
+  for (const script of ["stopServer.sh", "startServer.sh", "backupConfig.sh"]) {
     copyFileSync(path.join(FAKE_IBM_TOOLS, "fake-was-script"), `${l.wpProfile}/bin/${script}`);
   }
+  mkdirSync(`${l.wpProfile}/PortalServer/bin`, { recursive: true });
+  copyFileSync(path.join(FAKE_IBM_TOOLS, "xmlaccess.sh"), `${l.wpProfile}/PortalServer/bin/xmlaccess.sh`);
 
   // Application files: many small ones, as in a real installedApps tree.
   const small = options.smallFiles ?? 300;

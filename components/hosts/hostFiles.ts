@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
+import { selectPieces, type Piece } from "../policy/pieces";
 import type { Host, Policy } from "../policy/types";
+import { pieceConfigPath, pieceSecrets, renderPieceConfig, secretFile } from "../render/pieceConfig";
 import { agentLayout, renderAgentConfig, renderScheduleConfig, renderStorageEnv } from "../render/agentConfig";
 import type { BundleFile } from "../render/bundle";
 import { renderCronFile, renderService, renderTimer, unitName } from "../render/schedulerUnits";
@@ -10,6 +12,22 @@ export interface HostSecrets {
   repositoryPassword: string;
   storageEnvironment: Record<string, string>;
   sftpPrivateKey?: string;
+  /** Secrets the host's pieces need, by config key (database, directory, XMLAccess passwords). */
+  pieces?: Record<string, string>;
+}
+
+/** Every piece any of the host's schedules captures, once, in schedule order. */
+export function hostPieces(policy: Policy, host: Host): Piece[] {
+  const byName = new Map<string, Piece>();
+  for (const s of policy.schedules.filter((x) => x.hosts.includes(host.name))) {
+    for (const p of selectPieces(s, host, policy)) if (!byName.has(p.name)) byName.set(p.name, p);
+  }
+  return [...byName.values()];
+}
+
+/** The config keys of the secrets the host's pieces need. */
+export function hostPieceSecrets(policy: Policy, host: Host): string[] {
+  return [...new Set(hostPieces(policy, host).flatMap(pieceSecrets))].sort();
 }
 
 /** Every file the agent needs on `host`, systemd and cron variants both included. Pure. */
@@ -43,7 +61,16 @@ export function hostFiles(
       "0600",
       renderAgentConfig(policy, host, { url: repositoryUrl, options: resticOptions(policy.storage, configDir) }),
     ),
-    ...schedules.map((s) => file(l.scheduleConfig(s.name), "0600", renderScheduleConfig(s, host))),
+    ...schedules.map((s) =>
+      file(l.scheduleConfig(s.name), "0600", renderScheduleConfig(s, host, selectPieces(s, host, policy))),
+    ),
+    ...hostPieces(policy, host).map((p) => file(pieceConfigPath(host, p.name), "0600", renderPieceConfig(p, host))),
+    ...hostPieceSecrets(policy, host).map((key) => {
+      const value = secrets.pieces?.[key];
+      if (value === undefined) throw new Error(`hostFiles: the secret '${key}' of host ${host.name} was not provided`);
+      // Exactly the value: tools such as ldapsearch -y read every byte of the file.
+      return file(secretFile(host, key), "0600", value, { secret: true });
+    }),
     file(l.passwordFile, "0600", `${secrets.repositoryPassword}\n`, { secret: true }),
     file(l.storageEnv, "0600", renderStorageEnv(secrets.storageEnvironment), { secret: true }),
   ];

@@ -24,6 +24,8 @@ export interface PortalHostBackupArgs {
   sshPrivateKey: pulumi.Input<string>;
   /** The key the host uses to reach SFTP storage (secret), for sftp storage only. */
   sftpPrivateKey?: pulumi.Input<string>;
+  /** Secrets of the host's database, directory and XMLAccess pieces, by config key. */
+  pieceSecrets?: Record<string, pulumi.Input<string>>;
 }
 
 /**
@@ -44,9 +46,15 @@ export class PortalHostBackup extends pulumi.ComponentResource {
     const agentScript = readFileSync(AGENT_SCRIPT_PATH, "utf8");
 
     const files = pulumi
-      .all([args.storage.repositoryUrl, args.repositoryPassword, args.storage.environment, args.sftpPrivateKey])
-      .apply(([url, repositoryPassword, storageEnvironment, sftpPrivateKey]) =>
-        hostFiles(policy, host, url, { repositoryPassword, storageEnvironment, sftpPrivateKey }, agentScript),
+      .all([
+        args.storage.repositoryUrl,
+        args.repositoryPassword,
+        args.storage.environment,
+        args.sftpPrivateKey,
+        pulumi.all(args.pieceSecrets ?? {}),
+      ])
+      .apply(([url, repositoryPassword, storageEnvironment, sftpPrivateKey, pieces]) =>
+        hostFiles(policy, host, url, { repositoryPassword, storageEnvironment, sftpPrivateKey, pieces }, agentScript),
       );
     this.configDigest = pulumi.unsecret(files.apply(filesDigest));
 

@@ -1,6 +1,8 @@
 import { TARGET_LABELS } from "../policy/defaults";
 import type { PolicyIssue } from "../policy/errors";
 import type { Retention, Target } from "../policy/schema";
+import { selectPieces, type Piece } from "../policy/pieces";
+import type { Domain } from "../policy/captureSchema";
 import { selectTargets } from "../policy/targets";
 import type { Policy, Storage } from "../policy/types";
 import { describeCron, nextRuns } from "../schedule/cron";
@@ -18,6 +20,53 @@ export interface PlanTarget {
   target: Target;
   label: string;
   paths: string[];
+}
+
+/** A piece a tool captures, as the plan lists it. */
+export interface PlanPiece {
+  name: string;
+  kind: Piece["kind"];
+  label: string;
+}
+
+const ENGINE_LABELS: Record<string, string> = {
+  db2: "DB2",
+  oracle: "Oracle RMAN",
+  sqlserver: "SQL Server",
+  derby: "Derby",
+  postgresql: "PostgreSQL",
+};
+
+/** "database jcr (DB2 JCRDB, online with logs)" and the like. */
+export function pieceLabel(p: Piece, mode: "online" | "offline"): string {
+  switch (p.kind) {
+    case "database": {
+      const d = p.database;
+      const name =
+        d.db2?.database ?? d.oracle?.sid ?? d.sqlserver?.database ?? d.derby?.url ?? d.postgresql?.database ?? "";
+      const how =
+        d.engine === "db2"
+          ? mode === "online"
+            ? "online, include logs"
+            : "offline"
+          : d.engine === "oracle"
+            ? "plus archive logs"
+            : d.engine === "sqlserver"
+              ? "with checksum, verified"
+              : d.engine === "postgresql"
+                ? "pg_dump streamed"
+                : "SYSCS_BACKUP_DATABASE";
+      return `database ${d.domain} (${ENGINE_LABELS[d.engine]} ${name}, ${how})`;
+    }
+    case "ldap":
+      return `LDAP directory (${p.ldap.kind === "openldap" ? "slapcat" : p.ldap.kind === "isds" ? "db2ldif" : "ldapsearch"})`;
+    case "wasConfig":
+      return `WebSphere configuration (backupConfig -nostop of ${TARGET_LABELS[p.profileRoot]})`;
+    case "xmlaccess":
+      return p.virtualPortal
+        ? `XMLAccess export of virtual portal ${p.virtualPortal}`
+        : "XMLAccess export of the base portal";
+  }
 }
 
 /** Everything `dxbackup plan` reports; the JSON format is exactly this. */
@@ -50,8 +99,14 @@ export interface PlanReport {
     hosts: string[];
     /** Per host: what one run captures. */
     captures: Record<string, PlanTarget[]>;
+    /** Per host: what tools capture in the same run. */
+    pieces: Record<string, PlanPiece[]>;
+    /** The database domains the schedule captures, on whichever host. */
+    databases: Domain[];
     retention: Retention;
   }>;
+  /** The database domains the stack declares. */
+  databases: Domain[];
   /** Per schedule: what its retention keeps on each host in steady state. */
   retention: Record<string, RetentionOutcome & { policy: Retention }>;
   warnings: PolicyIssue[];
@@ -125,8 +180,20 @@ export function buildPlanReport(args: {
           .filter((h) => s.hosts.includes(h.name))
           .map((h) => [h.name, selectTargets(s.targets, h).map((t) => ({ ...t, label: TARGET_LABELS[t.target] }))]),
       ),
+      pieces: Object.fromEntries(
+        policy.hosts
+          .filter((h) => s.hosts.includes(h.name))
+          .map((h) => [
+            h.name,
+            selectPieces(s, h, policy).map((p) => ({ name: p.name, kind: p.kind, label: pieceLabel(p, s.mode) })),
+          ]),
+      ),
+      databases: policy.databases
+        .filter((d) => s.databases.includes(d.domain) && s.hosts.includes(d.host))
+        .map((d) => d.domain),
       retention: s.retention,
     })),
+    databases: policy.databases.map((d) => d.domain),
     retention,
     warnings: policyWarnings(policy, retention, now),
   };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { databaseSchema, ldapSchema } from "./captureSchema";
 import { agentSettingsSchema, hostSchema, retentionSchema, scheduleSchema, storageSchema } from "./schema";
 
 const identifier = z
@@ -25,6 +26,10 @@ export const configSchema = z.object({
   schedules: z.array(scheduleSchema).min(1, "declare at least one schedule"),
   /** Default retention for every schedule. */
   retention: retentionSchema.optional(),
+  /** The Portal database domains (and DAM), each with its engine and the host that backs it up. */
+  databases: z.array(databaseSchema).default([]),
+  /** The user directory. */
+  ldap: ldapSchema.optional(),
   agent: agentSettingsSchema.default({ pruneEveryDays: 7 }),
 });
 
@@ -39,6 +44,8 @@ export const KEY_KINDS: Record<keyof PolicyInput, "string" | "boolean" | "object
   hosts: "object",
   schedules: "object",
   retention: "object",
+  databases: "object",
+  ldap: "object",
   agent: "object",
 };
 

@@ -18,7 +18,11 @@ export const DEFAULT_ROOTS: Record<HostRole, Partial<Record<RootKey, string>>> =
     webServer: "/opt/IBM/HTTPServer",
     plugins: "/opt/IBM/WebSphere/Plugins",
   },
+  databaseServer: {},
 };
+
+/** Roles whose products IBM Installation Manager installs, so their hosts have IIM to capture. */
+export const ROLES_WITH_IIM = new Set(["portalNode", "deploymentManager", "webServer"]);
 
 /** IBM Installation Manager, root install (`/var/ibm/...` is `/home/<user>/var/ibm/...` for non-root installs). */
 export const DEFAULT_IIM = {
@@ -64,4 +68,8 @@ export const TARGET_LABELS: Record<string, string> = {
   plugins: "Web server plug-ins",
   iim: "IBM Installation Manager",
   custom: "custom paths",
+  wasConfig: "WebSphere configuration (backupConfig)",
+  xmlaccess: "XMLAccess exports",
+  databases: "databases",
+  ldap: "LDAP directory",
 };

@@ -1,6 +1,7 @@
 import { configSchema, KEY_KINDS, REPOSITORY_PASSWORD_KEY, type PolicyInput } from "./configSchema";
 import { fromZodIssues, NAMESPACE, PolicyError, type PolicyIssue } from "./errors";
-import { resolveHost, resolveStorage, policyName } from "./resolve";
+import { scheduleDomains } from "./pieces";
+import { policyName, resolveDatabase, resolveHost, resolveLdap, resolveStorage } from "./resolve";
 import { POLICY_RULES, scheduleHosts, secretReferences, secretsRule, unknownKeysRule } from "./rules";
 import type { Policy } from "./types";
 
@@ -60,9 +61,11 @@ export function loadPolicy(config: StackConfig): Policy {
   const input = parsed.data;
   const name = policyName(input);
   const hosts = input.hosts.map((h) => resolveHost(h, name));
+  const databases = input.databases.map(resolveDatabase);
+  const ldap = input.ldap && resolveLdap(input.ldap);
   const referenced = secretReferences(input).map((r) => r.key);
   issues.push(
-    ...POLICY_RULES.flatMap((rule) => rule({ input, hosts })),
+    ...POLICY_RULES.flatMap((rule) => rule({ input, hosts, databases, ldap })),
     ...secretsRule(input, configKeys, config.secretKeys),
     ...unknownKeysRule(configKeys, Object.keys(KEY_KINDS), referenced),
   );
@@ -81,9 +84,12 @@ export function loadPolicy(config: StackConfig): Policy {
       mode: s.mode,
       targets: s.targets,
       hosts: scheduleHosts(s, hosts).map((h) => h.name),
+      databases: scheduleDomains(s, databases),
       // The retention rule guarantees one of the two exists.
       retention: (s.retention ?? input.retention)!,
     })),
+    databases,
+    ldap,
     agent: input.agent,
     secrets: { repositoryPassword: REPOSITORY_PASSWORD_KEY, all: [...new Set(referenced)] },
   };

@@ -6,8 +6,9 @@ import {
   DEFAULT_IIM,
   DEFAULT_ROOTS,
 } from "./defaults";
+import { ENGINES, type DatabaseInput, type LdapInput } from "./captureSchema";
 import type { HostInput, RootKey } from "./schema";
-import type { Host, Storage } from "./types";
+import type { Database, Host, Ldap, Storage } from "./types";
 
 /** The policy's namespace: `name`, or `dx-<environment>`. */
 export function policyName(input: Pick<PolicyInput, "name" | "environment">): string {
@@ -49,6 +50,10 @@ export function resolveHost(input: HostInput, policy: string): Host {
     customPaths: input.customPaths,
     excludes: input.excludes ?? defaultExcludes(roots, iim.agentDataDir),
     offline: input.offline,
+    xmlaccess: input.xmlaccess && {
+      ...input.xmlaccess,
+      command: input.xmlaccess.command ?? `${roots.wpProfile ?? "/opt/HCL/wp_profile"}/PortalServer/bin/xmlaccess.sh`,
+    },
     agent: {
       installDir: `${a.installDir ?? DEFAULT_AGENT_DIRS.installDir}/${policy}`,
       configDir: `${a.configDir ?? DEFAULT_AGENT_DIRS.configDir}/${policy}`,
@@ -67,4 +72,22 @@ export function resolveStorage(input: PolicyInput["storage"]): Storage {
   if (input.sftp) return { kind: "sftp", sftp: input.sftp };
   if (input.filesystem) return { kind: "filesystem", filesystem: input.filesystem };
   throw new Error("no storage declared");
+}
+
+/** The engines a database entry declares (the rules require exactly one). */
+export function declaredEngines(d: DatabaseInput): Database["engine"][] {
+  return ENGINES.filter((e) => d[e] !== undefined);
+}
+
+export function resolveDatabase(d: DatabaseInput): Database {
+  return { ...d, engine: declaredEngines(d)[0] ?? "db2" };
+}
+
+/** The directory kinds an ldap entry declares (the rules require exactly one). */
+export function declaredLdapKinds(l: LdapInput): Ldap["kind"][] {
+  return (["openldap", "isds", "ldapsearch"] as const).filter((k) => l[k] !== undefined);
+}
+
+export function resolveLdap(l: LdapInput): Ldap {
+  return { ...l, kind: declaredLdapKinds(l)[0] ?? "openldap" };
 }

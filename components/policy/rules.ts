@@ -5,7 +5,10 @@ import { DEFAULT_ROOTS, TARGET_LABELS } from "./defaults";
 import { configPath, NAMESPACE, suggest, type PolicyIssue } from "./errors";
 import type { RootKey, Target } from "./schema";
 import { IIM_MANAGED, selectTargets } from "./targets";
-import type { Host } from "./types";
+import type { Database, Host, Ldap } from "./types";
+import type { Domain } from "./captureSchema";
+import { missingTogether, scheduleDomains, selectPieces } from "./pieces";
+import { declaredEngines, declaredLdapKinds } from "./resolve";
 
 /**
  * Cross-field rules: what a schema cannot say about one field alone. Each rule
@@ -17,6 +20,9 @@ export interface RuleContext {
   input: PolicyInput;
   /** `input.hosts` with the role defaults applied, same order. */
   hosts: Host[];
+  /** `input.databases` with their engine named, same order. */
+  databases: Database[];
+  ldap?: Ldap;
 }
 
 export type Rule = (ctx: RuleContext) => PolicyIssue[];
@@ -136,25 +142,31 @@ export function scheduleHosts(schedule: PolicyInput["schedules"][number], hosts:
  * all three IIM directories (HCL: restoring Portal files without the matching
  * IIM state is unrecoverable).
  */
-export const scheduleTargetsRule: Rule = ({ input, hosts }) =>
+export const scheduleTargetsRule: Rule = ({ input, hosts, databases, ldap }) =>
   input.schedules.flatMap((s, si) => {
     const inSchedule = scheduleHosts(s, hosts);
     const out: PolicyIssue[] = [];
+    const domains = scheduleDomains(s, databases);
+    const piecesOn = (h: Host, targets: Target[] | undefined, ds: Domain[]) =>
+      selectPieces({ targets, databases: ds }, h, { databases, ldap });
     (s.targets ?? []).forEach((target, ti) => {
-      if (!inSchedule.some((h) => selectTargets([target], h).length > 0)) {
+      const applies = (h: Host) =>
+        selectTargets([target], h).length > 0 ||
+        piecesOn(h, [target], target === "databases" ? domains : []).length > 0;
+      if (!inSchedule.some(applies)) {
         out.push(
           issue(
             ["schedules", si, "targets", ti],
             target === "custom"
               ? "no host of this schedule declares customPaths: add customPaths to a host or remove 'custom'"
-              : `no host of this schedule has ${TARGET_LABELS[target]}: remove '${target}' or add a host whose role has it`,
+              : `no host of this schedule has ${TARGET_LABELS[target]}: remove '${target}' or add a host that has it`,
           ),
         );
       }
     });
     for (const h of inSchedule) {
       const selected = new Set<Target>(selectTargets(s.targets, h).map((t) => t.target));
-      if (selected.size === 0) {
+      if (selected.size === 0 && piecesOn(h, s.targets, domains).length === 0) {
         out.push(
           issue(["schedules", si, "targets"], `captures nothing on host '${h.name}' (${h.role}): add a target it has`),
         );
@@ -243,6 +255,18 @@ export function secretReferences(input: PolicyInput): Array<{ key: string; usedB
   }
   const sftp = input.storage.sftp;
   if (sftp) refs.push({ key: sftp.privateKeySecret, usedBy: configPath(["storage", "sftp", "privateKeySecret"]) });
+  input.databases.forEach((d, i) => {
+    for (const engine of ["sqlserver", "derby", "postgresql"] as const) {
+      const key = d[engine]?.passwordSecret;
+      if (key) refs.push({ key, usedBy: configPath(["databases", i, engine, "passwordSecret"]) });
+    }
+  });
+  const bind = input.ldap?.ldapsearch?.passwordSecret;
+  if (bind) refs.push({ key: bind, usedBy: configPath(["ldap", "ldapsearch", "passwordSecret"]) });
+  input.hosts.forEach((h, i) => {
+    if (h.xmlaccess)
+      refs.push({ key: h.xmlaccess.passwordSecret, usedBy: configPath(["hosts", i, "xmlaccess", "passwordSecret"]) });
+  });
   return refs;
 }
 
@@ -298,6 +322,134 @@ export function unknownKeysRule(
   return out;
 }
 
+/**
+ * Databases: one engine each, each domain once, on a declared host, captured
+ * by some schedule; online schedules only with archive logging; the domains
+ * HCL restores together captured together.
+ */
+export const databasesRule: Rule = ({ input, hosts, databases }) => {
+  const out: PolicyIssue[] = [];
+  const names = hosts.map((h) => h.name);
+  input.databases.forEach((d, i) => {
+    const engines = declaredEngines(d);
+    if (engines.length !== 1) {
+      out.push(
+        issue(
+          ["databases", i],
+          engines.length === 0
+            ? `declare the engine of '${d.domain}': one of db2, oracle, sqlserver, derby, postgresql`
+            : `'${d.domain}' declares ${engines.join(" and ")}: keep exactly one engine`,
+        ),
+      );
+    }
+    if (!names.includes(d.host)) {
+      const hint = suggest(d.host, names);
+      out.push(
+        issue(["databases", i, "host"], `no host is named '${d.host}'${hint ? `: did you mean '${hint}'?` : ""}`),
+      );
+    }
+  });
+  for (const [i, domain] of duplicates(input.databases, (d) => d.domain)) {
+    out.push(issue(["databases", i, "domain"], `'${domain}' is declared twice: each domain is one database`));
+  }
+  const declared = databases.map((d) => d.domain);
+  input.schedules.forEach((s, si) => {
+    (s.databases ?? []).forEach((domain, di) => {
+      if (!declared.includes(domain)) {
+        out.push(issue(["schedules", si, "databases", di], `'${domain}' is not declared in ${NAMESPACE}:databases`));
+      }
+    });
+    const captured = scheduleDomains(s, databases).filter((d) => declared.includes(d));
+    const missing = missingTogether(captured, declared);
+    if (missing.length) {
+      out.push(
+        issue(
+          ["schedules", si, "databases"],
+          `captures ${captured.filter((d) => !missing.includes(d)).join(", ")} without ${missing.join(", ")}: HCL restores release, jcr, feedback and likeminds together, so one recovery point must hold all of them`,
+        ),
+      );
+    }
+    if (s.mode === "online") {
+      databases.forEach((d, i) => {
+        if (!captured.includes(d.domain)) return;
+        if (d.engine === "db2" && d.db2 && !d.db2.archiveLogging) {
+          out.push(
+            issue(
+              ["databases", i, "db2", "archiveLogging"],
+              `online schedule '${s.name}' backs up DB2 ${d.db2.database} online, which needs archive logging (LOGARCHMETH1): enable it in DB2 and set archiveLogging: true, or capture '${d.domain}' only in offline schedules`,
+            ),
+          );
+        }
+        if (d.engine === "oracle" && d.oracle && !d.oracle.archivelogMode) {
+          out.push(
+            issue(
+              ["databases", i, "oracle", "archivelogMode"],
+              `online schedule '${s.name}' backs up Oracle ${d.oracle.sid} online, which needs ARCHIVELOG mode: enable it and set archivelogMode: true, or capture '${d.domain}' only in offline schedules`,
+            ),
+          );
+        }
+      });
+    }
+  });
+  databases.forEach((d, i) => {
+    const inSchedule = input.schedules.some(
+      (s) => scheduleDomains(s, databases).includes(d.domain) && scheduleHosts(s, hosts).some((h) => h.name === d.host),
+    );
+    if (!inSchedule && names.includes(d.host)) {
+      out.push(
+        issue(
+          ["databases", i],
+          `'${d.domain}' is in no schedule: add it to a schedule that runs on host '${d.host}' (or list it in a schedule's databases)`,
+        ),
+      );
+    }
+  });
+  return out;
+};
+
+/** The directory: one kind, on a declared host, in some schedule. */
+export const ldapRule: Rule = ({ input, hosts, ldap }) => {
+  if (!input.ldap || !ldap) return [];
+  const out: PolicyIssue[] = [];
+  const kinds = declaredLdapKinds(input.ldap);
+  if (kinds.length !== 1) {
+    out.push(
+      issue(
+        ["ldap"],
+        kinds.length === 0
+          ? "declare one of openldap, isds, ldapsearch"
+          : `declares ${kinds.join(" and ")}: keep exactly one`,
+      ),
+    );
+  }
+  const host = hosts.find((h) => h.name === ldap.host);
+  if (!host) {
+    const hint = suggest(
+      ldap.host,
+      hosts.map((h) => h.name),
+    );
+    out.push(issue(["ldap", "host"], `no host is named '${ldap.host}'${hint ? `: did you mean '${hint}'?` : ""}`));
+  } else if (
+    !input.schedules.some((s) => scheduleHosts(s, hosts).includes(host) && (s.targets ?? ["ldap"]).includes("ldap"))
+  ) {
+    out.push(
+      issue(
+        ["ldap"],
+        `the directory is in no schedule: add 'ldap' to the targets of a schedule that runs on '${host.name}'`,
+      ),
+    );
+  }
+  return out;
+};
+
+/** XMLAccess runs against a Portal: only on portal nodes. */
+export const xmlaccessRule: Rule = ({ input }) =>
+  input.hosts.flatMap((h, i) =>
+    h.xmlaccess && h.role !== "portalNode"
+      ? [issue(["hosts", i, "xmlaccess"], `XMLAccess exports run on a portal node; '${h.name}' is a ${h.role}`)]
+      : [],
+  );
+
 /** The rules that need only the parsed config and hosts, in the order their findings are reported. */
 export const POLICY_RULES: readonly Rule[] = [
   storageRule,
@@ -308,4 +460,7 @@ export const POLICY_RULES: readonly Rule[] = [
   offlineRule,
   cronRule,
   retentionRule,
+  databasesRule,
+  ldapRule,
+  xmlaccessRule,
 ];

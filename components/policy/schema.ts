@@ -1,4 +1,8 @@
 import { z } from "zod";
+import { xmlaccessSchema, DOMAINS } from "./captureSchema";
+import { agentPath, hostPath, port, days, resticDuration, secretRef, identifier } from "./primitives";
+
+export { agentPath, hostPath, secretRef, resticDuration };
 
 /**
  * The zod schema of a backup policy, one schema per Pulumi config key of the
@@ -8,41 +12,6 @@ import { z } from "zod";
  * Defaults for the standard HCL DX install paths are applied later, in
  * `resolve.ts`, because they depend on the host's role.
  */
-
-/** Names that end up in resource names, host paths and unit names. */
-const identifier = (what: string) =>
-  z
-    .string()
-    .regex(
-      /^[a-z][a-z0-9-]{0,39}$/,
-      `${what} must be lower-case letters, digits and '-', starting with a letter (at most 40 characters)`,
-    );
-
-/** An absolute path on a Portal host. Any character but NUL is allowed: the agent never evaluates paths. */
-export const hostPath = z
-  .string()
-  .refine((p) => p.startsWith("/"), "must be an absolute path (starting with '/')")
-  .refine((p) => !p.includes("\0"), "must not contain a NUL character")
-  .refine((p) => !p.split("/").includes(".."), "must not contain '..'");
-
-/** A directory the agent owns: plain characters only, because it appears in unit files and cron lines. */
-export const agentPath = z
-  .string()
-  .regex(/^\/[A-Za-z0-9._/-]*$/, "must be an absolute path of letters, digits and . _ - / only")
-  .refine((p) => !p.split("/").includes(".."), "must not contain '..'");
-
-/** The name of another `dxbackup:` config key that holds a secret (set with `pulumi config set --secret`). */
-export const secretRef = z
-  .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "must name a config key of this stack, e.g. sshPrivateKey");
-
-const port = z.number().int().min(1).max(65535);
-const days = z.number().int().min(1).max(36500);
-
-/** restic's duration syntax for `--keep-within`: years, months, days, hours, e.g. `1y6m`, `30d`. */
-export const resticDuration = z
-  .string()
-  .regex(/^(?=\d)(\d+y)?(\d+m)?(\d+d)?(\d+h)?$/, "must be a restic duration such as 30d, 6m or 1y2m (y, m, d, h)");
 
 /** restic-style retention. Each count keeps the newest snapshot of that many distinct periods. */
 export const retentionSchema = z
@@ -152,14 +121,16 @@ export const storageSchema = z
   })
   .strict();
 
-export const HOST_ROLES = ["portalNode", "deploymentManager", "webServer"] as const;
+/** databaseServer: a host that only runs database (or directory) backups, with no IIM-installed product. */
+export const HOST_ROLES = ["portalNode", "deploymentManager", "webServer", "databaseServer"] as const;
 export type HostRole = (typeof HOST_ROLES)[number];
 
 /** File-system roots a host can have; which ones apply depends on its role. */
 export const ROOT_KEYS = ["portalServer", "wpProfile", "dmgrProfile", "appServer", "webServer", "plugins"] as const;
 export type RootKey = (typeof ROOT_KEYS)[number];
 
-export const TARGETS = [...ROOT_KEYS, "iim", "custom"] as const;
+/** File-system targets have paths; the others are captured by tools (see captureSchema.ts). */
+export const TARGETS = [...ROOT_KEYS, "iim", "custom", "wasConfig", "xmlaccess", "databases", "ldap"] as const;
 export type Target = (typeof TARGETS)[number];
 
 export const hostSchema = z
@@ -223,6 +194,8 @@ export const hostSchema = z
       })
       .strict()
       .optional(),
+    /** XMLAccess exports of this node's portal (portal nodes only). */
+    xmlaccess: xmlaccessSchema.optional(),
     /** Where the agent lives on the host. */
     agent: z
       .object({
@@ -252,6 +225,8 @@ export const scheduleSchema = z
     targets: z.array(z.enum(TARGETS)).min(1).optional(),
     /** Which hosts; by default all. */
     hosts: z.array(z.string()).min(1).optional(),
+    /** Which database domains; by default all declared (when the targets include databases). */
+    databases: z.array(z.enum(DOMAINS)).min(1).optional(),
     /** Overrides `dxbackup:retention` for this schedule's snapshots. */
     retention: retentionSchema.optional(),
   })

@@ -1,4 +1,5 @@
-import { TARGETS, type Target } from "./schema";
+import { ROLES_WITH_IIM } from "./defaults";
+import { ROOT_KEYS, TARGETS, type RootKey, type Target } from "./schema";
 import type { Host, TargetSelection } from "./types";
 
 /** Products installed by IBM Installation Manager: their files must be captured with IIM's state. */
@@ -8,11 +9,12 @@ export const IIM_MANAGED: ReadonlySet<Target> = new Set<Target>(["portalServer",
 export function targetPaths(host: Host, target: Target): string[] {
   switch (target) {
     case "iim":
-      return [host.iim.installDir, host.iim.agentDataDir, host.iim.sharedDir];
+      return ROLES_WITH_IIM.has(host.role) ? [host.iim.installDir, host.iim.agentDataDir, host.iim.sharedDir] : [];
     case "custom":
       return host.customPaths.map((c) => c.path);
     default: {
-      const root = host.roots[target];
+      if (!(ROOT_KEYS as readonly string[]).includes(target)) return []; // captured by tools, not as paths
+      const root = host.roots[target as RootKey];
       return root ? [root] : [];
     }
   }

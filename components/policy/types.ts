@@ -1,3 +1,4 @@
+import type { DatabaseInput, Domain, Engine, LdapInput, XmlaccessInput } from "./captureSchema";
 import type {
   AgentSettings,
   FilesystemStorage,
@@ -44,8 +45,16 @@ export interface Host {
   customPaths: Array<{ name: string; path: string }>;
   excludes: string[];
   offline?: { stop: string[]; start: string[] };
+  /** XMLAccess exports, with the command resolved. */
+  xmlaccess?: XmlaccessInput & { command: string };
   agent: AgentPaths;
 }
+
+/** A database domain with its engine named. */
+export type Database = DatabaseInput & { engine: Engine };
+
+/** The directory export, with its kind named. */
+export type Ldap = LdapInput & { kind: "openldap" | "isds" | "ldapsearch" };
 
 export interface Schedule {
   name: string;
@@ -56,6 +65,8 @@ export interface Schedule {
   targets?: Target[];
   /** Names of the hosts this schedule runs on. */
   hosts: string[];
+  /** The database domains it captures (all declared ones when not restricted). */
+  databases: Domain[];
   /** The retention that applies (the schedule's own or the policy default). */
   retention: Retention;
 }
@@ -69,6 +80,8 @@ export interface Policy {
   storage: Storage;
   hosts: Host[];
   schedules: Schedule[];
+  databases: Database[];
+  ldap?: Ldap;
   agent: AgentSettings;
   /** Config keys (without namespace) holding the secrets this policy uses. */
   secrets: { repositoryPassword: string; all: string[] };

@@ -1,3 +1,4 @@
+import type { Piece } from "../policy/pieces";
 import { selectTargets } from "../policy/targets";
 import type { Host, Policy, Schedule } from "../policy/types";
 import type { Retention } from "../policy/schema";
@@ -64,7 +65,7 @@ export function renderAgentConfig(policy: Policy, host: Host, repository: { url:
 }
 
 /** One schedule's part: what it captures on this host and what it keeps. */
-export function renderScheduleConfig(schedule: Schedule, host: Host): string {
+export function renderScheduleConfig(schedule: Schedule, host: Host, pieces: readonly Piece[]): string {
   const selected = selectTargets(schedule.targets, host);
   const names = selected.flatMap((t) => t.paths.map(() => t.target));
   const paths = selected.flatMap((t) => t.paths);
@@ -78,6 +79,11 @@ export function renderScheduleConfig(schedule: Schedule, host: Host): string {
     shArray("DXB_TARGET_NAMES", names),
     shArray("DXB_TARGET_PATHS", paths),
     shArray("DXB_KEEP", keepFlags(schedule.retention)),
+    "# What tools capture in the same run (pieces/<name>.conf).",
+    shArray(
+      "DXB_PIECES",
+      pieces.map((p) => p.name),
+    ),
     "",
   ].join("\n");
 }

@@ -19,7 +19,7 @@ describe("the README's main job: npm run demo (real sshd, s3rver, restic)", func
       const r = spawnSync("npm", ["run", "--silent", "demo"], { cwd: ROOT, encoding: "utf8" });
       expect(r.status, r.stdout + r.stderr).to.equal(0);
       expect(r.stdout).to.match(/dx-backup plan for stack 'local'/);
-      expect(r.stdout).to.match(/scheduler=cron files=7 changed=0 removed=0/);
+      expect(r.stdout).to.match(/scheduler=cron files=8 changed=0 removed=0/);
       expect(r.stdout).to.match(/dx-backup demo: backup and restore verified/);
       expect(r.stdout).to.match(/verified {3}every file byte for byte, with modes, owners and symlinks: identical/);
     }

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { loadPolicy } from "../../components/policy/load";
 import type { Policy } from "../../components/policy/types";
-import { stackConfig, validConfig, type ConfigObject } from "./config";
+import { DEFAULT_SECRETS, stackConfig, validConfig, type ConfigObject } from "./config";
 
 /** A policy whose single host keeps every agent directory under a fresh temp dir. */
 export function policyWithAgentIn(change: (c: ConfigObject) => void = () => {}): { policy: Policy; root: string } {
@@ -19,5 +19,6 @@ export function policyWithAgentIn(change: (c: ConfigObject) => void = () => {}):
     scheduler: "cron",
   };
   change(c);
-  return { policy: loadPolicy(stackConfig(c)), root };
+  const secrets = c.databases ? { ...DEFAULT_SECRETS, derbyPassword: "unused" } : DEFAULT_SECRETS;
+  return { policy: loadPolicy(stackConfig(c, secrets)), root };
 }

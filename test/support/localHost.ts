@@ -22,6 +22,12 @@ export interface StackOptions {
   schedules?: Array<Record<string, unknown>>;
   retention?: Record<string, unknown>;
   customPaths?: Array<{ name: string; path: string }>;
+  /** More `dxbackup:` keys (databases, ldap, ...), as objects. */
+  keys?: Record<string, unknown>;
+  /** More settings of the host (xmlaccess, ...). */
+  host?: Record<string, unknown>;
+  /** More secrets, by config key. */
+  secrets?: Record<string, string>;
 }
 
 /**
@@ -91,6 +97,7 @@ export class LocalPortalHost {
             stop: [`${l.wpProfile}/bin/stopServer.sh WebSphere_Portal`],
             start: [`${l.wpProfile}/bin/startServer.sh WebSphere_Portal`],
           },
+          ...o.host,
           agent: {
             installDir: `${agent}/opt/dxbackup`,
             configDir: `${agent}/etc/dxbackup`,
@@ -116,7 +123,12 @@ export class LocalPortalHost {
       values["dxbackup:s3SecretAccessKey"] = this.services.s3Credentials.secretAccessKey;
     }
     if ("sftp" in storage) values["dxbackup:sftpPrivateKey"] = this.services.clientKey.privateKey;
+    for (const [k, v] of Object.entries(o.keys ?? {})) values[`dxbackup:${k}`] = JSON.stringify(v);
     const secretKeys = new Set(Object.keys(values).filter((k) => /Password|PrivateKey|AccessKey/.test(k)));
+    for (const [k, v] of Object.entries(o.secrets ?? {})) {
+      values[`dxbackup:${k}`] = v;
+      secretKeys.add(`dxbackup:${k}`);
+    }
     return { values, secretKeys };
   }
 
@@ -139,22 +151,27 @@ export class LocalPortalHost {
     return Promise.all((await this.commands(config)).map((c) => applyDelete(c)));
   }
 
-  /** Starts the schedule's job as cron would, from the installed cron.d file. */
-  startSchedule(config: StackConfig, schedule: string): { pid: number; done: Promise<JobResult> } {
+  /** Starts the schedule's job as cron would, from the installed cron.d file (`env`: for the fakes). */
+  startSchedule(
+    config: StackConfig,
+    schedule: string,
+    env: Record<string, string> = {},
+  ): { pid: number; done: Promise<JobResult> } {
     const { policy, host } = this.policy(config);
     const text = readFileSync(path.join(host.agent.cronDir, `dxbackup-${policy.name}`), "utf8");
     const entry = parseCronFile(text).find((e) =>
       e.command.endsWith(`'run' '${schedule}' >>'${host.agent.stateDir}/agent.log' 2>&1`),
     );
     if (!entry) throw new Error(`no cron entry for ${schedule}:\n${text}`);
-    return runCronJob(entry);
+    return runCronJob(entry, env);
   }
 
   async runSchedule(
     config: StackConfig,
     schedule: string,
+    env: Record<string, string> = {},
   ): Promise<{ job: JobResult; status: Record<string, unknown> }> {
-    const job = await this.startSchedule(config, schedule).done;
+    const job = await this.startSchedule(config, schedule, env).done;
     return { job, status: this.status(config) };
   }
 
@@ -177,14 +194,13 @@ export class LocalPortalHost {
     return JSON.parse(r.stdout);
   }
 
-  /** What the fake WebSphere scripts recorded, as "<script> <args>" lines. */
+  /** The server stops and starts the fake WebSphere scripts recorded, as "<script> <args>" lines. */
   serverCalls(): string[] {
     try {
       return readFileSync(path.join(this.layout.wpProfile, "logs", "fake-was-calls.log"), "utf8")
         .trim()
         .split("\n")
-        .filter(Boolean)
-        .map((l) => l.replace(/^\d+ /, ""));
+        .filter((l) => /^(stop|start)Server/.test(l));
     } catch {
       return [];
     }

@@ -14,8 +14,9 @@ function runAsSsh(command: string, stdin = ""): { status: number | null; stdout:
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function filesFor(policy: Policy): BundleFile[] {
+function filesFor(policy: Policy, pieces: Record<string, string> = {}): BundleFile[] {
   const secrets = {
+    pieces,
     repositoryPassword: "pw'$(touch /tmp/x)",
     storageEnvironment: { AWS_ACCESS_KEY_ID: "AKIA", AWS_SECRET_ACCESS_KEY: "s3cr3t" },
   };
@@ -48,7 +49,7 @@ describe("host installer and uninstaller (real bash, as the SSH session runs the
     const first = install(made.policy);
     expect(first.stderr).to.equal("");
     expect(first.status).to.equal(0);
-    expect(first.stdout).to.match(/scheduler=cron files=6 changed=6 removed=0/);
+    expect(first.stdout).to.match(/scheduler=cron files=7 changed=7 removed=0/);
     const a = made.policy.hosts[0].agent;
     expect(mode(`${a.installDir}/bin/dxbackup-agent`)).to.equal("755");
     expect(mode(`${a.configDir}/secrets/repository-password`)).to.equal("600");
@@ -60,7 +61,7 @@ describe("host installer and uninstaller (real bash, as the SSH session runs the
 
     const second = install(made.policy);
     expect(second.status).to.equal(0);
-    expect(second.stdout).to.match(/files=6 changed=0 removed=0/);
+    expect(second.stdout).to.match(/files=7 changed=0 removed=0/);
   });
 
   it("removes the files of a schedule that was dropped, and only those", () => {
@@ -68,16 +69,41 @@ describe("host installer and uninstaller (real bash, as the SSH session runs the
       (c.schedules as unknown[]).push({ name: "weekly", cron: "0 3 * * 0" });
     });
     root = two.root;
-    expect(install(two.policy).stdout).to.match(/files=7 changed=7/);
+    expect(install(two.policy).stdout).to.match(/files=8 changed=8/);
     const dir = two.policy.hosts[0].agent.configDir;
     expect(existsSync(`${dir}/schedules/weekly.conf`)).to.equal(true);
 
     const one: Policy = { ...two.policy, schedules: two.policy.schedules.slice(0, 1) };
     const r = install(one);
-    expect(r.stdout).to.match(/files=6 changed=2 removed=1/); // agent.conf and the cron file change
+    expect(r.stdout).to.match(/files=7 changed=2 removed=1/); // agent.conf and the cron file change
     expect(existsSync(`${dir}/schedules/weekly.conf`)).to.equal(false);
     expect(existsSync(`${dir}/schedules/nightly.conf`)).to.equal(true);
     expect(readFileSync(`${two.policy.hosts[0].agent.cronDir}/dxbackup-dx-test`, "utf8")).to.not.include("weekly");
+  });
+
+  it("installs each piece's config and its secret file, holding exactly the secret", () => {
+    const made = policyWithAgentIn((c) => {
+      c.databases = [
+        {
+          domain: "release",
+          host: "portal-1",
+          derby: { url: "jdbc:derby:/opt/db/wps6", user: "app", passwordSecret: "derbyPassword" },
+        },
+      ];
+    });
+    root = made.root;
+    const r = install(made.policy, filesFor(made.policy, { derbyPassword: "d3rby 'pw'" }));
+    expect(r.status, r.stderr).to.equal(0);
+    const dir = made.policy.hosts[0].agent.configDir;
+    expect(readFileSync(`${dir}/secrets/config/derbyPassword`, "utf8")).to.equal("d3rby 'pw'");
+    expect(mode(`${dir}/secrets/config/derbyPassword`)).to.equal("600");
+    expect(readFileSync(`${dir}/pieces/db-release.conf`, "utf8")).to.include(
+      `DERBY_PASSWORD_FILE='${dir}/secrets/config/derbyPassword'`,
+    );
+    expect(readFileSync(`${dir}/schedules/nightly.conf`, "utf8")).to.include(
+      "DXB_PIECES=('db-release' 'wasconfig-wpProfile')",
+    );
+    expect(() => filesFor(made.policy)).to.throw(/the secret 'derbyPassword' of host portal-1 was not provided/);
   });
 
   it("refuses a bundle that names a path outside the policy's directories", () => {
@@ -116,7 +142,7 @@ describe("host installer and uninstaller (real bash, as the SSH session runs the
     const r = uninstall(made.policy);
     expect(r.status).to.equal(0);
     expect(r.stdout).to.match(
-      /removed 6 file\(s\) and the schedule; kept .*var\/lib\/dxbackup\/dx-test and the backup repository/,
+      /removed 7 file\(s\) and the schedule; kept .*var\/lib\/dxbackup\/dx-test and the backup repository/,
     );
     expect(existsSync(`${a.cronDir}/dxbackup-dx-test`)).to.equal(false);
     expect(existsSync(a.installDir)).to.equal(false);

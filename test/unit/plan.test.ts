@@ -68,8 +68,30 @@ describe("dxbackup plan", function () {
       "resources",
       "hosts",
       "schedules",
+      "databases",
       "retention",
       "warnings",
+    ]);
+    // One recovery point of the nightly holds every domain, the directory, WAS config and XMLAccess.
+    const nightly = plan.schedules[0];
+    expect(nightly.databases).to.deep.equal([
+      "release",
+      "customization",
+      "community",
+      "jcr",
+      "feedback",
+      "likeminds",
+      "dam",
+    ]);
+    const kinds = Object.values(nightly.pieces as Record<string, Array<{ kind: string; name: string }>>).flat();
+    expect(kinds.map((p) => p.name)).to.include.members([
+      "xmlaccess-base",
+      "xmlaccess-vp-partners",
+      "xmlaccess-vp-intranet",
+      "ldap",
+      "wasconfig-wpProfile",
+      "wasconfig-dmgrProfile",
+      "db-jcr",
     ]);
   });
 

@@ -279,3 +279,140 @@ describe("policy: cross-field rules", () => {
     expectIssue(issuesOf({ ...config, secretKeys: plain }), "dxbackup:repositoryPassword", /stored in plain text/);
   });
 });
+
+describe("policy: databases, directory and XMLAccess", () => {
+  const db2 = (domain: string, archiveLogging = true) => ({
+    domain,
+    host: "portal-1",
+    db2: { database: domain.toUpperCase(), archiveLogging },
+  });
+  const withDatabases = (databases: unknown[], change: (c: ConfigObject) => void = () => {}) =>
+    withChange((c) => {
+      c.databases = databases;
+      change(c);
+    });
+
+  it("accepts the six domains and DAM, and names each engine", () => {
+    const policy = loadPolicy(
+      stackConfig(
+        withDatabases(["release", "customization", "community", "jcr", "feedback", "likeminds"].map((d) => db2(d))),
+      ),
+    );
+    expect(policy.databases.map((d) => `${d.domain}:${d.engine}`)).to.include("jcr:db2");
+    expect(policy.schedules[0].databases).to.have.length(6);
+  });
+
+  it("rejects a domain declared twice", () => {
+    const issues = issuesOf(stackConfig(withDatabases([db2("release"), db2("release")])));
+    expectIssue(issues, "dxbackup:databases[1].domain", /'release' is declared twice/);
+  });
+
+  it("rejects online DB2 without archive logging, and says how to fix it", () => {
+    const issues = issuesOf(stackConfig(withDatabases([db2("customization", false)])));
+    expectIssue(
+      issues,
+      "dxbackup:databases[0].db2.archiveLogging",
+      /online.*needs archive logging \(LOGARCHMETH1\).*archiveLogging: true.*offline/,
+    );
+  });
+
+  it("rejects a database that no schedule captures", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withDatabases([db2("customization"), db2("community")], (c) => (schedules(c)[0].databases = ["customization"])),
+      ),
+    );
+    expectIssue(issues, "dxbackup:databases[1]", /'community' is in no schedule/);
+  });
+
+  it("rejects a schedule that captures release without jcr, feedback and likeminds (restored together)", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withDatabases(
+          ["release", "jcr", "feedback", "likeminds"].map((d) => db2(d)),
+          (c) => {
+            schedules(c)[0].databases = ["release", "feedback", "likeminds"];
+            schedules(c).push({ name: "jcr-only", cron: "0 4 * * *", databases: ["jcr"] });
+          },
+        ),
+      ),
+    );
+    expectIssue(
+      issues,
+      "dxbackup:schedules[0].databases",
+      /without jcr: HCL restores release, jcr, feedback and likeminds together/,
+    );
+  });
+
+  it("rejects a database with no engine, or two", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withDatabases([
+          { domain: "release", host: "portal-1" },
+          { domain: "jcr", host: "portal-1", db2: { database: "J" }, derby: { url: "jdbc:derby:/x" } },
+        ]),
+      ),
+    );
+    expectIssue(issues, "dxbackup:databases[0]", /declare the engine of 'release'/);
+    expectIssue(issues, "dxbackup:databases[1]", /declares db2 and derby: keep exactly one engine/);
+  });
+
+  it("rejects a database on an unknown host, and a schedule naming an undeclared domain", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withDatabases(
+          [{ ...db2("release"), host: "portal-2" }],
+          (c) => (schedules(c)[0].databases = ["release", "jcr"]),
+        ),
+      ),
+    );
+    expectIssue(issues, "dxbackup:databases[0].host", /no host is named 'portal-2'/);
+    expectIssue(issues, "dxbackup:schedules[0].databases[1]", /'jcr' is not declared/);
+  });
+
+  it("requires the password secrets of databases, the directory and XMLAccess", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withDatabases(
+          [
+            {
+              domain: "dam",
+              host: "portal-1",
+              postgresql: { host: "db", database: "dam", user: "dam", passwordSecret: "damPassword" },
+            },
+          ],
+          (c) => {
+            c.ldap = {
+              host: "portal-1",
+              ldapsearch: { uri: "ldap://ldap:389", bindDn: "cn=x", passwordSecret: "ldapPassword", base: "o=acme" },
+            };
+            hosts(c)[0].xmlaccess = {
+              url: "http://localhost:10039/wps/config",
+              user: "wpsadmin",
+              passwordSecret: "wpsPassword",
+            };
+          },
+        ),
+      ),
+    );
+    expectIssue(issues, "dxbackup:damPassword", /is required by dxbackup:databases\[0\]\.postgresql\.passwordSecret/);
+    expectIssue(issues, "dxbackup:ldapPassword", /is required by dxbackup:ldap\.ldapsearch\.passwordSecret/);
+    expectIssue(issues, "dxbackup:wpsPassword", /is required by dxbackup:hosts\[0\]\.xmlaccess\.passwordSecret/);
+  });
+
+  it("rejects XMLAccess on a host that is not a portal node", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withChange((c) =>
+          hosts(c).push({
+            name: "web-1",
+            address: "w",
+            role: "webServer",
+            xmlaccess: { url: "http://localhost:10039/wps/config", user: "u", passwordSecret: "sshPrivateKey" },
+          }),
+        ),
+      ),
+    );
+    expectIssue(issues, "dxbackup:hosts[1].xmlaccess", /run on a portal node; 'web-1' is a webServer/);
+  });
+});

@@ -50,15 +50,36 @@ export function renderPlanMarkdown(plan: PlanReport): string {
   for (const s of plan.schedules)
     out.push(`- \`${s.name}\`: ${s.nextRuns.map((d) => localTime(d, s.timezone)).join(", ")}`);
   out.push("");
+  out.push("### Pieces of each recovery point");
+  out.push("");
+  const has = (s: PlanReport["schedules"][number], kind: string) =>
+    s.hosts.some((h) => s.pieces[h].some((p) => p.kind === kind));
+  const mark = (yes: boolean) => (yes ? "✅" : "❌");
+  out.push(
+    ...table(
+      ["Schedule", "Files", "IIM", ...plan.databases, "LDAP", "WAS config", "XMLAccess"],
+      plan.schedules.map((s) => [
+        `\`${s.name}\``,
+        mark(s.hosts.some((h) => s.captures[h].some((t) => t.target !== "iim"))),
+        mark(s.hosts.some((h) => s.captures[h].some((t) => t.target === "iim"))),
+        ...plan.databases.map((d) => mark(s.databases.includes(d))),
+        mark(has(s, "ldap")),
+        mark(has(s, "wasConfig")),
+        mark(has(s, "xmlaccess")),
+      ]),
+    ),
+  );
+  out.push("");
   out.push("### What each run captures");
   out.push("");
   out.push(
     ...table(
       ["Schedule", "Host", "Target", "Paths"],
       plan.schedules.flatMap((s) =>
-        s.hosts.flatMap((h) =>
-          s.captures[h].map((t) => [`\`${s.name}\``, h, t.label, t.paths.map((p) => `\`${p}\``).join(", ")]),
-        ),
+        s.hosts.flatMap((h) => [
+          ...s.captures[h].map((t) => [`\`${s.name}\``, h, t.label, t.paths.map((p) => `\`${p}\``).join(", ")]),
+          ...s.pieces[h].map((p) => [`\`${s.name}\``, h, p.label, "(made by the tool, in the same run)"]),
+        ]),
       ),
     ),
   );

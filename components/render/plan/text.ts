@@ -28,6 +28,13 @@ export function renderPlanText(plan: PlanReport): string {
     for (const host of s.hosts) {
       out.push(`    ${host} captures:`);
       for (const t of s.captures[host]) out.push(`      ${t.label}: ${t.paths.join(", ")}`);
+      for (const p of s.pieces[host]) out.push(`      ${p.label}`);
+    }
+    const missing = plan.databases.filter((d) => !s.databases.includes(d));
+    if (plan.databases.length) {
+      out.push(
+        `    databases: ${s.databases.join(", ") || "none"}${missing.length ? `; NOT captured: ${missing.join(", ")}` : ""}`,
+      );
     }
     out.push(`    next runs: ${s.nextRuns.map((d) => localTime(d, s.timezone)).join("; ")}`);
     out.push(`    retention: ${retentionInWords(s.retention)} -> ${restorePointsInWords(r)}`);

@@ -1,0 +1,384 @@
+import { expect } from "chai";
+import { execFileSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import type { StackConfig } from "../../components/policy/load";
+import { FAKE_IBM_TOOLS } from "../../cli/local/portalTree";
+import { ij, LdapServer, PostgresServer } from "../support/databases";
+import { LocalPortalHost } from "../support/localHost";
+
+const FAKES = path.join(__dirname, "..", "fakes");
+
+/**
+ * One recovery point for everything Portal keeps. PostgreSQL (DAM), Derby
+ * and OpenLDAP are real; DB2, RMAN, sqlcmd, backupConfig.sh and xmlaccess.sh
+ * are the recording fakes in test/fakes/ibm-tools, because they cannot be
+ * installed here.
+ */
+describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the files (real PostgreSQL, OpenLDAP, Derby; IBM tools faked)", function () {
+  this.timeout(600_000);
+  const host = new LocalPortalHost();
+  const dbRoot = mkdtempSync(path.join(tmpdir(), "dxb-db-"));
+  chmodSync(dbRoot, 0o755);
+  const pg = new PostgresServer(path.join(dbRoot, "pg"));
+  const ldap = new LdapServer(path.join(dbRoot, "ldap"));
+  const derbyDb = path.join(dbRoot, "derby", "wps6");
+  const fakeLog = path.join(dbRoot, "fake-calls.log");
+  const passwords: Record<string, string> = {
+    damPassword: "dam 'pw' $(not-run)",
+    sqlPassword: 'Sql!Pa55 "word"',
+    portalAdminPassword: "wps admin pw",
+  };
+  let config: StackConfig;
+
+  /** The prod-like configuration: the six domains on four engines, DAM on PostgreSQL, LDAP, WAS, XMLAccess. */
+  function prodLike(
+    overrides: { pgDump?: string; derbyUrl?: string; ldapKind?: "openldap" | "ldapsearch" } = {},
+  ): StackConfig {
+    const tool = (name: string) => path.join(FAKE_IBM_TOOLS, name);
+    return host.config({
+      environment: "rp",
+      schedules: [
+        { name: "nightly", cron: "0 2 * * *", mode: "online" },
+        { name: "weekly", cron: "0 3 * * 0", mode: "offline" },
+      ],
+      host: {
+        xmlaccess: {
+          url: "http://localhost:10039/wps/config",
+          user: "wpsadmin",
+          passwordSecret: "portalAdminPassword",
+          virtualPortals: ["partners"],
+        },
+      },
+      keys: {
+        databases: [
+          {
+            domain: "release",
+            host: "portal-1",
+            db2: { database: "RELEASE", archiveLogging: true, command: tool("db2") },
+          },
+          { domain: "jcr", host: "portal-1", db2: { database: "JCRDB", archiveLogging: true, command: tool("db2") } },
+          {
+            domain: "likeminds",
+            host: "portal-1",
+            db2: { database: "LMDB", archiveLogging: true, command: tool("db2") },
+          },
+          {
+            domain: "customization",
+            host: "portal-1",
+            sqlserver: {
+              server: "localhost,1433",
+              database: "CUSTDB",
+              user: "dxbackup",
+              passwordSecret: "sqlPassword",
+              command: tool("sqlcmd"),
+            },
+          },
+          {
+            domain: "community",
+            host: "portal-1",
+            oracle: { sid: "COMMDB", archivelogMode: true, command: tool("rman") },
+          },
+          { domain: "feedback", host: "portal-1", derby: { url: overrides.derbyUrl ?? `jdbc:derby:${derbyDb}` } },
+          {
+            domain: "dam",
+            host: "portal-1",
+            postgresql: {
+              host: "127.0.0.1",
+              port: pg.port,
+              database: "dam",
+              user: "dam",
+              passwordSecret: "damPassword",
+              ...(overrides.pgDump ? { command: overrides.pgDump } : {}),
+            },
+          },
+        ],
+        ldap:
+          overrides.ldapKind === "ldapsearch"
+            ? {
+                host: "portal-1",
+                ldapsearch: {
+                  uri: ldap.uri,
+                  bindDn: ldap.rootDn,
+                  passwordSecret: "ldapBindPassword",
+                  base: ldap.suffix,
+                },
+              }
+            : { host: "portal-1", openldap: { suffix: ldap.suffix, configFile: ldap.config } },
+      },
+      // Only the secrets the config names: a stray secret is a config error.
+      secrets: overrides.ldapKind === "ldapsearch" ? { ...passwords, ldapBindPassword: ldap.rootPassword } : passwords,
+    });
+  }
+
+  const fakeCalls = () => (existsSync(fakeLog) ? readFileSync(fakeLog, "utf8").trim().split("\n") : []);
+  const env = (extra: Record<string, string> = {}) => ({ DXB_FAKE_LOG: fakeLog, ...extra });
+
+  before(async () => {
+    await host.start();
+    await pg.start();
+    pg.sql("CREATE ROLE dam LOGIN PASSWORD 'dam ''pw'' $(not-run)'");
+    pg.sql("CREATE DATABASE dam OWNER dam");
+    pg.sql("CREATE TABLE assets (id int PRIMARY KEY, name text, data bytea); ALTER TABLE assets OWNER TO dam", "dam");
+    pg.sql("INSERT INTO assets SELECT g, 'asset ' || g, sha256(g::text::bytea) FROM generate_series(1, 5000) g", "dam");
+    await ldap.start();
+    ldap.modify(
+      [
+        `dn: ${ldap.suffix}\nobjectClass: dcObject\nobjectClass: organization\ndc: acme\no: ACME`,
+        `dn: ou=people,${ldap.suffix}\nobjectClass: organizationalUnit\nou: people`,
+        ...["wpsadmin", "alice", "bob"].map(
+          (u) =>
+            `dn: uid=${u},ou=people,${ldap.suffix}\nobjectClass: inetOrgPerson\nuid: ${u}\ncn: ${u}\nsn: ${u}\nmail: ${u}@acme.example`,
+        ),
+      ].join("\n\n") + "\n",
+    );
+    ij(
+      `connect 'jdbc:derby:${derbyDb};create=true';\ncreate table feedback(id int, body varchar(100));\ninsert into feedback values (1, 'great'), (2, 'slow'), (3, 'ok');\nexit;\n`,
+    );
+    config = prodLike();
+    await host.install(config);
+  });
+
+  after(async () => {
+    await Promise.all([pg.stop(), ldap.stop()]);
+    await host.stop();
+    rmSync(dbRoot, { recursive: true, force: true });
+  });
+
+  it("captures files, IIM, all seven domains, LDAP, WAS config and XMLAccess under one run id", async () => {
+    rmSync(fakeLog, { force: true });
+    const { job, status } = await host.runSchedule(config, "nightly", env());
+    expect(job.code, JSON.stringify(status)).to.equal(0);
+    expect(status.result).to.equal("success");
+    const runId = status.runId as string;
+    const pieces = (status.pieces as Array<Record<string, string>>).map((p) => p.piece);
+    expect(pieces).to.deep.equal([
+      "xmlaccess-base",
+      "xmlaccess-vp-partners",
+      // In the order the databases are declared.
+      "db-release",
+      "db-jcr",
+      "db-likeminds",
+      "db-customization",
+      "db-community",
+      "db-feedback",
+      "db-dam",
+      "ldap",
+      "wasconfig-wpProfile",
+    ]);
+    // Every snapshot of the run carries its run id: the DAM stream and the files snapshot.
+    const ofRun = host.snapshots(config).filter((s) => s.tags.includes(`run:${runId}`));
+    expect(ofRun.map((s) => s.tags.find((t) => t.startsWith("piece:"))).sort()).to.deep.equal([
+      "piece:db-dam",
+      "piece:files",
+    ]);
+    expect(status.snapshotIds).to.have.length(2);
+    // Each database records its backup timestamp (the roll-forward target); DB2 its image timestamp.
+    const release = (status.pieces as Array<Record<string, string>>).find((p) => p.piece === "db-release")!;
+    expect(release.backupTimestamp).to.match(/^\d{14}$/);
+    expect(release).to.deep.include({ engine: "db2", domain: "release", database: "RELEASE", mode: "online" });
+    // The recovery-point record inside the files snapshot lists the same pieces.
+    const { host: h } = host.policy(config);
+    const target = path.join(host.root, "restore-rp");
+    const r = host.agent(config, "restore", (status.snapshotIds as string[])[1], "--target", target);
+    expect(r.status, r.stderr).to.equal(0);
+    const record = JSON.parse(
+      readFileSync(path.join(target, h.agent.stateDir, "recovery-point", "recovery-point.json"), "utf8"),
+    );
+    expect(record.runId).to.equal(runId);
+    expect(record.pieces.map((p: { piece: string }) => p.piece)).to.deep.equal(pieces);
+    const staged = path.join(target, h.agent.stateDir, "staging");
+    expect(readdirSync(staged).sort()).to.deep.equal(
+      [
+        "db-community",
+        "db-customization",
+        "db-feedback",
+        "db-jcr",
+        "db-likeminds",
+        "db-release",
+        "ldap",
+        "wasconfig-wpProfile",
+        "xmlaccess-base",
+        "xmlaccess-vp-partners",
+      ].sort(),
+    );
+    // Staged dumps were removed from the host after the snapshot.
+    expect(existsSync(path.join(h.agent.stateDir, "staging"))).to.equal(false);
+  });
+
+  it("calls the IBM, Oracle and Microsoft tools with the exact command lines, and never with a password", () => {
+    const { host: h } = host.policy(config);
+    const staging = path.join(h.agent.stateDir, "staging");
+    const calls = fakeCalls();
+    const tool = (name: string) => path.join(FAKE_IBM_TOOLS, name);
+    expect(calls).to.include.members([
+      `db2 get db cfg for RELEASE`,
+      `db2 backup database RELEASE online to ${staging}/db-release compress include logs`,
+      `db2 backup database JCRDB online to ${staging}/db-jcr compress include logs`,
+      `db2 backup database LMDB online to ${staging}/db-likeminds compress include logs`,
+      `sqlcmd -S localhost\\,1433 -U dxbackup -b -Q BACKUP\\ DATABASE\\ \\[CUSTDB\\]\\ TO\\ DISK\\ =\\ N\\'${staging}/db-customization/CUSTDB.bak\\'\\ WITH\\ CHECKSUM\\,\\ COMPRESSION\\,\\ INIT\\,\\ FORMAT [SQLCMDPASSWORD set]`,
+      `sqlcmd -S localhost\\,1433 -U dxbackup -b -Q RESTORE\\ VERIFYONLY\\ FROM\\ DISK\\ =\\ N\\'${staging}/db-customization/CUSTDB.bak\\'\\ WITH\\ CHECKSUM [SQLCMDPASSWORD set]`,
+      `backupConfig.sh ${staging}/wasconfig-wpProfile/wpProfile.zip -nostop -quiet`,
+      `xmlaccess.sh -useEncryptedCredentials ${h.agent.stateDir}/runs/${host.status(config).runId}/xmlaccess-base.credentials.properties -url http://localhost:10039/wps/config -in ${host.layout.portalServer}/doc/xml-samples/ExportRelease.xml -out ${staging}/xmlaccess-base/xmlaccess-base.xml [credentials user=wpsadmin]`,
+      `xmlaccess.sh -useEncryptedCredentials ${h.agent.stateDir}/runs/${host.status(config).runId}/xmlaccess-vp-partners.credentials.properties -url http://localhost:10039/wps/config/partners -in ${host.layout.portalServer}/doc/xml-samples/ExportUniqueRelease.xml -out ${staging}/xmlaccess-vp-partners/xmlaccess-vp-partners.xml [credentials user=wpsadmin]`,
+    ]);
+    const rman = calls.find((c) => c.startsWith("rman "))!;
+    expect(rman).to.match(/^rman target \/ <<< /);
+    expect(rman).to.include("BACKUP AS COMPRESSED BACKUPSET DATABASE FORMAT");
+    expect(rman).to.include("PLUS ARCHIVELOG FORMAT");
+    expect(tool("db2")).to.satisfy(existsSync);
+    for (const value of Object.values(passwords)) {
+      for (const call of calls) expect(call, "a password reached a command line").to.not.include(value);
+    }
+  });
+
+  it("PostgreSQL round trip: the dump streamed into restic restores row for row", async () => {
+    const before = pg.sql(
+      "SELECT count(*), md5(string_agg(id || name || encode(data, 'hex'), ',' ORDER BY id)) FROM assets",
+      "dam",
+    );
+    pg.sql("DELETE FROM assets WHERE id % 2 = 0; UPDATE assets SET name = 'changed'", "dam");
+    expect(pg.sql("SELECT count(*) FROM assets", "dam")).to.equal("2500");
+    const dam = host
+      .snapshots(config)
+      .filter((s) => s.tags.includes("piece:db-dam"))
+      .pop()!;
+    const dump = execFileSync(
+      "restic",
+      ["-r", repository(), "--cacert", host.services.caCertificate, "dump", dam.id, "/dx-rp/dam.pgdump"],
+      {
+        env: resticEnv(),
+        maxBuffer: 1 << 28,
+      },
+    );
+    pg.restore(dump, "dam_restored");
+    expect(
+      pg.sql(
+        "SELECT count(*), md5(string_agg(id || name || encode(data, 'hex'), ',' ORDER BY id)) FROM assets",
+        "dam_restored",
+      ),
+    ).to.equal(before);
+  });
+
+  it("Derby round trip: SYSCS_BACKUP_DATABASE staged in the snapshot restores with restoreFrom", () => {
+    ij(
+      `connect 'jdbc:derby:${derbyDb}';\ndelete from feedback where id = 2;\ninsert into feedback values (9, 'added later');\nexit;\n`,
+    );
+    const { host: h } = host.policy(config);
+    const backup = path.join(host.root, "restore-rp", h.agent.stateDir, "staging", "db-feedback", "wps6");
+    expect(existsSync(backup)).to.equal(true);
+    const restored = path.join(dbRoot, "derby", "restored");
+    const out = ij(
+      `connect 'jdbc:derby:${restored};restoreFrom=${backup}';\nselect id, body from feedback order by id;\nexit;\n`,
+    );
+    expect(out.replace(/\s+/g, " ")).to.match(/1 \|great 2 \|slow 3 \|ok 3 rows selected/);
+  });
+
+  it("OpenLDAP round trip: the slapcat export loads into an empty directory with the same entries", () => {
+    const { host: h } = host.policy(config);
+    const ldif = readFileSync(
+      path.join(host.root, "restore-rp", h.agent.stateDir, "staging", "ldap", "directory.ldif"),
+      "utf8",
+    );
+    const original = LdapServer.entries(ldif);
+    expect(original.filter((e) => e.includes("uid:"))).to.have.length(3);
+    ldap.modify(`dn: uid=bob,ou=people,${ldap.suffix}\nchangetype: delete\n`, false);
+    // slapadd the exported LDIF into a fresh, empty database, then compare it with the export.
+    const fresh = path.join(dbRoot, "ldap-restored");
+    const conf = path.join(dbRoot, "ldap-restored.conf");
+    ldap.writeConfig(fresh, conf);
+    const ldifFile = path.join(dbRoot, "restore.ldif");
+    writeFileSync(ldifFile, ldif);
+    execFileSync("slapadd", ["-f", conf, "-b", ldap.suffix, "-l", ldifFile, "-q"]);
+    const reloaded = LdapServer.entries(execFileSync("slapcat", ["-f", conf, "-b", ldap.suffix], { encoding: "utf8" }));
+    expect(reloaded).to.deep.equal(original);
+  });
+
+  it("a generic ldapsearch export works too, with the bind password in a file", async () => {
+    const cfg = prodLike({ ldapKind: "ldapsearch" });
+    await host.install(cfg);
+    const { job, status } = await host.runSchedule(cfg, "nightly", env());
+    expect(job.code, JSON.stringify(status)).to.equal(0);
+    const piece = (status.pieces as Array<Record<string, string>>).find((p) => p.piece === "ldap")!;
+    expect(piece).to.deep.include({ tool: "ldapsearch", entries: "4" });
+    await host.install(config);
+  });
+
+  describe("a piece that fails fails the run, and leaves no snapshot claiming success", () => {
+    async function failingRun(cfg: StackConfig, extraEnv: Record<string, string>, schedule = "nightly") {
+      await host.install(cfg);
+      const before = host.snapshots(cfg).length;
+      const { job, status } = await host.runSchedule(cfg, schedule, env(extraEnv));
+      const after = host.snapshots(cfg);
+      await host.install(config);
+      const { host: h } = host.policy(cfg);
+      expect(
+        existsSync(path.join(h.agent.stateDir, "staging")),
+        "staged dumps are removed after a failure too",
+      ).to.equal(false);
+      expect(
+        after.filter((s) => s.tags.includes(`run:${status.runId}`)),
+        "a snapshot of the failed run",
+      ).to.deep.equal([]);
+      expect(after).to.have.length(before);
+      return { job, status };
+    }
+
+    it("a pg_dump that dies half-way", async () => {
+      const { job, status } = await failingRun(prodLike({ pgDump: path.join(FAKES, "failing-pg-dump") }), {});
+      expect(job.code).to.equal(1);
+      expect(status).to.deep.include({ result: "failed", failedStep: "piece:db-dam" });
+      expect(status.message).to.match(/failed \(exit 1\); nothing of its output was kept/);
+    });
+
+    it("an online DB2 backup with archive logging off, with the fix in the message", async () => {
+      const { status } = await failingRun(config, { DXB_FAKE_DB2_LOGARCHMETH1: "OFF" });
+      expect(status).to.deep.include({ result: "failed", failedStep: "piece:db-release" });
+      expect(status.message).to.match(
+        /needs archive logging, but LOGARCHMETH1 is OFF: run 'db2 update db cfg for RELEASE using LOGARCHMETH1/,
+      );
+    });
+
+    for (const [tool, step] of [
+      ["db2", "piece:db-release"],
+      ["rman", "piece:db-community"],
+      ["sqlcmd", "piece:db-customization"],
+      ["backupConfig.sh", "piece:wasconfig-wpProfile"],
+      ["xmlaccess.sh", "piece:xmlaccess-base"],
+    ]) {
+      it(`a failing ${tool} (fake)`, async () => {
+        const { job, status } = await failingRun(config, { DXB_FAKE_FAIL: tool });
+        expect(job.code).to.equal(1);
+        expect(status).to.deep.include({ result: "failed", failedStep: step });
+      });
+    }
+
+    it("a Derby error, although ij exits 0", async () => {
+      const { status } = await failingRun(prodLike({ derbyUrl: `jdbc:derby:${dbRoot}/no-such-db` }), {});
+      expect(status).to.deep.include({ result: "failed", failedStep: "piece:db-feedback" });
+      expect(status.message).to.match(/Derby backup failed: ERROR XJ004/);
+    });
+
+    it("an offline run whose database backup fails still starts the servers again", async () => {
+      rmSync(fakeLog, { force: true });
+      const { status } = await failingRun(config, { DXB_FAKE_FAIL: "db2" }, "weekly");
+      expect(status).to.deep.include({ result: "failed", failedStep: "piece:db-release" });
+      const serverCalls = fakeCalls().filter((c) => /^(stop|start)Server/.test(c));
+      expect(serverCalls).to.deep.equal(["stopServer.sh WebSphere_Portal", "startServer.sh WebSphere_Portal"]);
+    });
+  });
+
+  function repository(): string {
+    return `s3:https://127.0.0.1:${host.s3Port}/dxb/dx-rp/portal-1`;
+  }
+
+  function resticEnv() {
+    return {
+      ...process.env,
+      RESTIC_PASSWORD: config.values["dxbackup:repositoryPassword"],
+      AWS_ACCESS_KEY_ID: "S3RVER",
+      AWS_SECRET_ACCESS_KEY: "S3RVER",
+    };
+  }
+});

@@ -1,0 +1,213 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { chownSync, mkdirSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { freePort, ServerProcess } from "../../cli/local/process";
+
+const PG_BIN = "/usr/lib/postgresql/15/bin";
+
+function postgresUid(): { uid: number; gid: number } {
+  const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }));
+  return { uid: id("-u"), gid: id("-g") };
+}
+
+/** A real PostgreSQL 15 on 127.0.0.1 (initdb refuses root: it runs as the postgres user). */
+export class PostgresServer {
+  port = 0;
+  private server?: ServerProcess;
+  constructor(readonly dir: string) {}
+
+  async start(): Promise<void> {
+    mkdirSync(this.dir, { recursive: true });
+    const { uid, gid } = postgresUid();
+    chownSync(this.dir, uid, gid);
+    const data = path.join(this.dir, "data");
+    execFileSync(
+      "runuser",
+      [
+        "-u",
+        "postgres",
+        "--",
+        `${PG_BIN}/initdb`,
+        "-D",
+        data,
+        "-U",
+        "postgres",
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",
+      ],
+      {
+        stdio: "ignore",
+      },
+    );
+    this.port = await freePort();
+    this.server = await ServerProcess.start(
+      "postgres",
+      "runuser",
+      [
+        "-u",
+        "postgres",
+        "--",
+        `${PG_BIN}/postgres`,
+        "-D",
+        data,
+        "-p",
+        String(this.port),
+        "-k",
+        this.dir,
+        "-c",
+        "listen_addresses=127.0.0.1",
+      ],
+      this.port,
+    );
+  }
+
+  /** Runs SQL as the superuser over the Unix socket; returns psql's unaligned output. */
+  sql(sql: string, database = "postgres"): string {
+    return execFileSync(
+      "runuser",
+      [
+        "-u",
+        "postgres",
+        "--",
+        `${PG_BIN}/psql`,
+        "-h",
+        this.dir,
+        "-p",
+        String(this.port),
+        "-d",
+        database,
+        "-XAt",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-c",
+        sql,
+      ],
+      {
+        encoding: "utf8",
+      },
+    ).trim();
+  }
+
+  /** pg_restore a custom-format dump (bytes) into a new database. */
+  restore(dump: Buffer, database: string): void {
+    this.sql(`CREATE DATABASE ${database}`);
+    const r = spawnSync(
+      "runuser",
+      [
+        "-u",
+        "postgres",
+        "--",
+        `${PG_BIN}/pg_restore`,
+        "-h",
+        this.dir,
+        "-p",
+        String(this.port),
+        "-d",
+        database,
+        "--no-owner",
+      ],
+      {
+        input: dump,
+      },
+    );
+    if (r.status !== 0) throw new Error(`pg_restore failed: ${r.stderr.toString()}`);
+  }
+
+  async stop(): Promise<void> {
+    await this.server?.stop();
+  }
+}
+
+/** A real OpenLDAP slapd on 127.0.0.1 with an mdb database under `dir` (never `slapd -V`: that starts a daemon on 389). */
+export class LdapServer {
+  port = 0;
+  readonly suffix = "dc=acme,dc=com";
+  readonly rootDn = "cn=admin,dc=acme,dc=com";
+  readonly rootPassword = "ldap 'root' $(secret)";
+  readonly config: string;
+  private server?: ServerProcess;
+
+  constructor(readonly dir: string) {
+    this.config = path.join(dir, "slapd.conf");
+  }
+
+  writeConfig(dataDir: string, file = this.config): void {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(
+      file,
+      [
+        "include /etc/ldap/schema/core.schema",
+        "include /etc/ldap/schema/cosine.schema",
+        "include /etc/ldap/schema/inetorgperson.schema",
+        "modulepath /usr/lib/ldap",
+        "moduleload back_mdb",
+        `pidfile ${path.join(this.dir, "slapd.pid")}`,
+        "database mdb",
+        `suffix "${this.suffix}"`,
+        `rootdn "${this.rootDn}"`,
+        `rootpw ${this.rootPassword.replace(/ /g, "\\ ")}`,
+        `directory ${dataDir}`,
+        "",
+      ].join("\n"),
+    );
+  }
+
+  async start(): Promise<void> {
+    this.writeConfig(path.join(this.dir, "data"));
+    this.port = await freePort();
+    this.server = await ServerProcess.start(
+      "slapd",
+      "/usr/sbin/slapd",
+      ["-f", this.config, "-h", `ldap://127.0.0.1:${this.port}/`, "-d", "0"],
+      this.port,
+    );
+  }
+
+  get uri(): string {
+    return `ldap://127.0.0.1:${this.port}/`;
+  }
+
+  /** ldapadd/ldapmodify as the root DN (password from a file, as the agent does). */
+  modify(ldif: string, add = true): void {
+    const pw = path.join(this.dir, "rootpw");
+    writeFileSync(pw, this.rootPassword, { mode: 0o600 });
+    const r = spawnSync(add ? "ldapadd" : "ldapmodify", ["-x", "-H", this.uri, "-D", this.rootDn, "-y", pw], {
+      input: ldif,
+      encoding: "utf8",
+    });
+    if (r.status !== 0) throw new Error(`ldap ${add ? "add" : "modify"} failed: ${r.stderr}`);
+  }
+
+  /** Every entry's DN and attributes, sorted, from an LDIF text (operational attributes dropped). */
+  static entries(ldif: string): string[] {
+    return ldif
+      .replace(/\n /g, "")
+      .split(/\n\n+/)
+      .map((block) =>
+        block
+          .split("\n")
+          .filter(
+            (l) =>
+              l &&
+              !/^(entryUUID|entryCSN|createTimestamp|modifyTimestamp|creatorsName|modifiersName|structuralObjectClass|subschemaSubentry|hasSubordinates|entryDN|contextCSN):/i.test(
+                l,
+              ),
+          )
+          .sort()
+          .join("\n"),
+      )
+      .filter(Boolean)
+      .sort();
+  }
+
+  async stop(): Promise<void> {
+    await this.server?.stop();
+  }
+}
+
+/** Runs an ij script (embedded Derby) and returns its output; fails on any Derby ERROR (ij itself exits 0). */
+export function ij(script: string): string {
+  const r = spawnSync("ij", [], { input: script, encoding: "utf8" });
+  if (r.status !== 0 || /ERROR [0-9A-Z]{5}/.test(r.stdout)) throw new Error(`ij failed:\n${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
