@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { hostPieceSecrets } from "./hosts/hostFiles";
 import { PortalHostBackup } from "./hosts/portalHostBackup";
 import type { Policy } from "./policy/types";
+import { renderRunbook } from "./render/runbook";
 import { BackupStore } from "./storage/backupStore";
 
 export interface BackupPolicyArgs {
@@ -25,6 +26,8 @@ export class BackupPolicy extends pulumi.ComponentResource {
   readonly hosts: Record<string, PortalHostBackup>;
   /** restic repository URL per host. */
   readonly repositories: pulumi.Output<Record<string, string>>;
+  /** The restore runbook (Markdown): per host and tier, the exact commands in order. */
+  readonly runbook: pulumi.Output<string>;
 
   constructor(name: string, args: BackupPolicyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dxbackup:index:BackupPolicy", name, {}, opts);
@@ -74,6 +77,7 @@ export class BackupPolicy extends pulumi.ComponentResource {
     this.repositories = pulumi.all(
       Object.fromEntries(policy.hosts.map((h) => [h.name, this.store.hosts[h.name].repositoryUrl])),
     );
-    this.registerOutputs({ repositories: this.repositories, bucketName: this.store.bucketName });
+    this.runbook = pulumi.output(this.store.bucketName ?? "<bucket>").apply((bucket) => renderRunbook(policy, bucket));
+    this.registerOutputs({ repositories: this.repositories, bucketName: this.store.bucketName, runbook: this.runbook });
   }
 }

@@ -30,6 +30,7 @@ export function buildStack(config: StackConfig = currentStackConfig()) {
     policy: policy.name,
     environment: policy.environment,
     repositories: backup.repositories,
+    runbook: backup.runbook,
     hostConfigDigests: pulumi.all(
       Object.fromEntries(Object.entries(backup.hosts).map(([h, c]) => [h, c.configDigest])),
     ),

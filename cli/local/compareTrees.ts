@@ -92,10 +92,12 @@ export function compareRestored(
     } else if (s.isDirectory()) {
       for (const name of readdirSync(original)) visit(path.join(original, name));
       for (const name of readdirSync(restored)) {
+        const entry = path.join(original, name);
+        if (excluded(entry)) continue;
         try {
-          lstatSync(path.join(original, name));
+          lstatSync(entry);
         } catch {
-          out.differences.push(`${path.join(original, name)}: restored, but not in the original`);
+          out.differences.push(`${entry}: restored, but not in the original`);
         }
       }
     }

@@ -124,7 +124,7 @@ export function createPortalTree(root: string, options: PortalTreeOptions = {}):
   file(`${l.wpProfile}/temp/dxNode/WebSphere_Portal/scratch.tmp`, "tmp\n");
   file(`${l.wpProfile}/javacore.20260101.010101.1234.0001.txt`, "javacore\n");
   mkdirSync(`${l.wpProfile}/bin`, { recursive: true });
-  for (const script of ["stopServer.sh", "startServer.sh", "backupConfig.sh"]) {
+  for (const script of ["stopServer.sh", "startServer.sh", "backupConfig.sh", "restoreConfig.sh"]) {
     copyFileSync(path.join(FAKE_IBM_TOOLS, "fake-was-script"), `${l.wpProfile}/bin/${script}`);
   }
   mkdirSync(`${l.wpProfile}/PortalServer/bin`, { recursive: true });

@@ -19,7 +19,7 @@ export interface HostSecrets {
 /** Every piece any of the host's schedules captures, once, in schedule order. */
 export function hostPieces(policy: Policy, host: Host): Piece[] {
   const byName = new Map<string, Piece>();
-  for (const s of policy.schedules.filter((x) => x.hosts.includes(host.name))) {
+  for (const s of policy.schedules.filter((x) => x.hosts.includes(host.name) && x.kind === "backup")) {
     for (const p of selectPieces(s, host, policy)) if (!byName.has(p.name)) byName.set(p.name, p);
   }
   return [...byName.values()];

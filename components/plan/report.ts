@@ -7,6 +7,7 @@ import { selectTargets } from "../policy/targets";
 import type { Policy, Storage } from "../policy/types";
 import { describeCron, nextRuns } from "../schedule/cron";
 import { simulateRetention, type RetentionOutcome } from "../schedule/retention";
+import { renderRunbook } from "../render/runbook";
 import { policyWarnings } from "./warnings";
 
 /** A resource as the plan lists it (inputs with secrets masked). */
@@ -91,6 +92,7 @@ export interface PlanReport {
   }>;
   schedules: Array<{
     name: string;
+    kind: "backup" | "drill";
     cron: string;
     timezone: string;
     mode: "online" | "offline";
@@ -110,6 +112,8 @@ export interface PlanReport {
   /** Per schedule: what its retention keeps on each host in steady state. */
   retention: Record<string, RetentionOutcome & { policy: Retention }>;
   warnings: PolicyIssue[];
+  /** The restore runbook (Markdown), as the stack exports it. */
+  runbook: string;
 }
 
 export function describeStorage(storage: Storage): string {
@@ -146,7 +150,7 @@ export function buildPlanReport(args: {
 }): PlanReport {
   const { policy, now } = args;
   const retention: PlanReport["retention"] = {};
-  for (const s of policy.schedules) {
+  for (const s of policy.schedules.filter((x) => x.kind === "backup")) {
     retention[s.name] = { policy: s.retention, ...simulateRetention(s.cron, s.timezone, s.retention, now) };
   }
   return {
@@ -169,6 +173,7 @@ export function buildPlanReport(args: {
     })),
     schedules: policy.schedules.map((s) => ({
       name: s.name,
+      kind: s.kind,
       cron: s.cron,
       timezone: s.timezone,
       mode: s.mode,
@@ -178,7 +183,12 @@ export function buildPlanReport(args: {
       captures: Object.fromEntries(
         policy.hosts
           .filter((h) => s.hosts.includes(h.name))
-          .map((h) => [h.name, selectTargets(s.targets, h).map((t) => ({ ...t, label: TARGET_LABELS[t.target] }))]),
+          .map((h) => [
+            h.name,
+            s.kind === "drill"
+              ? []
+              : selectTargets(s.targets, h).map((t) => ({ ...t, label: TARGET_LABELS[t.target] })),
+          ]),
       ),
       pieces: Object.fromEntries(
         policy.hosts
@@ -196,5 +206,9 @@ export function buildPlanReport(args: {
     databases: policy.databases.map((d) => d.domain),
     retention,
     warnings: policyWarnings(policy, retention, now),
+    runbook: renderRunbook(
+      policy,
+      policy.storage.kind === "s3" ? (policy.storage.s3.bucketName ?? "<bucket>") : undefined,
+    ),
   };
 }

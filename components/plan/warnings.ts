@@ -31,6 +31,13 @@ export function policyWarnings(policy: Policy, retention: Record<string, Retenti
         message: "no copy in a second region: a regional outage or a lost account leaves no backup to restore from",
       });
     }
+    if (!policy.schedules.some((s) => s.kind === "drill")) {
+      out.push({
+        path: configPath(["schedules"]),
+        message:
+          "no restore drill: add a schedule with kind: drill, so that a restore is proven regularly and not first tried in a disaster",
+      });
+    }
     for (const s of policy.schedules) {
       const r = retention[s.name];
       if (r && r.oldestDays < 7) {

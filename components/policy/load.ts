@@ -79,14 +79,15 @@ export function loadPolicy(config: StackConfig): Policy {
     hosts,
     schedules: input.schedules.map((s) => ({
       name: s.name,
+      kind: s.kind,
       cron: s.cron.trim().split(/\s+/).join(" "),
       timezone: s.timezone,
       mode: s.mode,
       targets: s.targets,
       hosts: scheduleHosts(s, hosts).map((h) => h.name),
-      databases: scheduleDomains(s, databases),
-      // The retention rule guarantees one of the two exists.
-      retention: (s.retention ?? input.retention)!,
+      databases: s.kind === "drill" ? [] : scheduleDomains(s, databases),
+      // The retention rule guarantees one of the two exists for backups; drills keep nothing.
+      retention: s.kind === "drill" ? {} : (s.retention ?? input.retention)!,
     })),
     databases,
     ldap,

@@ -37,11 +37,12 @@ export function scheduleDomains(
 
 /** What tools capture for a schedule on a host, in the order the agent runs them. */
 export function selectPieces(
-  schedule: Pick<Schedule, "targets" | "databases">,
+  schedule: Pick<Schedule, "targets" | "databases"> & { kind?: Schedule["kind"] },
   host: Host,
   policy: Pick<Policy, "databases" | "ldap">,
 ): Piece[] {
   const pieces: Piece[] = [];
+  if (schedule.kind === "drill") return pieces;
   if (wants(schedule.targets, "xmlaccess") && host.xmlaccess && host.roots.portalServer) {
     const x = host.xmlaccess;
     const samples = `${host.roots.portalServer}/doc/xml-samples`;

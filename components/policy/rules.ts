@@ -144,6 +144,7 @@ export function scheduleHosts(schedule: PolicyInput["schedules"][number], hosts:
  */
 export const scheduleTargetsRule: Rule = ({ input, hosts, databases, ldap }) =>
   input.schedules.flatMap((s, si) => {
+    if (s.kind === "drill") return [];
     const inSchedule = scheduleHosts(s, hosts);
     const out: PolicyIssue[] = [];
     const domains = scheduleDomains(s, databases);
@@ -188,7 +189,7 @@ export const scheduleTargetsRule: Rule = ({ input, hosts, databases, ldap }) =>
 /** Offline schedules stop and start the servers, so every host in them needs both procedures. */
 export const offlineRule: Rule = ({ input, hosts }) =>
   input.schedules.flatMap((s) =>
-    s.mode !== "offline"
+    s.mode !== "offline" || s.kind === "drill"
       ? []
       : scheduleHosts(s, hosts)
           .filter((h) => !h.offline)
@@ -227,7 +228,7 @@ export const retentionRule: Rule = ({ input }) => {
           "keeps nothing: restic forget would remove every snapshot; set at least one keep* above 0",
         ),
       );
-    } else if (!s.retention && !input.retention) {
+    } else if (!s.retention && !input.retention && s.kind !== "drill") {
       out.push(
         issue(
           ["schedules", si, "retention"],
@@ -353,7 +354,9 @@ export const databasesRule: Rule = ({ input, hosts, databases }) => {
     out.push(issue(["databases", i, "domain"], `'${domain}' is declared twice: each domain is one database`));
   }
   const declared = databases.map((d) => d.domain);
+  const backups = input.schedules.filter((s) => s.kind !== "drill");
   input.schedules.forEach((s, si) => {
+    if (s.kind === "drill") return;
     (s.databases ?? []).forEach((domain, di) => {
       if (!declared.includes(domain)) {
         out.push(issue(["schedules", si, "databases", di], `'${domain}' is not declared in ${NAMESPACE}:databases`));
@@ -392,7 +395,7 @@ export const databasesRule: Rule = ({ input, hosts, databases }) => {
     }
   });
   databases.forEach((d, i) => {
-    const inSchedule = input.schedules.some(
+    const inSchedule = backups.some(
       (s) => scheduleDomains(s, databases).includes(d.domain) && scheduleHosts(s, hosts).some((h) => h.name === d.host),
     );
     if (!inSchedule && names.includes(d.host)) {

@@ -215,6 +215,8 @@ export const hostSchema = z
 export const scheduleSchema = z
   .object({
     name: identifier("schedule name"),
+    /** backup: take a recovery point; drill: restore the latest one into scratch and verify it. */
+    kind: z.enum(["backup", "drill"]).default("backup"),
     /** Five-field cron expression: minute hour day-of-month month day-of-week. */
     cron: z.string().min(1),
     /** IANA time zone the cron expression is read in. */

@@ -58,6 +58,8 @@ export type Ldap = LdapInput & { kind: "openldap" | "isds" | "ldapsearch" };
 
 export interface Schedule {
   name: string;
+  /** A backup takes recovery points; a drill restores the latest one into scratch and verifies it. */
+  kind: "backup" | "drill";
   cron: string;
   timezone: string;
   mode: "online" | "offline";
@@ -67,7 +69,7 @@ export interface Schedule {
   hosts: string[];
   /** The database domains it captures (all declared ones when not restricted). */
   databases: Domain[];
-  /** The retention that applies (the schedule's own or the policy default). */
+  /** The retention that applies (the schedule's own or the policy default; empty for drills). */
   retention: Retention;
 }
 

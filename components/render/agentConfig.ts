@@ -66,12 +66,14 @@ export function renderAgentConfig(policy: Policy, host: Host, repository: { url:
 
 /** One schedule's part: what it captures on this host and what it keeps. */
 export function renderScheduleConfig(schedule: Schedule, host: Host, pieces: readonly Piece[]): string {
-  const selected = selectTargets(schedule.targets, host);
+  // A drill restores what the backups took: it captures nothing itself.
+  const selected = schedule.kind === "drill" ? [] : selectTargets(schedule.targets, host);
   const names = selected.flatMap((t) => t.paths.map(() => t.target));
   const paths = selected.flatMap((t) => t.paths);
   return [
     GENERATED(`dx-backup schedule '${schedule.name}' on host ${host.name}.`),
     shAssign("DXB_SCHEDULE", schedule.name),
+    shAssign("DXB_SCHEDULE_KIND", schedule.kind),
     shAssign("DXB_SCHEDULE_MODE", schedule.mode),
     shAssign("DXB_SCHEDULE_CRON", schedule.cron),
     shAssign("DXB_SCHEDULE_TIMEZONE", schedule.timezone),

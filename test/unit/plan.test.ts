@@ -54,7 +54,11 @@ describe("dxbackup plan", function () {
     expect(installs.map((x: { name: string }) => x.name)).to.deep.equal(
       plan.hosts.map((h: { name: string }) => `dx-prod-${h.name}-install`),
     );
-    expect(plan.schedules.map((s: { name: string }) => s.name)).to.deep.equal(["nightly", "weekly-offline"]);
+    expect(plan.schedules.map((s: { name: string; kind: string }) => `${s.name}:${s.kind}`)).to.deep.equal([
+      "nightly:backup",
+      "weekly-offline:backup",
+      "drill:drill",
+    ]);
     expect(plan.schedules[1]).to.deep.include({ cron: "0 3 * * 0", timezone: "Europe/Berlin", mode: "offline" });
     expect(plan.schedules[1].nextRuns[0]).to.equal("2026-11-29T02:00:00.000Z");
     expect(plan.schedules[0].description).to.equal("At 01:30, Monday through Saturday (Europe/Berlin)");
@@ -71,6 +75,7 @@ describe("dxbackup plan", function () {
       "databases",
       "retention",
       "warnings",
+      "runbook",
     ]);
     // One recovery point of the nightly holds every domain, the directory, WAS config and XMLAccess.
     const nightly = plan.schedules[0];
@@ -171,6 +176,9 @@ describe("dxbackup plan", function () {
     );
     expect(warnings).to.satisfy((ws: string[]) =>
       ws.some((w) => /^dxbackup:schedules\[1\]\.cron: fires at the same time as 'nightly' on portal-1/.test(w)),
+    );
+    expect(warnings).to.satisfy((ws: string[]) =>
+      ws.some((w) => /^dxbackup:schedules: no restore drill: add a schedule with kind: drill/.test(w)),
     );
   });
 });

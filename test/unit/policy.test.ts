@@ -416,3 +416,14 @@ describe("policy: databases, directory and XMLAccess", () => {
     expectIssue(issues, "dxbackup:hosts[1].xmlaccess", /run on a portal node; 'web-1' is a webServer/);
   });
 });
+
+describe("policy: restore drills", () => {
+  it("a drill schedule needs no retention and captures nothing", () => {
+    const c = validConfig();
+    (c.schedules as unknown[]).push({ name: "drill", kind: "drill", cron: "0 10 * * 3" });
+    const policy = loadPolicy(stackConfig(c));
+    const drill = policy.schedules.find((s) => s.kind === "drill")!;
+    expect(drill.retention).to.deep.equal({});
+    expect(drill.databases).to.deep.equal([]);
+  });
+});

@@ -34,14 +34,25 @@ export function renderPlanMarkdown(plan: PlanReport): string {
   out.push(
     ...table(
       ["Schedule", "Mode", "When", "Hosts", "Retention", "Restore points"],
-      plan.schedules.map((s) => [
-        `\`${s.name}\``,
-        s.mode,
-        `${s.description} (\`${s.cron}\`)`,
-        s.hosts.join(", "),
-        retentionInWords(s.retention),
-        restorePointsInWords(plan.retention[s.name]),
-      ]),
+      plan.schedules.map((s) =>
+        s.kind === "drill"
+          ? [
+              `\`${s.name}\``,
+              "restore drill",
+              `${s.description} (\`${s.cron}\`)`,
+              s.hosts.join(", "),
+              "—",
+              "verifies the latest",
+            ]
+          : [
+              `\`${s.name}\``,
+              s.mode,
+              `${s.description} (\`${s.cron}\`)`,
+              s.hosts.join(", "),
+              retentionInWords(s.retention),
+              restorePointsInWords(plan.retention[s.name]),
+            ],
+      ),
     ),
   );
   out.push("");
@@ -58,15 +69,17 @@ export function renderPlanMarkdown(plan: PlanReport): string {
   out.push(
     ...table(
       ["Schedule", "Files", "IIM", ...plan.databases, "LDAP", "WAS config", "XMLAccess"],
-      plan.schedules.map((s) => [
-        `\`${s.name}\``,
-        mark(s.hosts.some((h) => s.captures[h].some((t) => t.target !== "iim"))),
-        mark(s.hosts.some((h) => s.captures[h].some((t) => t.target === "iim"))),
-        ...plan.databases.map((d) => mark(s.databases.includes(d))),
-        mark(has(s, "ldap")),
-        mark(has(s, "wasConfig")),
-        mark(has(s, "xmlaccess")),
-      ]),
+      plan.schedules
+        .filter((s) => s.kind === "backup")
+        .map((s) => [
+          `\`${s.name}\``,
+          mark(s.hosts.some((h) => s.captures[h].some((t) => t.target !== "iim"))),
+          mark(s.hosts.some((h) => s.captures[h].some((t) => t.target === "iim"))),
+          ...plan.databases.map((d) => mark(s.databases.includes(d))),
+          mark(has(s, "ldap")),
+          mark(has(s, "wasConfig")),
+          mark(has(s, "xmlaccess")),
+        ]),
     ),
   );
   out.push("");
@@ -118,6 +131,13 @@ export function renderPlanMarkdown(plan: PlanReport): string {
       plan.resources.map((r) => [`\`${r.type}\``, `\`${r.name}\``]),
     ),
   );
+  out.push("");
+  out.push("</details>");
+  out.push("");
+  out.push("<details><summary>Restore runbook</summary>");
+  out.push("");
+  // The runbook's own headings, one level down inside the plan.
+  out.push(plan.runbook.replace(/^(#+) /gm, "###$1 ").trimEnd());
   out.push("");
   out.push("</details>");
   return `${out.join("\n")}\n`;

@@ -24,6 +24,14 @@ export function renderPlanText(plan: PlanReport): string {
   out.push(`Schedules (${plan.schedules.length}):`);
   for (const s of plan.schedules) {
     const r = plan.retention[s.name];
+    if (s.kind === "drill") {
+      out.push(`  ${s.name}: restore drill, ${s.description}  [cron '${s.cron}']`);
+      out.push(
+        `    restores the latest recovery point of ${s.hosts.join(", ")} into a scratch directory and verifies it`,
+      );
+      out.push(`    next runs: ${s.nextRuns.map((d) => localTime(d, s.timezone)).join("; ")}`);
+      continue;
+    }
     out.push(`  ${s.name}: ${s.mode}, ${s.description}  [cron '${s.cron}']`);
     for (const host of s.hosts) {
       out.push(`    ${host} captures:`);

@@ -1,0 +1,364 @@
+import { expect } from "chai";
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { compareRestored } from "../../cli/local/compareTrees";
+import { FAKE_IBM_TOOLS, installedXml } from "../../cli/local/portalTree";
+import type { StackConfig } from "../../components/policy/load";
+import { targetPaths } from "../../components/policy/targets";
+import { TARGETS } from "../../components/policy/schema";
+import { ij, LdapServer, PostgresServer } from "../support/databases";
+import { LocalPortalHost } from "../support/localHost";
+
+/**
+ * Restores that cannot make things worse, for real: restic, s3rver, sshd,
+ * PostgreSQL, OpenLDAP, Derby. DB2, sqlcmd and the WAS scripts are the
+ * recording fakes of test/fakes/ibm-tools.
+ */
+describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL, OpenLDAP, Derby; IBM tools faked)", function () {
+  this.timeout(600_000);
+  const host = new LocalPortalHost();
+  const dbRoot = mkdtempSync(path.join(tmpdir(), "dxb-rs-"));
+  chmodSync(dbRoot, 0o755);
+  const pg = new PostgresServer(path.join(dbRoot, "pg"));
+  const ldap = new LdapServer(path.join(dbRoot, "ldap"));
+  const derbyDb = path.join(dbRoot, "derby", "wps6");
+  const fakeLog = path.join(dbRoot, "fake-calls.log");
+  const env = { DXB_FAKE_LOG: fakeLog };
+  let config: StackConfig;
+
+  const sources = () => {
+    const { host: h } = host.policy(config);
+    return [...new Set(TARGETS.flatMap((t) => targetPaths(h, t)))];
+  };
+  /** A byte-for-byte copy of every backed-up path, for comparing with later. */
+  function reference(name: string): string {
+    const ref = path.join(dbRoot, name);
+    rmSync(ref, { recursive: true, force: true });
+    mkdirSync(ref);
+    // tar keeps modes, owners and symlinks, and takes any file name (the hostile one included).
+    execFileSync("bash", [
+      "-c",
+      'tar -C / --numeric-owner -cf - "${@#/}" | tar -C "$0" --numeric-owner -xpf -',
+      ref,
+      ...sources(),
+    ]);
+    return ref;
+  }
+  const agent = (...args: string[]) => {
+    const { host: h } = host.policy(config);
+    const r = spawnSync(
+      path.join(h.agent.installDir, "bin", "dxbackup-agent"),
+      ["--config", path.join(h.agent.configDir, "agent.conf"), ...args],
+      {
+        encoding: "utf8",
+        env: { ...process.env, ...env },
+      },
+    );
+    return r;
+  };
+  const derbyRows = () =>
+    ij(`connect 'jdbc:derby:${derbyDb}';\nselect id, body from feedback order by id;\nexit;\n`)
+      .replace(/\s+/g, " ")
+      .match(/ID \|BODY.*rows? selected/)?.[0];
+  const damRows = () => pg.sql("SELECT count(*), md5(string_agg(id || name, ',' ORDER BY id)) FROM assets", "dam");
+
+  before(async () => {
+    await host.start();
+    await pg.start();
+    pg.sql("CREATE ROLE dam LOGIN PASSWORD 'dam-pw'");
+    pg.sql("CREATE DATABASE dam OWNER dam");
+    pg.sql("CREATE TABLE assets (id int PRIMARY KEY, name text); ALTER TABLE assets OWNER TO dam", "dam");
+    pg.sql("INSERT INTO assets SELECT g, 'asset ' || g FROM generate_series(1, 2000) g", "dam");
+    await ldap.start();
+    ldap.modify(
+      [
+        `dn: ${ldap.suffix}\nobjectClass: dcObject\nobjectClass: organization\ndc: acme\no: ACME`,
+        `dn: uid=wpsadmin,${ldap.suffix}\nobjectClass: inetOrgPerson\nuid: wpsadmin\ncn: wpsadmin\nsn: admin`,
+      ].join("\n\n") + "\n",
+    );
+    ij(
+      `connect 'jdbc:derby:${derbyDb};create=true';\ncreate table feedback(id int, body varchar(100));\ninsert into feedback values (1, 'great'), (2, 'slow');\nexit;\n`,
+    );
+    config = host.config({
+      environment: "rs",
+      schedules: [
+        { name: "nightly", cron: "0 2 * * *", mode: "online" },
+        { name: "drill", kind: "drill", cron: "0 10 * * 3" },
+      ],
+      host: {
+        xmlaccess: { url: "http://localhost:10039/wps/config", user: "wpsadmin", passwordSecret: "wpsPassword" },
+      },
+      keys: {
+        databases: [
+          { domain: "release", host: "portal-1", derby: { url: `jdbc:derby:${derbyDb}` } },
+          {
+            domain: "customization",
+            host: "portal-1",
+            db2: { database: "CUSTDB", archiveLogging: true, command: path.join(FAKE_IBM_TOOLS, "db2") },
+          },
+          {
+            domain: "community",
+            host: "portal-1",
+            sqlserver: {
+              server: "localhost",
+              database: "COMMDB",
+              user: "sa",
+              passwordSecret: "sqlPassword",
+              command: path.join(FAKE_IBM_TOOLS, "sqlcmd"),
+            },
+          },
+          {
+            domain: "dam",
+            host: "portal-1",
+            postgresql: {
+              host: "127.0.0.1",
+              port: pg.port,
+              database: "dam",
+              user: "dam",
+              passwordSecret: "damPassword",
+            },
+          },
+        ],
+        ldap: { host: "portal-1", openldap: { suffix: ldap.suffix, configFile: ldap.config } },
+      },
+      secrets: { damPassword: "dam-pw", sqlPassword: "sql-pw", wpsPassword: "wps-pw" },
+    });
+    await host.install(config);
+  });
+
+  after(async () => {
+    await Promise.all([pg.stop(), ldap.stop()]);
+    await host.stop();
+    rmSync(dbRoot, { recursive: true, force: true });
+  });
+
+  it("restores a whole recovery point in place: files byte for byte, databases row for row, the directory entry for entry", async () => {
+    const { job, status } = await host.runSchedule(config, "nightly", env);
+    expect(job.code, JSON.stringify(status)).to.equal(0);
+    const run = status.runId as string;
+    const ref = reference("before-changes");
+    const beforeDam = damRows();
+    const beforeDerby = derbyRows();
+    const beforeLdap = LdapServer.entries(
+      execFileSync("slapcat", ["-f", ldap.config, "-b", ldap.suffix], { encoding: "utf8" }),
+    );
+
+    // Damage: files changed, removed, added and re-moded; rows deleted and changed; a user deleted.
+    const l = host.layout;
+    writeFileSync(path.join(l.wpProfile, "config/cells/dxCell/resources.xml"), "<broken/>");
+    unlinkSync(path.join(l.portalServer, "base/wp.base/shared/app/wp.base.jar"));
+    writeFileSync(path.join(l.appServer, "lib/intruder.jar"), "x");
+    chmodSync(path.join(l.ssl, "keystore.p12"), 0o644);
+    pg.sql("DELETE FROM assets WHERE id > 1000; UPDATE assets SET name = 'changed'", "dam");
+    ij(`connect 'jdbc:derby:${derbyDb}';\ndelete from feedback;\nexit;\n`);
+    ldap.modify(`dn: uid=wpsadmin,${ldap.suffix}\nchangetype: delete\n`, false);
+    expect(damRows()).to.not.equal(beforeDam);
+
+    // The directory is loaded into an empty database with slapd stopped, as the runbook says.
+    await ldap.stop();
+    renameSync(path.join(ldap.dir, "data"), path.join(ldap.dir, "data.old"));
+    mkdirSync(path.join(ldap.dir, "data"));
+    rmSync(fakeLog, { force: true });
+
+    const r = agent("restore", run, "--in-place", "--stop-servers", "--yes");
+    expect(r.status, r.stdout + r.stderr).to.equal(0);
+
+    expect(compareRestored(sources(), ref, host.policy(config).host.excludes).differences).to.deep.equal([]);
+    expect(damRows()).to.equal(beforeDam);
+    expect(derbyRows()).to.equal(beforeDerby);
+    expect(
+      LdapServer.entries(execFileSync("slapcat", ["-f", ldap.config, "-b", ldap.suffix], { encoding: "utf8" })),
+    ).to.deep.equal(beforeLdap);
+    await ldap.start();
+
+    // DB2 (fake): restore taken at the image's timestamp, then roll forward to the file-system backup time.
+    const calls = readFileSync(fakeLog, "utf8").trim().split("\n");
+    const db2 = calls.filter((c) => c.startsWith("db2 restore") || c.startsWith("db2 rollforward"));
+    expect(db2[0]).to.match(
+      /^db2 restore database CUSTDB from \/\S+\/staging\/db-customization taken at \d{14} replace existing$/,
+    );
+    expect(db2[1]).to.match(
+      /^db2 rollforward database CUSTDB to \d{4}-\d\d-\d\d-\d\d\.\d\d\.\d\d using local time and complete$/,
+    );
+    expect(calls).to.satisfy((cs: string[]) =>
+      cs.some((c) => /^restoreConfig\.sh \S+\/staging\/wasconfig-wpProfile\/wpProfile\.zip -nostop$/.test(c)),
+    );
+    // SQL Server and XMLAccess are left to their administrators, with the commands written out.
+    expect(r.stdout).to.match(/RESTORE VERIFYONLY FROM DISK = N'\S+\/db-community\/COMMDB\.bak' WITH CHECKSUM/);
+    expect(r.stdout).to.match(/RESTORE DATABASE \[COMMDB\] FROM DISK = N'\S+COMMDB\.bak' WITH REPLACE, CHECKSUM/);
+    expect(r.stdout).to.match(/xmlaccess-base: an XMLAccess export restores single applications/);
+    // The files that were replaced are kept for undo.
+    expect(agent("undo", "--list").stdout.trim().split("\n")).to.have.length(1);
+  });
+
+  it("restores into an empty directory by default and never touches the live system", () => {
+    const target = path.join(dbRoot, "scratch");
+    const before = readFileSync(path.join(host.layout.wpProfile, "config/cells/dxCell/security.xml"), "utf8");
+    const r = agent("restore", "latest", "--target", target, "--piece", "target:wpProfile", "--piece", "db-dam");
+    expect(r.status, r.stderr).to.equal(0);
+    expect(readFileSync(path.join(target, host.layout.wpProfile, "config/cells/dxCell/security.xml"), "utf8")).to.equal(
+      before,
+    );
+    expect(existsSync(path.join(target, host.layout.portalServer))).to.equal(false);
+    expect(
+      readFileSync(path.join(target, "dx-rs", "dam.pgdump"))
+        .subarray(0, 5)
+        .toString(),
+    ).to.equal("PGDMP");
+    const refused = agent("restore", "latest");
+    expect(refused.status).to.equal(64);
+    expect(refused.stderr).to.match(/needs --target DIR \(an empty directory\), or --in-place/);
+  });
+
+  describe("the fix-pack guard", () => {
+    const installed = () => path.join(host.layout.iimAgentData, "installed.xml");
+
+    it("refuses a Portal-files-only restore after a fix pack, naming both levels and the two safe choices", async () => {
+      const { status } = await host.runSchedule(config, "nightly", env);
+      const run = status.runId as string;
+      // A fix pack is installed after the backup: IIM now records CF222.
+      writeFileSync(installed(), installedXml(host.layout, "9.5.0.CF222"));
+      writeFileSync(path.join(host.layout.portalServer, "base/fixpack-CF222.txt"), "new level\n");
+      const ref = reference("after-fixpack");
+
+      const r = agent("restore", run, "--in-place", "--piece", "target:portalServer", "--yes");
+      expect(r.status).to.equal(2);
+      expect(r.stderr).to.include("REFUSED: a fix pack changed IBM Installation Manager since recovery point");
+      expect(r.stderr).to.include("com.hcl.dx.cf95: 9.5.0.CF221 in the recovery point, 9.5.0.CF222 installed now");
+      expect(r.stderr).to.match(
+        /1\. restore the Portal file systems and all three IIM directories together from this recovery point:\n\s+\S+ --config \S+ restore \S+ --in-place --piece files/,
+      );
+      expect(r.stderr).to.match(/2\. or pick a recovery point taken after the fix pack/);
+      expect(r.stderr).to.include("--leave-portal-and-iim-at-different-levels");
+      // Nothing was touched.
+      expect(compareRestored(sources(), ref, host.policy(config).host.excludes).differences).to.deep.equal([]);
+
+      // Portal files and IIM together, from the same recovery point: allowed, and both go back to CF221.
+      const both = agent("restore", run, "--in-place", "--piece", "files", "--yes");
+      expect(both.status, both.stderr).to.equal(0);
+      expect(readFileSync(installed(), "utf8")).to.include("9.5.0.CF221");
+      expect(existsSync(path.join(host.layout.portalServer, "base/fixpack-CF222.txt"))).to.equal(false);
+    });
+  });
+
+  it("an in-place restore killed half-way is undone: every file as it was before the restore", async () => {
+    const bulk = path.join(host.layout.portalServer, "base", "bulk");
+    mkdirSync(bulk, { recursive: true });
+    execFileSync("bash", [
+      "-c",
+      `for i in $(seq 1 16); do head -c 16777216 /dev/urandom > ${JSON.stringify(bulk)}/blob-$i.bin; done`,
+    ]);
+    const { status } = await host.runSchedule(config, "nightly", env);
+    appendFileSync(path.join(host.layout.portalServer, "base/content/ünïcödé-名前.txt"), "changed after the backup\n");
+    const ref = reference("before-restore");
+    const undoBefore = agent("undo", "--list").stdout.trim().split("\n").filter(Boolean);
+
+    const { host: h } = host.policy(config);
+    const child = execFileSync("bash", [
+      "-c",
+      `setsid ${JSON.stringify(path.join(h.agent.installDir, "bin", "dxbackup-agent"))} --config ${JSON.stringify(path.join(h.agent.configDir, "agent.conf"))} restore ${status.runId} --in-place --piece files --yes >/dev/null 2>&1 & echo $!`,
+    ]).toString();
+    const pid = Number(child.trim());
+    const deadline = Date.now() + 60_000;
+    // Wait for the restore into / (not the first, small restore of the recovery-point record).
+    while (
+      !spawnSync("pgrep", ["-s", String(pid), "-f", "restic .*restore [0-9a-f]+ --target / "])
+        .stdout.toString()
+        .trim()
+    ) {
+      if (Date.now() > deadline) throw new Error("restic restore never started");
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    // The originals were moved aside: once restic has recreated a root, it is writing files.
+    while (!existsSync(host.layout.portalServer) && !existsSync(host.layout.appServer)) {
+      if (Date.now() > deadline) throw new Error("restic restore never wrote anything");
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    await new Promise((res) => setTimeout(res, 200));
+    process.kill(-pid, "SIGKILL");
+    await new Promise((res) => setTimeout(res, 300));
+
+    const stamps = agent("undo", "--list")
+      .stdout.trim()
+      .split("\n")
+      .filter((s) => s && !undoBefore.includes(s));
+    expect(stamps).to.have.length(1);
+    const undo = agent("undo", stamps[0]);
+    expect(undo.status, undo.stderr).to.equal(0);
+    // Exactly as before, logs and temp files included (no excludes: undo is not a restore).
+    expect(compareRestored(sources(), ref, []).differences).to.deep.equal([]);
+    // What the interrupted restore had written is kept aside too: nothing is ever deleted.
+    const keptAside = readdirSync(path.dirname(host.layout.portalServer)).filter((n) =>
+      n.endsWith(`.dxbackup-undone-${stamps[0]}`),
+    );
+    expect(keptAside.length, "the half-restored directories are kept aside").to.be.greaterThan(0);
+    rmSync(bulk, { recursive: true });
+  });
+
+  describe("drills", () => {
+    it("a drill (here through its own schedule) verifies the latest recovery point and records it", async () => {
+      const { job } = await host.runSchedule(config, "drill", env);
+      const { host: h } = host.policy(config);
+      const drill = JSON.parse(readFileSync(path.join(h.agent.stateDir, "drill-status.json"), "utf8"));
+      expect(job.code, JSON.stringify(drill)).to.equal(0);
+      expect(drill.result).to.equal("success");
+      expect(drill.checks.join("\n")).to.match(/restic check --read-data-subset 5%: no errors/);
+      expect(drill.checks.join("\n")).to.match(/verified every file against it/);
+      expect(drill.checks.join("\n")).to.match(/restored IIM state matches the levels recorded/);
+      expect(drill.checks.join("\n")).to.match(/db-dam: the PostgreSQL dump is complete and readable/);
+      expect(drill.checks.join("\n")).to.match(/db-release: the Derby backup restores into a throwaway database/);
+      expect(drill.checks.join("\n")).to.match(/ldap: the LDIF holds all 2 entries/);
+      const metrics = readFileSync(path.join(h.agent.stateDir, "metrics", "dxbackup-dx-rs-drill.prom"), "utf8");
+      expect(metrics).to.match(/dxbackup_last_verified_timestamp_seconds\{policy="dx-rs",host="portal-1"\} [1-9]\d+/);
+      expect(JSON.parse(agent("status").stdout).lastDrill.result).to.equal("success");
+    });
+
+    it("a drill on a corrupted repository fails loudly and records the failure", async () => {
+      const repos = path.join(dbRoot, "nfs");
+      const fsConfig = host.config({
+        environment: "corrupt",
+        storage: { filesystem: { path: repos } },
+        schedules: [{ name: "nightly", cron: "0 2 * * *" }],
+      });
+      await host.install(fsConfig);
+      const { job } = await host.runSchedule(fsConfig, "nightly", env);
+      expect(job.code).to.equal(0);
+      // Flip bytes in the middle of every pack file.
+      const data = path.join(repos, "dx-corrupt", "portal-1", "data");
+      for (const dir of readdirSync(data)) {
+        for (const pack of readdirSync(path.join(data, dir))) {
+          const file = path.join(data, dir, pack);
+          const bytes = readFileSync(file);
+          for (let i = Math.floor(bytes.length / 2); i < Math.min(bytes.length, Math.floor(bytes.length / 2) + 64); i++)
+            bytes[i] ^= 0xff;
+          chmodSync(file, 0o644);
+          writeFileSync(file, bytes);
+        }
+      }
+      const r = host.agent(fsConfig, "drill", "--read-data-subset", "100%");
+      expect(r.status).to.equal(1);
+      expect(r.stderr).to.match(/DRILL of \S+ FAILED at step check: restic check found errors/);
+      const { host: h } = host.policy(fsConfig);
+      const drill = JSON.parse(readFileSync(path.join(h.agent.stateDir, "drill-status.json"), "utf8"));
+      expect(drill).to.deep.include({ result: "failed", failedStep: "check" });
+      const metrics = readFileSync(path.join(h.agent.stateDir, "metrics", "dxbackup-dx-corrupt-drill.prom"), "utf8");
+      expect(metrics).to.include('dxbackup_last_drill_result{policy="dx-corrupt",host="portal-1",result="failed"} 1');
+      expect(metrics).to.include('dxbackup_last_verified_timestamp_seconds{policy="dx-corrupt",host="portal-1"} 0');
+      await host.uninstall(fsConfig);
+    });
+  });
+});
