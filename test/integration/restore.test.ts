@@ -319,7 +319,7 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
       expect(drill.checks.join("\n")).to.match(/restic check --read-data-subset 5%: no errors/);
       expect(drill.checks.join("\n")).to.match(/verified every file against it/);
       expect(drill.checks.join("\n")).to.match(/restored IIM state matches the levels recorded/);
-      expect(drill.checks.join("\n")).to.match(/db-dam: the PostgreSQL dump is complete and readable/);
+      expect(drill.checks.join("\n")).to.match(/db-dam: the PostgreSQL dump is complete and readable to its last row/);
       expect(drill.checks.join("\n")).to.match(/db-release: the Derby backup restores into a throwaway database/);
       expect(drill.checks.join("\n")).to.match(/ldap: the LDIF holds all 2 entries/);
       const metrics = readFileSync(path.join(h.agent.stateDir, "metrics", "dxbackup-dx-rs-drill.prom"), "utf8");
