@@ -26,9 +26,23 @@ program
   .option("--config-file <path>", "read any Pulumi.<stack>.yaml")
   .addOption(new Option("--format <format>", "output format").choices(["text", "markdown", "json"]).default("text"))
   .option("--now <iso-time>", "compute next runs and retention from this time", parseNow)
-  .action(async (opts: { stack?: string; configFile?: string; format: PlanFormat; now?: Date }) => {
-    finish(await planCommand(opts));
-  });
+  .addOption(
+    new Option("--fail-on <severity>", "exit 1 when a finding of this severity or worse exists").choices([
+      "warning",
+      "error",
+    ]),
+  )
+  .action(
+    async (opts: {
+      stack?: string;
+      configFile?: string;
+      format: PlanFormat;
+      now?: Date;
+      failOn?: "warning" | "error";
+    }) => {
+      finish(await planCommand(opts));
+    },
+  );
 
 program
   .command("demo")

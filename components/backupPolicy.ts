@@ -3,7 +3,9 @@ import { hostPieceSecrets } from "./hosts/hostFiles";
 import { PortalHostBackup } from "./hosts/portalHostBackup";
 import type { Policy } from "./policy/types";
 import { renderRunbook } from "./render/runbook";
+import { RemoteSource } from "./remote/remoteSource";
 import { BackupStore } from "./storage/backupStore";
+import { SystemBackup } from "./system/systemBackup";
 
 export interface BackupPolicyArgs {
   /** A policy validated by `loadPolicy`. */
@@ -26,6 +28,10 @@ export class BackupPolicy extends pulumi.ComponentResource {
   readonly hosts: Record<string, PortalHostBackup>;
   /** restic repository URL per host. */
   readonly repositories: pulumi.Output<Record<string, string>>;
+  /** AWS Backup for EC2-hosted Portal hosts (the system tier), when declared. */
+  readonly system?: SystemBackup;
+  /** The declared remote information sources. */
+  readonly remoteSources: RemoteSource[];
   /** The restore runbook (Markdown): per host and tier, the exact commands in order. */
   readonly runbook: pulumi.Output<string>;
 
@@ -77,6 +83,17 @@ export class BackupPolicy extends pulumi.ComponentResource {
     this.repositories = pulumi.all(
       Object.fromEntries(policy.hosts.map((h) => [h.name, this.store.hosts[h.name].repositoryUrl])),
     );
+    if (policy.system?.aws) {
+      this.system = new SystemBackup(
+        `${name}-system`,
+        { aws: policy.system.aws, policyName: policy.name, tags },
+        { parent: this },
+      );
+    }
+    this.remoteSources = policy.remoteSources.map(
+      (source) => new RemoteSource(`${name}-remote-${source.name}`, { source }, { parent: this }),
+    );
+
     this.runbook = pulumi.output(this.store.bucketName ?? "<bucket>").apply((bucket) => renderRunbook(policy, bucket));
     this.registerOutputs({ repositories: this.repositories, bucketName: this.store.bucketName, runbook: this.runbook });
   }

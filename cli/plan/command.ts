@@ -15,6 +15,8 @@ export interface PlanOptions {
   format: PlanFormat;
   /** The clock for next runs and retention; defaults to now. */
   now?: Date;
+  /** Exit 1 when a finding of this severity (or worse) exists: a CI gate. */
+  failOn?: "warning" | "error";
 }
 
 /** What a CLI command produces; `main` prints it, tests inspect it. */
@@ -58,7 +60,14 @@ export async function planCommand(opts: PlanOptions): Promise<CommandResult> {
   try {
     const { stack, config } = resolveStack(opts);
     const plan = await computePlan(stack, config, opts.now ?? new Date());
-    return { exitCode: 0, stdout: renderPlan(plan, opts.format), stderr: "" };
+    const gating = plan.findings.filter(
+      (f) => opts.failOn === "warning" || (opts.failOn === "error" && f.severity === "error"),
+    );
+    return {
+      exitCode: gating.length ? 1 : 0,
+      stdout: renderPlan(plan, opts.format),
+      stderr: gating.length ? `dxbackup plan: ${gating.length} finding(s) at or above --fail-on ${opts.failOn}\n` : "",
+    };
   } catch (err) {
     if (err instanceof PolicyError) {
       return { exitCode: 2, stdout: "", stderr: err.issues.map((i) => `${i.path}: ${i.message}\n`).join("") };

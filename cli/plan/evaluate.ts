@@ -48,6 +48,15 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
       return { name, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` };
     case "aws:iam/accessKey:AccessKey":
       return { secret: "planned-secret-access-key" };
+    case "aws:backup/vault:Vault":
+      return { name, arn: `arn:aws:backup:${region}:${ACCOUNT}:backup-vault:${name}` };
+    case "aws:backup/restoreTestingPlan:RestoreTestingPlan":
+      return {
+        name: (inputs.name as string | undefined) ?? name,
+        arn: `arn:aws:backup:${region}:${ACCOUNT}:restore-testing-plan:${name}`,
+      };
+    case "aws:sns/topic:Topic":
+      return { arn: `arn:aws:sns:${region}:${ACCOUNT}:${name}` };
     case "command:remote:Command":
       return { stdout: "", stderr: "" };
     default:

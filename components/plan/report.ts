@@ -7,6 +7,7 @@ import { selectTargets } from "../policy/targets";
 import type { Policy, Storage } from "../policy/types";
 import { describeCron, nextRuns } from "../schedule/cron";
 import { simulateRetention, type RetentionOutcome } from "../schedule/retention";
+import { coverageReport, type CoverageRow, type Finding } from "../coverage/report";
 import { renderRunbook } from "../render/runbook";
 import { policyWarnings } from "./warnings";
 
@@ -67,6 +68,8 @@ export function pieceLabel(p: Piece, mode: "online" | "offline"): string {
       return p.virtualPortal
         ? `XMLAccess export of virtual portal ${p.virtualPortal}`
         : "XMLAccess export of the base portal";
+    case "remoteSource":
+      return `remote source ${p.source.name} (${p.source.byUs?.postgresql ? "pg_dump streamed" : `output of \`${p.source.byUs?.command?.run}\``})`;
   }
 }
 
@@ -112,6 +115,10 @@ export interface PlanReport {
   /** Per schedule: what its retention keeps on each host in steady state. */
   retention: Record<string, RetentionOutcome & { policy: Retention }>;
   warnings: PolicyIssue[];
+  /** Every tier and data source against the schedules that capture it, with the RPO they achieve. */
+  coverage: CoverageRow[];
+  /** Every gap and warning, with its severity (`--fail-on` gates on these). */
+  findings: Finding[];
   /** The restore runbook (Markdown), as the stack exports it. */
   runbook: string;
 }
@@ -153,6 +160,12 @@ export function buildPlanReport(args: {
   for (const s of policy.schedules.filter((x) => x.kind === "backup")) {
     retention[s.name] = { policy: s.retention, ...simulateRetention(s.cron, s.timezone, s.retention, now) };
   }
+  const coverage = coverageReport(policy, retention, now);
+  const findings: Finding[] = [
+    ...coverage.findings.filter((f) => f.severity === "error"),
+    ...policyWarnings(policy, retention, now).map((w) => ({ severity: "warning" as const, ...w })),
+    ...coverage.findings.filter((f) => f.severity === "warning"),
+  ];
   return {
     stack: args.stack,
     policy: policy.name,
@@ -205,7 +218,9 @@ export function buildPlanReport(args: {
     })),
     databases: policy.databases.map((d) => d.domain),
     retention,
-    warnings: policyWarnings(policy, retention, now),
+    warnings: findings.filter((f) => f.severity === "warning").map(({ path, message }) => ({ path, message })),
+    coverage: coverage.rows,
+    findings,
     runbook: renderRunbook(
       policy,
       policy.storage.kind === "s3" ? (policy.storage.s3.bucketName ?? "<bucket>") : undefined,

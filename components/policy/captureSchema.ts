@@ -165,3 +165,54 @@ export const xmlaccessSchema = z
 export type DatabaseInput = z.infer<typeof databaseSchema>;
 export type LdapInput = z.infer<typeof ldapSchema>;
 export type XmlaccessInput = z.infer<typeof xmlaccessSchema>;
+
+/** A duration such as 30m, 24h or 7d (RPOs, ages). */
+export const durationSchema = z.string().regex(/^\d+[mhd]$/, "must be a duration such as 30m, 24h or 7d");
+
+/** Data that applications read from outside the Portal databases and LDAP. */
+export const remoteSourceSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, "must be lower-case letters, digits and '-'"),
+    kind: z.enum(["externalDatabase", "contentRepository", "restService", "fileShare"]),
+    /** Who answers for it: a team and how to reach them. */
+    owner: z.string().min(1),
+    /** The recovery point objective the business needs, e.g. 24h. */
+    rpo: durationSchema,
+    /** Backed up by us: on a host, in that host's backup runs (same repository, same run id). */
+    byUs: z
+      .object({
+        host: z.string(),
+        /** Which of the host's backup schedules capture it; default all. */
+        schedules: z.array(z.string()).min(1).optional(),
+        /** A PostgreSQL database, dumped and streamed like the DAM database. */
+        postgresql: postgresSchema.optional(),
+        /** Any command whose standard output is the backup (an export, a dump): streamed into restic. */
+        command: z
+          .object({
+            run: z.string().min(1),
+            /** The file name it is stored under, e.g. crm-export.json. */
+            filename: z.string().regex(/^[A-Za-z0-9._-]+$/, "must be a plain file name"),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    /** Backed up by the system that owns it. */
+    delegated: z
+      .object({
+        /** Where and with what: "NetApp SnapVault on filer01". */
+        system: z.string().min(1),
+        /** How often: "hourly snapshots, nightly vault copy". */
+        frequency: z.string().min(1),
+        /** A URL or ticket that shows it. */
+        evidence: z.string().min(1),
+        /** When someone last saw a restore from it work (YYYY-MM-DD). */
+        lastVerified: z.string().regex(/^\d{4}-\d\d-\d\d$/, "must be a date YYYY-MM-DD"),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type RemoteSourceInput = z.infer<typeof remoteSourceSchema>;

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { databaseSchema, ldapSchema } from "./captureSchema";
+import { databaseSchema, ldapSchema, remoteSourceSchema } from "./captureSchema";
+import { coverageSchema, systemSchema } from "./systemSchema";
 import { agentSettingsSchema, hostSchema, retentionSchema, scheduleSchema, storageSchema } from "./schema";
 
 const identifier = z
@@ -30,6 +31,12 @@ export const configSchema = z.object({
   databases: z.array(databaseSchema).default([]),
   /** The user directory. */
   ldap: ldapSchema.optional(),
+  /** Data applications read from outside the Portal databases and LDAP, and who protects it. */
+  remoteSources: z.array(remoteSourceSchema).default([]),
+  /** Whole-host backups: AWS Backup for EC2 hosts, declared external tools elsewhere. */
+  system: systemSchema.optional(),
+  /** Target RPOs and evidence age for the coverage report. */
+  coverage: coverageSchema.default({ rpo: { default: "24h", system: "7d" }, maxEvidenceAgeDays: 180 }),
   agent: agentSettingsSchema.default({ pruneEveryDays: 7 }),
 });
 
@@ -46,6 +53,9 @@ export const KEY_KINDS: Record<keyof PolicyInput, "string" | "boolean" | "object
   retention: "object",
   databases: "object",
   ldap: "object",
+  remoteSources: "object",
+  system: "object",
+  coverage: "object",
   agent: "object",
 };
 

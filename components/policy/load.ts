@@ -91,6 +91,9 @@ export function loadPolicy(config: StackConfig): Policy {
     })),
     databases,
     ldap,
+    remoteSources: input.remoteSources,
+    system: input.system,
+    coverage: input.coverage,
     agent: input.agent,
     secrets: { repositoryPassword: REPOSITORY_PASSWORD_KEY, all: [...new Set(referenced)] },
   };

@@ -1,4 +1,4 @@
-import { RESTORED_TOGETHER, type Domain } from "./captureSchema";
+import { RESTORED_TOGETHER, type Domain, type RemoteSourceInput } from "./captureSchema";
 import type { Target } from "./schema";
 import type { Database, Host, Ldap, Policy, Schedule } from "./types";
 
@@ -10,6 +10,7 @@ import type { Database, Host, Ldap, Policy, Schedule } from "./types";
 export type Piece =
   | { kind: "database"; name: string; database: Database }
   | { kind: "ldap"; name: "ldap"; ldap: Ldap }
+  | { kind: "remoteSource"; name: string; source: RemoteSourceInput }
   | { kind: "wasConfig"; name: string; profileRoot: "wpProfile" | "dmgrProfile"; profile: string }
   | {
       kind: "xmlaccess";
@@ -37,9 +38,9 @@ export function scheduleDomains(
 
 /** What tools capture for a schedule on a host, in the order the agent runs them. */
 export function selectPieces(
-  schedule: Pick<Schedule, "targets" | "databases"> & { kind?: Schedule["kind"] },
+  schedule: Pick<Schedule, "targets" | "databases"> & { kind?: Schedule["kind"]; name?: string },
   host: Host,
-  policy: Pick<Policy, "databases" | "ldap">,
+  policy: Pick<Policy, "databases" | "ldap"> & { remoteSources?: readonly RemoteSourceInput[] },
 ): Piece[] {
   const pieces: Piece[] = [];
   if (schedule.kind === "drill") return pieces;
@@ -70,8 +71,17 @@ export function selectPieces(
       pieces.push({ kind: "database", name: `db-${d.domain}`, database: d });
     }
   }
-  if (wants(schedule.targets, "ldap") && policy.ldap?.host === host.name)
+  if (wants(schedule.targets, "ldap") && policy.ldap?.host === host.name) {
     pieces.push({ kind: "ldap", name: "ldap", ldap: policy.ldap });
+  }
+  // Remote sources backed up by us go with the schedules they name (default: all on their host).
+  for (const source of policy.remoteSources ?? []) {
+    const by = source.byUs;
+    const inSchedule =
+      by?.schedules === undefined || (schedule.name !== undefined && by.schedules.includes(schedule.name));
+    if (by?.host === host.name && inSchedule)
+      pieces.push({ kind: "remoteSource", name: `remote-${source.name}`, source });
+  }
   if (wants(schedule.targets, "wasConfig")) {
     for (const root of ["wpProfile", "dmgrProfile"] as const) {
       const profile = host.roots[root];

@@ -50,6 +50,9 @@ export function resolveHost(input: HostInput, policy: string): Host {
     customPaths: input.customPaths,
     excludes: input.excludes ?? defaultExcludes(roots, iim.agentDataDir),
     offline: input.offline,
+    ec2: input.ec2,
+    fileEngine: input.fileEngine,
+    tsm: input.fileEngine === "tsm" ? { ...input.tsm, dsmc: input.tsm?.dsmc ?? "dsmc" } : undefined,
     xmlaccess: input.xmlaccess && {
       ...input.xmlaccess,
       command: input.xmlaccess.command ?? `${roots.wpProfile ?? "/opt/HCL/wp_profile"}/PortalServer/bin/xmlaccess.sh`,

@@ -1,4 +1,5 @@
 import { cronProblem, timeZoneProblem } from "../schedule/cron";
+import { awsCronProblem } from "../system/awsCron";
 import { retentionKeepsSomething } from "../schedule/retention";
 import { REPOSITORY_PASSWORD_KEY, type PolicyInput } from "./configSchema";
 import { DEFAULT_ROOTS, TARGET_LABELS } from "./defaults";
@@ -262,6 +263,10 @@ export function secretReferences(input: PolicyInput): Array<{ key: string; usedB
       if (key) refs.push({ key, usedBy: configPath(["databases", i, engine, "passwordSecret"]) });
     }
   });
+  input.remoteSources.forEach((r, i) => {
+    const key = r.byUs?.postgresql?.passwordSecret;
+    if (key) refs.push({ key, usedBy: configPath(["remoteSources", i, "byUs", "postgresql", "passwordSecret"]) });
+  });
   const bind = input.ldap?.ldapsearch?.passwordSecret;
   if (bind) refs.push({ key: bind, usedBy: configPath(["ldap", "ldapsearch", "passwordSecret"]) });
   input.hosts.forEach((h, i) => {
@@ -433,7 +438,9 @@ export const ldapRule: Rule = ({ input, hosts, ldap }) => {
     );
     out.push(issue(["ldap", "host"], `no host is named '${ldap.host}'${hint ? `: did you mean '${hint}'?` : ""}`));
   } else if (
-    !input.schedules.some((s) => scheduleHosts(s, hosts).includes(host) && (s.targets ?? ["ldap"]).includes("ldap"))
+    !input.schedules.some(
+      (s) => s.kind !== "drill" && scheduleHosts(s, hosts).includes(host) && (s.targets ?? ["ldap"]).includes("ldap"),
+    )
   ) {
     out.push(
       issue(
@@ -453,6 +460,167 @@ export const xmlaccessRule: Rule = ({ input }) =>
       : [],
   );
 
+/**
+ * Remote information sources: each protected either by us (on a declared
+ * host, in its backup schedules, with one way to dump it) or by the system
+ * that owns it, not both. A source protected by nobody is an error in
+ * production; elsewhere the coverage report warns.
+ */
+export const remoteSourcesRule: Rule = ({ input, hosts }) => {
+  const out: PolicyIssue[] = [];
+  const names = hosts.map((h) => h.name);
+  for (const [i, name] of duplicates(input.remoteSources, (r) => r.name)) {
+    out.push(issue(["remoteSources", i, "name"], `'${name}' is declared twice`));
+  }
+  const production = input.production ?? ["prod", "production"].includes(input.environment);
+  input.remoteSources.forEach((r, i) => {
+    if (r.byUs && r.delegated) {
+      out.push(issue(["remoteSources", i], `'${r.name}' is both byUs and delegated: keep the one that is true`));
+    }
+    if (!r.byUs && !r.delegated && production) {
+      out.push(
+        issue(
+          ["remoteSources", i],
+          `nobody protects '${r.name}' (${r.kind}, owner ${r.owner}): back it up byUs on a host, or declare it delegated with the owning system's evidence`,
+        ),
+      );
+    }
+    const by = r.byUs;
+    if (!by) return;
+    const host = hosts.find((h) => h.name === by.host);
+    if (!host) {
+      const hint = suggest(by.host, names);
+      out.push(
+        issue(
+          ["remoteSources", i, "byUs", "host"],
+          `no host is named '${by.host}'${hint ? `: did you mean '${hint}'?` : ""}`,
+        ),
+      );
+    }
+    const ways = [by.postgresql, by.command].filter(Boolean).length;
+    if (ways !== 1) {
+      out.push(
+        issue(
+          ["remoteSources", i, "byUs"],
+          ways === 0
+            ? "say how: a postgresql database or a command whose output is the backup"
+            : "give either postgresql or command, not both",
+        ),
+      );
+    }
+    (by.schedules ?? []).forEach((name, si) => {
+      const s = input.schedules.find((x) => x.name === name);
+      if (!s || s.kind === "drill") {
+        out.push(issue(["remoteSources", i, "byUs", "schedules", si], `no backup schedule is named '${name}'`));
+      } else if (host && !scheduleHosts(s, hosts).includes(host)) {
+        out.push(
+          issue(["remoteSources", i, "byUs", "schedules", si], `schedule '${name}' does not run on '${host.name}'`),
+        );
+      }
+    });
+  });
+  return out;
+};
+
+/** The system tier: declared hosts, schedules that parse, lifecycle and vault lock that agree. */
+export const systemRule: Rule = ({ input, hosts }) => {
+  const sys = input.system;
+  if (!sys) return [];
+  const out: PolicyIssue[] = [];
+  const names = hosts.map((h) => h.name);
+  sys.external.forEach((e, i) => {
+    e.hosts.forEach((h, hi) => {
+      if (!names.includes(h)) out.push(issue(["system", "external", i, "hosts", hi], `no host is named '${h}'`));
+    });
+    const cron = cronProblem(e.cron);
+    if (cron) out.push(issue(["system", "external", i, "cron"], cron));
+  });
+  const aws = sys.aws;
+  if (aws) {
+    for (const [key, value] of [
+      ["cron", aws.cron],
+      ...(aws.restoreTesting ? [["restoreTesting.cron", aws.restoreTesting.cron]] : []),
+    ] as Array<[string, string]>) {
+      const cron = cronProblem(value) ?? awsCronProblem(value);
+      if (cron) out.push(issue(["system", "aws", ...key.split(".")], cron));
+    }
+    const tz = timeZoneProblem(aws.timezone);
+    if (tz) out.push(issue(["system", "aws", "timezone"], tz));
+    if (aws.coldStorageAfterDays !== undefined && aws.deleteAfterDays < aws.coldStorageAfterDays + 90) {
+      out.push(
+        issue(
+          ["system", "aws", "deleteAfterDays"],
+          `must be at least coldStorageAfterDays + 90 (${aws.coldStorageAfterDays + 90}): AWS Backup keeps recovery points in cold storage for 90 days at least`,
+        ),
+      );
+    }
+    if (aws.vaultLock) {
+      const { minRetentionDays, maxRetentionDays } = aws.vaultLock;
+      if (minRetentionDays > maxRetentionDays) {
+        out.push(
+          issue(
+            ["system", "aws", "vaultLock", "minRetentionDays"],
+            `is more than maxRetentionDays (${maxRetentionDays})`,
+          ),
+        );
+      }
+      if (aws.deleteAfterDays < minRetentionDays || aws.deleteAfterDays > maxRetentionDays) {
+        out.push(
+          issue(
+            ["system", "aws", "deleteAfterDays"],
+            `must lie within the vault lock (${minRetentionDays}..${maxRetentionDays} days): the lock would refuse every recovery point of this plan`,
+          ),
+        );
+      }
+    }
+    if (!aws.selectionTag && !aws.instanceArns && !hosts.some((h) => h.ec2)) {
+      out.push(
+        issue(
+          ["system", "aws"],
+          "selects no instance: mark EC2 hosts with ec2: true, or give selectionTag or instanceArns",
+        ),
+      );
+    }
+  }
+  return out;
+};
+
+/** TSM backs up files; PostgreSQL streams need a restic repository. */
+export const tsmRule: Rule = ({ input, hosts, databases }) => {
+  const out: PolicyIssue[] = [];
+  const tsmHosts = new Set(hosts.filter((h) => h.fileEngine === "tsm").map((h) => h.name));
+  databases.forEach((d, i) => {
+    if (d.postgresql && tsmHosts.has(d.host)) {
+      out.push(
+        issue(
+          ["databases", i, "host"],
+          `'${d.domain}' is a PostgreSQL stream into restic, but '${d.host}' uses the tsm engine: dump it from a restic host`,
+        ),
+      );
+    }
+  });
+  input.remoteSources.forEach((r, i) => {
+    if (r.byUs && tsmHosts.has(r.byUs.host)) {
+      out.push(
+        issue(
+          ["remoteSources", i, "byUs", "host"],
+          `'${r.name}' streams into restic, but '${r.byUs.host}' uses the tsm engine: back it up from a restic host`,
+        ),
+      );
+    }
+  });
+  input.hosts.forEach((h, i) => {
+    if (h.tsm && h.fileEngine !== "tsm")
+      out.push(issue(["hosts", i, "tsm"], "is set but fileEngine is restic: set fileEngine: tsm or remove tsm"));
+    const sched = h.tsm?.serverSchedule;
+    if (sched) {
+      const cron = cronProblem(sched.cron);
+      if (cron) out.push(issue(["hosts", i, "tsm", "serverSchedule", "cron"], cron));
+    }
+  });
+  return out;
+};
+
 /** The rules that need only the parsed config and hosts, in the order their findings are reported. */
 export const POLICY_RULES: readonly Rule[] = [
   storageRule,
@@ -466,4 +634,7 @@ export const POLICY_RULES: readonly Rule[] = [
   databasesRule,
   ldapRule,
   xmlaccessRule,
+  remoteSourcesRule,
+  systemRule,
+  tsmRule,
 ];

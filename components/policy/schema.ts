@@ -194,6 +194,25 @@ export const hostSchema = z
       })
       .strict()
       .optional(),
+    /** The host is an EC2 instance: the system tier is AWS Backup (dxbackup:system.aws). */
+    ec2: z.boolean().default(false),
+    /** What backs up the file systems: restic (default) or IBM Spectrum Protect (TSM). */
+    fileEngine: z.enum(["restic", "tsm"]).default("restic"),
+    /** The Spectrum Protect client, for fileEngine: tsm. */
+    tsm: z
+      .object({
+        /** The dsmc command; default dsmc. */
+        dsmc: hostPath.optional(),
+        /** A client options file (-optfile=). */
+        optFile: hostPath.optional(),
+        /** The server schedules the node instead of our timer: its name and when it runs (for the plan). */
+        serverSchedule: z
+          .object({ name: z.string().min(1), cron: z.string().min(1), timezone: z.string().default("UTC") })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
     /** XMLAccess exports of this node's portal (portal nodes only). */
     xmlaccess: xmlaccessSchema.optional(),
     /** Where the agent lives on the host. */

@@ -1,4 +1,5 @@
-import type { DatabaseInput, Domain, Engine, LdapInput, XmlaccessInput } from "./captureSchema";
+import type { DatabaseInput, Domain, Engine, LdapInput, RemoteSourceInput, XmlaccessInput } from "./captureSchema";
+import type { CoverageInput, SystemInput } from "./systemSchema";
 import type {
   AgentSettings,
   FilesystemStorage,
@@ -45,6 +46,9 @@ export interface Host {
   customPaths: Array<{ name: string; path: string }>;
   excludes: string[];
   offline?: { stop: string[]; start: string[] };
+  ec2: boolean;
+  fileEngine: "restic" | "tsm";
+  tsm?: { dsmc: string; optFile?: string; serverSchedule?: { name: string; cron: string; timezone: string } };
   /** XMLAccess exports, with the command resolved. */
   xmlaccess?: XmlaccessInput & { command: string };
   agent: AgentPaths;
@@ -84,6 +88,9 @@ export interface Policy {
   schedules: Schedule[];
   databases: Database[];
   ldap?: Ldap;
+  remoteSources: RemoteSourceInput[];
+  system?: SystemInput;
+  coverage: CoverageInput;
   agent: AgentSettings;
   /** Config keys (without namespace) holding the secrets this policy uses. */
   secrets: { repositoryPassword: string; all: string[] };

@@ -22,6 +22,8 @@ function header(policyName: string, host: Host): string {
     shAssign("SYSTEMD_DIR", a.systemdDir),
     shAssign("CRON_DIR", a.cronDir),
     shAssign("SCHEDULER", a.scheduler),
+    // The engine the agent cannot work without: restic, or the Spectrum Protect client.
+    shAssign("ENGINE_COMMAND", host.fileEngine === "tsm" ? (host.tsm?.dsmc ?? "dsmc") : "restic"),
   ].join("\n");
 }
 

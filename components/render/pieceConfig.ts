@@ -21,6 +21,8 @@ export function pieceSecrets(piece: Piece): string[] {
     }
     case "ldap":
       return piece.ldap.ldapsearch ? [piece.ldap.ldapsearch.passwordSecret] : [];
+    case "remoteSource":
+      return piece.source.byUs?.postgresql ? [piece.source.byUs.postgresql.passwordSecret] : [];
     case "xmlaccess":
       return [piece.passwordSecret];
     case "wasConfig":
@@ -112,6 +114,31 @@ function pieceVariables(piece: Piece, host: Host): Array<[string, string]> {
         ];
       }
       throw new Error("ldap has no kind");
+    }
+    case "remoteSource": {
+      const by = piece.source.byUs;
+      const common: Array<[string, string]> = [["REMOTE_NAME", piece.source.name]];
+      if (by?.postgresql) {
+        return [
+          ...common,
+          ["REMOTE_KIND", "postgresql"],
+          ["PG_HOST", by.postgresql.host],
+          ["PG_PORT", String(by.postgresql.port)],
+          ["PG_DATABASE", by.postgresql.database],
+          ["PG_USER", by.postgresql.user],
+          ["PG_PASSWORD_FILE", secretFile(host, by.postgresql.passwordSecret)],
+          ["PG_DUMP_COMMAND", by.postgresql.command ?? "pg_dump"],
+        ];
+      }
+      if (by?.command) {
+        return [
+          ...common,
+          ["REMOTE_KIND", "command"],
+          ["REMOTE_COMMAND", by.command.run],
+          ["REMOTE_FILENAME", by.command.filename],
+        ];
+      }
+      throw new Error(`remote source ${piece.source.name} is not backed up by us`);
     }
     case "wasConfig":
       return [

@@ -59,6 +59,19 @@ function onTheWallClock(t: Date, tz: string, fields: { minute: Set<number>; hour
   return fields.minute.has(c.minute) && fields.hour.has(c.hour);
 }
 
+/**
+ * True when the wall clock showed the same minute an hour (or half an hour)
+ * before `t`: `t` is the second pass through the hour that repeats when summer
+ * time ends. systemd timers fire only on the first pass, and so does the plan.
+ */
+function repeatsEarlierWallClock(t: Date, tz: string): boolean {
+  const c = wallClock(t, tz);
+  return [60, 30].some((back) => {
+    const e = wallClock(new Date(t.getTime() - back * 60_000), tz);
+    return e.hour === c.hour && e.minute === c.minute && e.day === c.day;
+  });
+}
+
 function* runs(expr: string, tz: string, from: Date, direction: "next" | "prev"): Generator<Date> {
   const it = parse(expr, tz, from);
   const f = cronFields(expr);
@@ -66,7 +79,7 @@ function* runs(expr: string, tz: string, from: Date, direction: "next" | "prev")
   let last = Number.NaN;
   for (;;) {
     const t = it[direction]().toDate();
-    if (t.getTime() === last || !onTheWallClock(t, tz, fields)) continue;
+    if (t.getTime() === last || !onTheWallClock(t, tz, fields) || repeatsEarlierWallClock(t, tz)) continue;
     last = t.getTime();
     yield t;
   }
@@ -114,4 +127,14 @@ export function cronFields(expr: string): {
     domRestricted: raw[2] !== "*",
     dowRestricted: raw[4] !== "*",
   };
+}
+
+/** Every fire time in (from, to], oldest first. */
+export function runsBetween(expr: string, tz: string, from: Date, to: Date): Date[] {
+  const out: Date[] = [];
+  for (const t of runs(expr, tz, from, "next")) {
+    if (t.getTime() > to.getTime()) break;
+    out.push(t);
+  }
+  return out;
 }

@@ -42,6 +42,8 @@ export class LocalPortalHost {
   /** A custom path whose name must never be executed. */
   readonly hostileDir: string;
   services!: LocalServices;
+  /** Environment for agent verbs run directly (the fakes read DXB_FAKE_LOG and friends). */
+  agentEnv: Record<string, string> = {};
   s3Port = 0;
   sshPort = 0;
 
@@ -184,7 +186,10 @@ export class LocalPortalHost {
   agent(config: StackConfig, ...args: string[]) {
     const { host } = this.policy(config);
     const l = agentLayout(host);
-    return spawnSync(l.agent, ["--config", l.config, ...args], { encoding: "utf8" });
+    return spawnSync(l.agent, ["--config", l.config, ...args], {
+      encoding: "utf8",
+      env: { ...process.env, ...this.agentEnv },
+    });
   }
 
   /** This host's snapshots, via plain restic and the agent's config. */

@@ -6,6 +6,7 @@ import { loadPolicy } from "../../components/policy/load";
 import type { Storage } from "../../components/policy/types";
 import { BackupStore } from "../../components/storage/backupStore";
 import { hostCredentialPolicy } from "../../components/storage/documents";
+import { SystemBackup } from "../../components/system/systemBackup";
 import { DEFAULT_SECRETS, stackConfig, validConfig } from "../support/config";
 import { expectGolden } from "../support/golden";
 
@@ -228,6 +229,56 @@ describe("BackupPolicy (mocks)", () => {
     expect(result[0]).to.deep.equal({ "portal-1": "s3:https://s3.example.com/dx-backups/dx-staging/portal-1" });
     expect(result[1]).to.deep.equal({
       "portal-1": "s3:https://s3.eu-central-1.amazonaws.com/dx-prod-store-bucket/dx-prod/portal-1",
+    });
+  });
+});
+
+describe("SystemBackup: AWS Backup for EC2-hosted Portal hosts (mocks)", () => {
+  it("creates the vault, lock, plan, selection, copy, notifications and restore testing with exact inputs (golden)", async () => {
+    const { resources } = await recordResources(
+      () =>
+        new SystemBackup("dx-prod-system", {
+          policyName: "dx-prod",
+          aws: {
+            region: "eu-central-1",
+            cron: "0 23 * * *",
+            timezone: "Europe/Berlin",
+            startWindowMinutes: 60,
+            completionWindowMinutes: 480,
+            coldStorageAfterDays: 30,
+            deleteAfterDays: 365,
+            vaultLock: { minRetentionDays: 7, maxRetentionDays: 400 },
+            copyToRegion: "eu-west-1",
+            notifyEmail: "dx-ops@acme.example",
+            restoreTesting: { cron: "0 6 * * 0", timezone: "Europe/Berlin" },
+          },
+        }),
+      { stack: "prod" },
+    );
+    const children = resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+    expectGolden("system-backup.json", `${JSON.stringify(children, null, 2)}\n`);
+    const plan = byName(children, "dx-prod-system-plan").inputs.rules as Array<Record<string, unknown>>;
+    expect(plan[0]).to.deep.include({
+      schedule: "cron(0 23 * * ? *)",
+      scheduleExpressionTimezone: "Europe/Berlin",
+      startWindow: 60,
+      completionWindow: 480,
+      lifecycle: { coldStorageAfter: 30, deleteAfter: 365 },
+    });
+    expect((plan[0].copyActions as Array<Record<string, unknown>>)[0].destinationVaultArn).to.match(
+      /backup-vault:dx-prod-system-dr-vault$/,
+    );
+    expect(byName(children, "dx-prod-system-vault-lock").inputs).to.deep.include({
+      minRetentionDays: 7,
+      maxRetentionDays: 400,
+    });
+    expect(byName(children, "dx-prod-system-selection").inputs.selectionTags).to.deep.equal([
+      { type: "STRINGEQUALS", key: "dxbackup:policy", value: "dx-prod" },
+    ]);
+    expect(byName(children, "dx-prod-system-notifications").inputs.backupVaultEvents).to.include("BACKUP_JOB_FAILED");
+    expect(byName(children, "dx-prod-system-restore-testing").inputs).to.deep.include({
+      name: "dx_prod_restore_testing",
+      scheduleExpression: "cron(0 6 ? * SUN *)",
     });
   });
 });

@@ -56,12 +56,13 @@ describe("dxbackup plan", function () {
     );
     expect(plan.schedules.map((s: { name: string; kind: string }) => `${s.name}:${s.kind}`)).to.deep.equal([
       "nightly:backup",
+      "databases-midday:backup",
       "weekly-offline:backup",
       "drill:drill",
     ]);
-    expect(plan.schedules[1]).to.deep.include({ cron: "0 3 * * 0", timezone: "Europe/Berlin", mode: "offline" });
-    expect(plan.schedules[1].nextRuns[0]).to.equal("2026-11-29T02:00:00.000Z");
-    expect(plan.schedules[0].description).to.equal("At 01:30, Monday through Saturday (Europe/Berlin)");
+    expect(plan.schedules[2]).to.deep.include({ cron: "0 3 * * 0", timezone: "Europe/Berlin", mode: "offline" });
+    expect(plan.schedules[2].nextRuns[0]).to.equal("2026-11-29T02:00:00.000Z");
+    expect(plan.schedules[0].description).to.equal("At 01:30 (Europe/Berlin)");
     expect(plan).to.have.keys([
       "stack",
       "policy",
@@ -75,6 +76,8 @@ describe("dxbackup plan", function () {
       "databases",
       "retention",
       "warnings",
+      "coverage",
+      "findings",
       "runbook",
     ]);
     // One recovery point of the nightly holds every domain, the directory, WAS config and XMLAccess.

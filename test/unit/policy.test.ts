@@ -427,3 +427,98 @@ describe("policy: restore drills", () => {
     expect(drill.databases).to.deep.equal([]);
   });
 });
+
+describe("policy: remote sources and the system tier", () => {
+  const source = (extra: Record<string, unknown>) => ({
+    name: "crm",
+    kind: "externalDatabase",
+    owner: "CRM team",
+    rpo: "24h",
+    ...extra,
+  });
+
+  it("in production, a remote source that nobody protects is an error; elsewhere the report warns", () => {
+    const prod = issuesOf(stackConfig(withChange((c) => ((c.environment = "prod"), (c.remoteSources = [source({})])))));
+    expectIssue(prod, "dxbackup:remoteSources[0]", /nobody protects 'crm' \(externalDatabase, owner CRM team\)/);
+    const dev = loadPolicy(stackConfig(withChange((c) => (c.remoteSources = [source({})]))));
+    expect(dev.remoteSources).to.have.length(1);
+  });
+
+  it("a remote source is either by us or delegated, by us with one way to dump it, on a host and schedule that exist", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withChange(
+          (c) =>
+            (c.remoteSources = [
+              source({
+                byUs: {
+                  host: "portal-9",
+                  schedules: ["weekly"],
+                  command: { run: "x", filename: "x" },
+                  postgresql: { host: "h", database: "d", user: "u", passwordSecret: "sshPrivateKey" },
+                },
+                delegated: { system: "s", frequency: "f", evidence: "e", lastVerified: "2026-01-01" },
+              }),
+            ]),
+        ),
+      ),
+    );
+    expectIssue(issues, "dxbackup:remoteSources[0]", /is both byUs and delegated/);
+    expectIssue(issues, "dxbackup:remoteSources[0].byUs.host", /no host is named 'portal-9'/);
+    expectIssue(issues, "dxbackup:remoteSources[0].byUs", /either postgresql or command, not both/);
+    expectIssue(issues, "dxbackup:remoteSources[0].byUs.schedules[0]", /no backup schedule is named 'weekly'/);
+  });
+
+  it("rejects an AWS Backup lifecycle that the vault lock or cold storage would refuse", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withChange((c) => {
+          hosts(c)[0].ec2 = true;
+          c.system = {
+            aws: {
+              region: "eu-central-1",
+              coldStorageAfterDays: 30,
+              deleteAfterDays: 60,
+              vaultLock: { minRetentionDays: 90, maxRetentionDays: 365 },
+            },
+          };
+        }),
+      ),
+    );
+    expectIssue(issues, "dxbackup:system.aws.deleteAfterDays", /at least coldStorageAfterDays \+ 90 \(120\)/);
+    expectIssue(issues, "dxbackup:system.aws.deleteAfterDays", /within the vault lock \(90\.\.365 days\)/);
+  });
+
+  it("rejects an AWS Backup schedule AWS cannot run", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withChange(
+          (c) => ((hosts(c)[0].ec2 = true), (c.system = { aws: { region: "eu-central-1", cron: "*/30 * * * *" } })),
+        ),
+      ),
+    );
+    expectIssue(issues, "dxbackup:system.aws.cron", /at most once an hour/);
+  });
+
+  it("a PostgreSQL stream cannot come from a host whose files go to TSM", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withChange((c) => {
+          hosts(c)[0].fileEngine = "tsm";
+          c.databases = [
+            {
+              domain: "dam",
+              host: "portal-1",
+              postgresql: { host: "db", database: "dam", user: "u", passwordSecret: "sshPrivateKey" },
+            },
+          ];
+        }),
+      ),
+    );
+    expectIssue(
+      issues,
+      "dxbackup:databases[0].host",
+      /PostgreSQL stream into restic, but 'portal-1' uses the tsm engine/,
+    );
+  });
+});

@@ -16,7 +16,12 @@ say() { printf 'dx-backup install [%s]: %s\n' "$HOST_NAME" "$*"; }
 fail() { printf 'dx-backup install [%s]: ERROR: %s\n' "$HOST_NAME" "$*" >&2; exit 1; }
 
 command -v base64 >/dev/null || fail "base64 (coreutils) is missing"
-command -v restic >/dev/null || fail "restic is not installed: install it first (apt-get install restic, dnf install restic, or the static binary from github.com/restic/restic/releases)"
+if ! command -v "${ENGINE_COMMAND:-restic}" >/dev/null; then
+  case "${ENGINE_COMMAND:-restic}" in
+    restic) fail "restic is not installed: install it first (apt-get install restic, dnf install restic, or the static binary from github.com/restic/restic/releases)" ;;
+    *) fail "the Spectrum Protect client ${ENGINE_COMMAND} is not installed: install the backup-archive client (dsmc) first" ;;
+  esac
+fi
 
 if [ "$SCHEDULER" = auto ]; then
   if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then SCHEDULER=systemd; else SCHEDULER=cron; fi

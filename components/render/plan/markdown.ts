@@ -1,4 +1,6 @@
 import type { PlanReport } from "../../plan/report";
+import { formatMinutes } from "../../coverage/rpo";
+import { formatDays } from "../../plan/warnings";
 import { countByType, localTime, restorePointsInWords, retentionInWords } from "./words";
 
 /** Table cells may not contain '|' or newlines. */
@@ -23,12 +25,30 @@ export function renderPlanMarkdown(plan: PlanReport): string {
     `Policy **${plan.policy}**, environment **${plan.environment}**${plan.production ? " (production)" : ""}. Computed at ${plan.now}.`,
   );
   out.push("");
-  if (plan.warnings.length) {
-    out.push(`### ⚠️ Warnings (${plan.warnings.length})`);
+  if (plan.findings.length) {
+    out.push(`### ⚠️ Findings (${plan.findings.length})`);
     out.push("");
-    for (const w of plan.warnings) out.push(`- \`${w.path}\`: ${w.message}`);
+    for (const f of plan.findings)
+      out.push(`- ${f.severity === "error" ? "**error**" : "warning"} \`${f.path}\`: ${f.message}`);
     out.push("");
   }
+  out.push("### Coverage");
+  out.push("");
+  out.push(
+    ...table(
+      ["Tier", "Data", "Protected by", "Worst-case RPO", "Target", "Oldest restore point", "Status"],
+      plan.coverage.map((r) => [
+        r.tier,
+        r.source,
+        `${r.protection}${r.schedules.length ? ` (${r.schedules.join(", ")})` : ""}`,
+        r.rpoMinutes === undefined ? "—" : formatMinutes(r.rpoMinutes),
+        r.targetMinutes === undefined ? "—" : formatMinutes(r.targetMinutes),
+        r.retentionDays === undefined ? "—" : formatDays(r.retentionDays),
+        r.status === "ok" ? "✅" : `❌ ${r.status}`,
+      ]),
+    ),
+  );
+  out.push("");
   out.push("### Schedules");
   out.push("");
   out.push(

@@ -1,4 +1,6 @@
 import type { PlanReport } from "../../plan/report";
+import { formatMinutes } from "../../coverage/rpo";
+import { formatDays } from "../../plan/warnings";
 import { localTime, restorePointsInWords, retentionInWords } from "./words";
 
 /** The plan for people at a terminal. */
@@ -48,10 +50,22 @@ export function renderPlanText(plan: PlanReport): string {
     out.push(`    retention: ${retentionInWords(s.retention)} -> ${restorePointsInWords(r)}`);
   }
   out.push("");
-  if (plan.warnings.length === 0) out.push("Warnings: none");
+  out.push("Coverage (worst-case RPO over the next year, against the target):");
+  for (const r of plan.coverage) {
+    const rpo = r.rpoMinutes === undefined ? "-" : formatMinutes(r.rpoMinutes);
+    const goal = r.targetMinutes === undefined ? "-" : formatMinutes(r.targetMinutes);
+    const kept = r.retentionDays === undefined ? "" : `, kept ${formatDays(r.retentionDays)}`;
+    out.push(`  [${r.status === "ok" ? "ok" : r.status.toUpperCase()}] ${r.tier}: ${r.source}`);
+    out.push(
+      `      ${r.protection}${r.schedules.length ? ` (${r.schedules.join(", ")})` : ""}; RPO ${rpo} / target ${goal}${kept}`,
+    );
+  }
+  out.push("");
+  if (plan.findings.length === 0) out.push("Findings: none");
   else {
-    out.push(`Warnings (${plan.warnings.length}):`);
-    for (const w of plan.warnings) out.push(`  ! ${w.path}: ${w.message}`);
+    out.push(`Findings (${plan.findings.length}):`);
+    for (const f of plan.findings)
+      out.push(`  ${f.severity === "error" ? "ERROR" : "warning"} ${f.path}: ${f.message}`);
   }
   return `${out.join("\n")}\n`;
 }

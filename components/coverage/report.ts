@@ -1,0 +1,322 @@
+import { TARGET_LABELS } from "../policy/defaults";
+import { configPath } from "../policy/errors";
+import { selectPieces, type Piece } from "../policy/pieces";
+import type { CoverageInput } from "../policy/systemSchema";
+import { selectTargets } from "../policy/targets";
+import type { Host, Policy, Schedule } from "../policy/types";
+import type { RetentionOutcome } from "../schedule/retention";
+import { durationMinutes, formatMinutes, worstCaseRpoMinutes, type Timed } from "./rpo";
+
+export type Severity = "error" | "warning";
+
+export interface Finding {
+  severity: Severity;
+  path: string;
+  message: string;
+}
+
+export type Tier = "system" | "middleware" | "databases" | "directory" | "application" | "remote";
+
+/** One thing that must be recoverable, and how well it is. */
+export interface CoverageRow {
+  tier: Tier;
+  /** e.g. "portal-1: PortalServer_root", "jcr", "remote crm-db". */
+  source: string;
+  /** Who protects it: dx-backup (restic or TSM), a delegated system, AWS Backup, or nobody. */
+  protection: string;
+  /** Our schedules (or the external schedule's description) that capture it. */
+  schedules: string[];
+  /** The longest time between two recovery points, over the next year (minutes). */
+  rpoMinutes?: number;
+  targetMinutes?: number;
+  /** Age of the oldest restore point kept (days). */
+  retentionDays?: number;
+  status: "ok" | "not protected" | "RPO missed" | "evidence stale" | "unchecked";
+}
+
+export interface CoverageReport {
+  rows: CoverageRow[];
+  findings: Finding[];
+}
+
+type Category = keyof CoverageInput["rpo"];
+
+function target(coverage: CoverageInput, category: Category): number {
+  return durationMinutes(coverage.rpo[category] ?? coverage.rpo.default);
+}
+
+const daysBetween = (from: string, to: Date) => (to.getTime() - Date.parse(`${from}T00:00:00Z`)) / 86_400_000;
+
+/**
+ * The coverage of every tier and data source against the schedules that
+ * capture it: the worst-case RPO those schedules achieve against the target,
+ * the retention horizon, and a finding for every gap. Pure: policy, the
+ * retention outcomes and a clock in, report out.
+ */
+export function coverageReport(policy: Policy, retention: Record<string, RetentionOutcome>, now: Date): CoverageReport {
+  const rows: CoverageRow[] = [];
+  const findings: Finding[] = [];
+  const gapSeverity: Severity = policy.production ? "error" : "warning";
+  const backups = policy.schedules.filter((s) => s.kind === "backup");
+  const rpoCache = new Map<string, number | undefined>();
+  const rpoOf = (timed: Timed[]) => {
+    const key = timed
+      .map((t) => `${t.cron}@${t.timezone}`)
+      .sort()
+      .join("|");
+    if (!rpoCache.has(key)) rpoCache.set(key, worstCaseRpoMinutes(timed, now));
+    return rpoCache.get(key);
+  };
+
+  /** A row for something our schedules capture (or do not). */
+  const ours = (args: {
+    tier: Tier;
+    source: string;
+    category: Category;
+    capturing: Schedule[];
+    path: string;
+    host?: Host;
+    /** The source's own objective, when it has one (remote sources). */
+    targetMinutes?: number;
+  }) => {
+    const { capturing } = args;
+    const targetMinutes = args.targetMinutes ?? target(policy.coverage, args.category);
+    const server = args.host?.tsm?.serverSchedule;
+    const fileRow = args.host?.fileEngine === "tsm" && ["files", "iim"].includes(args.category);
+    if (fileRow && server) {
+      // The Spectrum Protect server schedules this node's file backups.
+      const rpo = rpoOf([server]);
+      return push({
+        ...args,
+        protection: `TSM server schedule ${server.name}`,
+        schedules: [server.name],
+        rpoMinutes: rpo,
+        targetMinutes,
+      });
+    }
+    if (capturing.length === 0) {
+      findings.push({
+        severity: gapSeverity,
+        path: args.path,
+        message: `${args.source} is captured by no schedule: nothing restores it`,
+      });
+      return push({ ...args, protection: "nobody", schedules: [], targetMinutes, status: "not protected" });
+    }
+    const rpoMinutes = rpoOf(capturing);
+    const retentionDays = Math.max(...capturing.map((s) => retention[s.name]?.oldestDays ?? 0));
+    const engine = fileRow ? "dx-backup (TSM)" : "dx-backup (restic)";
+    return push({
+      ...args,
+      protection: engine,
+      schedules: capturing.map((s) => s.name),
+      rpoMinutes,
+      targetMinutes,
+      retentionDays,
+    });
+  };
+
+  const push = (
+    r: Omit<CoverageRow, "status"> & { status?: CoverageRow["status"]; path: string; category?: Category },
+  ) => {
+    let status = r.status ?? "ok";
+    if (status === "ok" && r.targetMinutes !== undefined) {
+      if (r.rpoMinutes === undefined) status = "unchecked";
+      else if (r.rpoMinutes > r.targetMinutes) {
+        status = "RPO missed";
+        findings.push({
+          severity: gapSeverity,
+          path: r.path,
+          message: `${r.source}: worst-case RPO ${formatMinutes(r.rpoMinutes)} misses the target ${formatMinutes(r.targetMinutes)} (${r.schedules.join(", ")})`,
+        });
+      }
+    }
+    rows.push({
+      tier: r.tier,
+      source: r.source,
+      protection: r.protection,
+      schedules: r.schedules,
+      rpoMinutes: r.rpoMinutes,
+      targetMinutes: r.targetMinutes,
+      retentionDays: r.retentionDays,
+      status,
+    });
+  };
+
+  const capturingPiece = (host: Host, match: (p: Piece) => boolean) =>
+    backups.filter((s) => s.hosts.includes(host.name) && selectPieces(s, host, policy).some(match));
+
+  // Middleware and application tiers, host by host.
+  policy.hosts.forEach((host, hi) => {
+    const all = selectTargets(undefined, host);
+    for (const t of all) {
+      const capturing = backups.filter(
+        (s) => s.hosts.includes(host.name) && selectTargets(s.targets, host).some((x) => x.target === t.target),
+      );
+      const path =
+        t.target === "iim"
+          ? configPath(["hosts", hi, "iim"])
+          : t.target === "custom"
+            ? configPath(["hosts", hi, "customPaths"])
+            : configPath(["hosts", hi, "roots", t.target]);
+      ours({
+        tier: "middleware",
+        source: `${host.name}: ${TARGET_LABELS[t.target]}`,
+        category: t.target === "iim" ? "iim" : "files",
+        capturing,
+        path,
+        host,
+      });
+    }
+    for (const root of ["wpProfile", "dmgrProfile"] as const) {
+      if (!host.roots[root]) continue;
+      ours({
+        tier: "middleware",
+        source: `${host.name}: WebSphere configuration of ${TARGET_LABELS[root]}`,
+        category: "wasConfig",
+        capturing: capturingPiece(host, (p) => p.kind === "wasConfig" && p.profileRoot === root),
+        path: configPath(["hosts", hi, "roots", root]),
+      });
+    }
+    if (host.xmlaccess) {
+      ours({
+        tier: "application",
+        source: `${host.name}: XMLAccess exports`,
+        category: "xmlaccess",
+        capturing: capturingPiece(host, (p) => p.kind === "xmlaccess"),
+        path: configPath(["hosts", hi, "xmlaccess"]),
+      });
+    }
+  });
+
+  // Databases and the directory.
+  policy.databases.forEach((d, i) => {
+    const host = policy.hosts.find((h) => h.name === d.host);
+    ours({
+      tier: "databases",
+      source: `${d.domain} (${d.engine})`,
+      category: "databases",
+      capturing: host ? capturingPiece(host, (p) => p.kind === "database" && p.database.domain === d.domain) : [],
+      path: configPath(["databases", i]),
+    });
+  });
+  if (policy.ldap) {
+    const host = policy.hosts.find((h) => h.name === policy.ldap?.host);
+    ours({
+      tier: "directory",
+      source: `LDAP directory (${policy.ldap.kind})`,
+      category: "ldap",
+      capturing: host ? capturingPiece(host, (p) => p.kind === "ldap") : [],
+      path: configPath(["ldap"]),
+    });
+  }
+
+  // Remote information sources.
+  policy.remoteSources.forEach((r, i) => {
+    const path = configPath(["remoteSources", i]);
+    const targetMinutes = durationMinutes(r.rpo);
+    const source = `remote ${r.name} (${r.kind}, ${r.owner})`;
+    if (r.byUs) {
+      const host = policy.hosts.find((h) => h.name === r.byUs?.host);
+      ours({
+        tier: "remote",
+        source,
+        category: "default",
+        capturing: host ? capturingPiece(host, (p) => p.kind === "remoteSource" && p.source.name === r.name) : [],
+        path,
+        targetMinutes,
+      });
+    } else if (r.delegated) {
+      const age = daysBetween(r.delegated.lastVerified, now);
+      const stale = age > policy.coverage.maxEvidenceAgeDays;
+      if (stale) {
+        findings.push({
+          severity: "warning",
+          path: configPath(["remoteSources", i, "delegated", "lastVerified"]),
+          message: `${source}: the delegated backup (${r.delegated.system}) was last verified ${Math.floor(age)} days ago, more than ${policy.coverage.maxEvidenceAgeDays}: ask ${r.owner} for a restore test`,
+        });
+      }
+      rows.push({
+        tier: "remote",
+        source,
+        protection: `delegated: ${r.delegated.system}, ${r.delegated.frequency}; evidence ${r.delegated.evidence}, verified ${r.delegated.lastVerified}`,
+        schedules: [],
+        targetMinutes,
+        status: stale ? "evidence stale" : "ok",
+      });
+    } else {
+      findings.push({
+        severity: gapSeverity,
+        path,
+        message: `${source}: nobody protects it: back it up byUs or declare it delegated with evidence`,
+      });
+      rows.push({
+        tier: "remote",
+        source,
+        protection: "nobody",
+        schedules: [],
+        targetMinutes,
+        status: "not protected",
+      });
+    }
+  });
+
+  // The system tier: whole hosts.
+  const sys = policy.system;
+  policy.hosts.forEach((host, hi) => {
+    const source = `${host.name}: whole host`;
+    const targetMinutes = target(policy.coverage, "system");
+    const external = sys?.external.find((e) => e.hosts.includes(host.name));
+    if (host.ec2 && sys?.aws) {
+      push({
+        tier: "system",
+        source,
+        protection: `AWS Backup${sys.aws.copyToRegion ? `, copied to ${sys.aws.copyToRegion}` : ""}${sys.aws.vaultLock ? ", vault lock" : ""}`,
+        schedules: [`AWS Backup ${sys.aws.cron} (${sys.aws.timezone})`],
+        rpoMinutes: rpoOf([{ cron: sys.aws.cron, timezone: sys.aws.timezone }]),
+        targetMinutes,
+        retentionDays: sys.aws.deleteAfterDays,
+        path: configPath(["system", "aws"]),
+      });
+    } else if (external) {
+      const age = daysBetween(external.lastVerified, now);
+      const stale = age > policy.coverage.maxEvidenceAgeDays;
+      if (stale) {
+        findings.push({
+          severity: "warning",
+          path: configPath(["system", "external", sys!.external.indexOf(external), "lastVerified"]),
+          message: `${source}: ${external.tool} was last verified ${Math.floor(age)} days ago, more than ${policy.coverage.maxEvidenceAgeDays}: ask ${external.owner} for a bare-metal restore test`,
+        });
+      }
+      push({
+        tier: "system",
+        source,
+        protection: `external: ${external.tool} (${external.owner}); evidence ${external.evidence}, verified ${external.lastVerified}`,
+        schedules: [`${external.tool} ${external.cron} (${external.timezone})`],
+        rpoMinutes: rpoOf([{ cron: external.cron, timezone: external.timezone }]),
+        targetMinutes,
+        status: stale ? "evidence stale" : undefined,
+        path: configPath(["system", "external", sys!.external.indexOf(external)]),
+      });
+    } else {
+      findings.push({
+        severity: gapSeverity,
+        path: configPath(["hosts", hi]),
+        message: host.ec2
+          ? `${source}: an EC2 host without dxbackup:system.aws: nothing brings the whole host back`
+          : `${source}: no system backup is declared for it (dxbackup:system.external): nothing brings the whole host back`,
+      });
+      rows.push({
+        tier: "system",
+        source,
+        protection: "nobody",
+        schedules: [],
+        targetMinutes,
+        status: "not protected",
+      });
+    }
+  });
+
+  const order: Tier[] = ["system", "middleware", "databases", "directory", "application", "remote"];
+  rows.sort((a, b) => order.indexOf(a.tier) - order.indexOf(b.tier));
+  return { rows, findings };
+}
