@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { demoCommand } from "./demo";
-import { planCommand, type CommandResult, type PlanFormat } from "./plan/command";
+import { planCommand, resolveStack, type CommandResult, type PlanOptions } from "./plan/command";
+import { statusCommand } from "./status";
 
 function parseNow(value: string): Date {
   const d = new Date(value);
@@ -26,23 +27,16 @@ program
   .option("--config-file <path>", "read any Pulumi.<stack>.yaml")
   .addOption(new Option("--format <format>", "output format").choices(["text", "markdown", "json"]).default("text"))
   .option("--now <iso-time>", "compute next runs and retention from this time", parseNow)
+  .option("--against <git-ref>", "compare with the stack's configuration at this git ref (a pull request's base)")
   .addOption(
-    new Option("--fail-on <severity>", "exit 1 when a finding of this severity or worse exists").choices([
-      "warning",
-      "error",
-    ]),
+    new Option(
+      "--fail-on <what>",
+      "exit 1 when a finding of this severity or worse exists, or (weakened, with --against) when the change weakens backups",
+    ).choices(["warning", "error", "weakened"]),
   )
-  .action(
-    async (opts: {
-      stack?: string;
-      configFile?: string;
-      format: PlanFormat;
-      now?: Date;
-      failOn?: "warning" | "error";
-    }) => {
-      finish(await planCommand(opts));
-    },
-  );
+  .action(async (opts: PlanOptions) => {
+    finish(await planCommand(opts));
+  });
 
 program
   .command("demo")
@@ -53,6 +47,52 @@ program
   .action(async (opts: { stack: string }) => {
     finish(await demoCommand(opts));
   });
+
+program
+  .command("status")
+  .description("read every host's agent status: last success, last failure, missed runs, last verified drill")
+  .option("--stack <name>", "read stacks/Pulumi.<name>.yaml (default: local)")
+  .option("--config-file <path>", "read any Pulumi.<stack>.yaml")
+  .option(
+    "--ssh-key <file>",
+    "the private key the hosts accept (pulumi config get --show-secrets dxbackup:sshPrivateKey)",
+  )
+  .option("--state-dir <host=dir...>", "read a host's state from a local copy of its state directory")
+  .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+  .option("--now <iso-time>", "judge missed runs at this time", parseNow)
+  .addOption(
+    new Option("--fail-on <severity>", "exit 1 when a finding of this severity or worse exists").choices([
+      "warning",
+      "error",
+    ]),
+  )
+  .action(
+    async (opts: {
+      stack?: string;
+      configFile?: string;
+      sshKey?: string;
+      stateDir?: string[];
+      format: "text" | "json";
+      now?: Date;
+      failOn?: "warning" | "error";
+    }) => {
+      const { stack, config } = resolveStack(opts);
+      const stateDirs = Object.fromEntries(
+        (opts.stateDir ?? []).map((s) => [s.slice(0, s.indexOf("=")), s.slice(s.indexOf("=") + 1)]),
+      );
+      finish(
+        await statusCommand({
+          stack,
+          config,
+          sshKeyFile: opts.sshKey,
+          stateDirs,
+          format: opts.format,
+          now: opts.now,
+          failOn: opts.failOn,
+        }),
+      );
+    },
+  );
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`dxbackup: ${(err as Error).message}\n`);

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { policySummary } from "./guardrails/summary";
 import { hostPieceSecrets } from "./hosts/hostFiles";
 import { PortalHostBackup } from "./hosts/portalHostBackup";
 import type { Policy } from "./policy/types";
@@ -36,7 +37,8 @@ export class BackupPolicy extends pulumi.ComponentResource {
   readonly runbook: pulumi.Output<string>;
 
   constructor(name: string, args: BackupPolicyArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("dxbackup:index:BackupPolicy", name, {}, opts);
+    // The summary is the component's input: policy packs and `dxbackup plan` check it.
+    super("dxbackup:index:BackupPolicy", name, { summary: policySummary(args.policy) }, opts);
     const { policy } = args;
     const secret = (key: string): pulumi.Input<string> => {
       const value = args.secrets[key];

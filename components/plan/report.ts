@@ -8,6 +8,7 @@ import type { Policy, Storage } from "../policy/types";
 import { describeCron, nextRuns } from "../schedule/cron";
 import { simulateRetention, type RetentionOutcome } from "../schedule/retention";
 import { coverageReport, type CoverageRow, type Finding } from "../coverage/report";
+import { checkGuardrails } from "../guardrails/rules";
 import { renderRunbook } from "../render/runbook";
 import { policyWarnings } from "./warnings";
 
@@ -161,7 +162,16 @@ export function buildPlanReport(args: {
     retention[s.name] = { policy: s.retention, ...simulateRetention(s.cron, s.timezone, s.retention, now) };
   }
   const coverage = coverageReport(policy, retention, now);
+  // The organisation's guardrails, exactly as the policy pack runs them at `pulumi preview`.
+  const guardrails: Finding[] = checkGuardrails(
+    args.resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs })),
+  ).map((v) => ({
+    severity: "error",
+    path: `guardrail:${v.rule}`,
+    message: `${v.resource ? `${v.resource} ` : ""}${v.message}`,
+  }));
   const findings: Finding[] = [
+    ...guardrails,
     ...coverage.findings.filter((f) => f.severity === "error"),
     ...policyWarnings(policy, retention, now).map((w) => ({ severity: "warning" as const, ...w })),
     ...coverage.findings.filter((f) => f.severity === "warning"),

@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { compareRestored } from "../../cli/local/compareTrees";
+import { statusCommand } from "../../cli/status";
 import { targetPaths } from "../../components/policy/targets";
 import { TARGETS } from "../../components/policy/schema";
 import type { StackConfig } from "../../components/policy/load";
@@ -244,6 +245,38 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
     // keepLast 1 would have removed older snapshots: retention did not run.
     expect(host.snapshots(partial).length).to.equal(before + 1);
     await host.install(config);
+  });
+
+  it("dxbackup status reads every host's status over SSH: last success, last failure and its step, missed runs", async () => {
+    const now = new Date();
+    const r = await statusCommand({
+      stack: "it",
+      config,
+      sshKeyFile: path.join(host.root, "svc", "ssh", "client_ed25519"),
+      format: "json",
+      now,
+    });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout);
+    const portal = report.hosts[0];
+    expect(portal).to.deep.include({ host: "portal-1", reachable: true });
+    const weekly = portal.schedules.find((s: { schedule: string }) => s.schedule === "weekly");
+    expect(weekly.lastSuccess).to.be.a("string");
+    expect(weekly.lastFailure).to.deep.include({ result: "failed" });
+    expect(["backup", "stop-servers"]).to.include(weekly.lastFailure.failedStep);
+    // Three days later with no run: the nightly's runs since the last success are missed.
+    const later = await statusCommand({
+      stack: "it",
+      config,
+      sshKeyFile: path.join(host.root, "svc", "ssh", "client_ed25519"),
+      format: "text",
+      now: new Date(now.getTime() + 3 * 86_400_000),
+      failOn: "warning",
+    });
+    expect(later.exitCode).to.equal(1);
+    expect(later.stdout).to.match(
+      /portal-1 \/ nightly: [23] run\(s\) since the last success at \S+ produced no recovery point/,
+    );
   });
 
   it("uninstall removes the schedule and the agent, keeps the state and every snapshot", async () => {

@@ -1,0 +1,252 @@
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import type { Finding } from "../components/coverage/report";
+import { PolicyError } from "../components/policy/errors";
+import { loadPolicy, type StackConfig } from "../components/policy/load";
+import type { Host, Policy, Schedule } from "../components/policy/types";
+import { shQuote } from "../components/render/shell";
+import { previousRuns } from "../components/schedule/cron";
+import { runOverSsh } from "./local/ssh";
+import type { CommandResult } from "./plan/command";
+
+/** What an agent's state directory says, as read from a host. */
+export interface HostState {
+  /** Every run the agent recorded (runs.jsonl), oldest first. */
+  runs: Array<Record<string, unknown>>;
+  drill?: Record<string, unknown>;
+}
+
+export interface ScheduleStatus {
+  schedule: string;
+  lastRun?: { runId: string; end: string; result: string; failedStep?: string | null; message?: string | null };
+  lastSuccess?: string;
+  lastFailure?: { end: string; result: string; failedStep?: string | null; message?: string | null };
+  /** Fire times since the last success that produced no successful run. */
+  missedRuns: string[];
+}
+
+export interface HostStatus {
+  host: string;
+  reachable: boolean;
+  error?: string;
+  schedules: ScheduleStatus[];
+  lastVerified?: string;
+  lastDrill?: { result: string; end: string; failedStep?: string | null };
+}
+
+export interface StatusReport {
+  stack: string;
+  now: string;
+  hosts: HostStatus[];
+  findings: Finding[];
+}
+
+/** A run that starts on time may take this long before its status shows it. */
+const GRACE_MS = 3 * 3600_000;
+
+/** Reads a host's state over SSH: runs.jsonl and drill-status.json. */
+export async function fetchStateOverSsh(host: Host, privateKey: string): Promise<HostState> {
+  const dir = host.agent.stateDir;
+  const script = `for f in ${shQuote(`${dir}/runs.jsonl`)} ${shQuote(`${dir}/drill-status.json`)}; do printf '==> %s\\n' "$f"; tail -n 2000 "$f" 2>/dev/null || true; done`;
+  const command = `${host.ssh.sudo ? "sudo -n " : ""}bash -c ${shQuote(script)}`;
+  const r = await runOverSsh({ host: host.address, port: host.ssh.port, user: host.ssh.user, privateKey }, command);
+  if (r.code !== 0) throw new Error(r.stderr.trim() || `exit ${r.code}`);
+  const parts = r.stdout.split(/^==> .*$/m).slice(1);
+  return parseState(parts[0] ?? "", parts[1] ?? "");
+}
+
+/** Reads a host's state from a local copy of its state directory. */
+export function readStateDir(dir: string): HostState {
+  const read = (f: string) => {
+    try {
+      return readFileSync(path.join(dir, f), "utf8");
+    } catch {
+      return "";
+    }
+  };
+  return parseState(read("runs.jsonl"), read("drill-status.json"));
+}
+
+function parseState(runs: string, drill: string): HostState {
+  return {
+    runs: runs
+      .split("\n")
+      .filter((l) => l.trim().startsWith("{"))
+      .map((l) => JSON.parse(l) as Record<string, unknown>),
+    drill: drill.trim() ? (JSON.parse(drill) as Record<string, unknown>) : undefined,
+  };
+}
+
+/** Fire times of a schedule after `since` (or in the last week when never) that are older than the grace period. */
+function expectedSince(s: Schedule, since: Date | undefined, now: Date): Date[] {
+  const out: Date[] = [];
+  const floor = since ?? new Date(now.getTime() - 7 * 86_400_000);
+  for (const t of previousRuns(s.cron, s.timezone, now)) {
+    if (t.getTime() <= floor.getTime()) break;
+    if (now.getTime() - t.getTime() > GRACE_MS) out.push(t);
+  }
+  return out.reverse();
+}
+
+/**
+ * Drift and evidence: for every host and schedule, the last success, the
+ * last failure and its step, the runs that should have happened since the
+ * last success and did not (missed runs are findings), and the last verified
+ * drill against the drill schedule. Pure: the policy, each host's state and a
+ * clock in.
+ */
+export function statusReport(
+  stack: string,
+  policy: Policy,
+  states: Record<string, HostState | Error>,
+  now: Date,
+): StatusReport {
+  const findings: Finding[] = [];
+  const hosts: HostStatus[] = policy.hosts.map((host, hi) => {
+    const state = states[host.name];
+    if (!state || state instanceof Error) {
+      findings.push({
+        severity: "error",
+        path: `dxbackup:hosts[${hi}]`,
+        message: `${host.name}: cannot read the agent's status (${state instanceof Error ? state.message : "no state"})`,
+      });
+      return {
+        host: host.name,
+        reachable: false,
+        error: state instanceof Error ? state.message : "no state",
+        schedules: [],
+      };
+    }
+    const schedules = policy.schedules.filter((s) => s.hosts.includes(host.name) && s.kind === "backup");
+    const statuses = schedules.map((s): ScheduleStatus => {
+      const runs = state.runs.filter((r) => r.schedule === s.name);
+      const last = runs[runs.length - 1];
+      const success = [...runs].reverse().find((r) => r.result === "success");
+      const failure = [...runs].reverse().find((r) => r.result !== "success");
+      const since = success ? new Date(String(success.end)) : undefined;
+      const missed = expectedSince(s, since, now).map((d) => d.toISOString());
+      if (missed.length) {
+        findings.push({
+          severity: policy.production ? "error" : "warning",
+          path: `dxbackup:schedules[${policy.schedules.indexOf(s)}]`,
+          message: `${host.name} / ${s.name}: ${missed.length} run(s) since ${success ? `the last success at ${String(success.end)}` : "the last week"} produced no recovery point (the first due ${missed[0]})${failure ? `; the last failure: ${String(failure.result)} at step ${String(failure.failedStep)}` : ""}`,
+        });
+      }
+      return {
+        schedule: s.name,
+        lastRun: last && {
+          runId: String(last.runId),
+          end: String(last.end),
+          result: String(last.result),
+          failedStep: last.failedStep as string | null,
+          message: last.message as string | null,
+        },
+        lastSuccess: success ? String(success.end) : undefined,
+        lastFailure: failure && {
+          end: String(failure.end),
+          result: String(failure.result),
+          failedStep: failure.failedStep as string | null,
+          message: failure.message as string | null,
+        },
+        missedRuns: missed,
+      };
+    });
+    const drill = state.drill;
+    const verified = drill?.result === "success" ? String(drill.end) : undefined;
+    for (const d of policy.schedules.filter((s) => s.kind === "drill" && s.hosts.includes(host.name))) {
+      const due = expectedSince(d, verified ? new Date(verified) : undefined, now);
+      if (due.length) {
+        findings.push({
+          severity: "warning",
+          path: `dxbackup:schedules[${policy.schedules.indexOf(d)}]`,
+          message: `${host.name}: no verified restore drill since ${verified ?? "the last week"} although '${d.name}' was due ${due.length} time(s)${drill?.result === "failed" ? `; the last drill failed at step ${String(drill.failedStep)}` : ""}`,
+        });
+      }
+    }
+    return {
+      host: host.name,
+      reachable: true,
+      schedules: statuses,
+      lastVerified: verified,
+      lastDrill: drill && {
+        result: String(drill.result),
+        end: String(drill.end),
+        failedStep: drill.failedStep as string | null,
+      },
+    };
+  });
+  return { stack, now: now.toISOString(), hosts, findings };
+}
+
+export function renderStatusText(r: StatusReport): string {
+  const out = [`dx-backup status of stack '${r.stack}' at ${r.now}`, ""];
+  for (const h of r.hosts) {
+    out.push(`${h.host}${h.reachable ? "" : `: UNREACHABLE (${h.error})`}`);
+    for (const s of h.schedules) {
+      const last = s.lastRun ? `${s.lastRun.result} at ${s.lastRun.end}` : "never ran";
+      out.push(`  ${s.schedule}: last run ${last}; last success ${s.lastSuccess ?? "never"}`);
+      if (s.lastFailure)
+        out.push(
+          `    last failure: ${s.lastFailure.result} at ${s.lastFailure.end}, step ${s.lastFailure.failedStep}: ${s.lastFailure.message}`,
+        );
+      if (s.missedRuns.length) out.push(`    MISSED ${s.missedRuns.length} run(s), the first due ${s.missedRuns[0]}`);
+    }
+    if (h.reachable)
+      out.push(
+        `  restore drill: last verified ${h.lastVerified ?? "never"}${h.lastDrill ? ` (last drill ${h.lastDrill.result} at ${h.lastDrill.end})` : ""}`,
+      );
+  }
+  out.push("");
+  if (!r.findings.length) out.push("Findings: none");
+  else {
+    out.push(`Findings (${r.findings.length}):`);
+    for (const f of r.findings) out.push(`  ${f.severity === "error" ? "ERROR" : "warning"} ${f.path}: ${f.message}`);
+  }
+  return `${out.join("\n")}\n`;
+}
+
+export interface StatusOptions {
+  stack: string;
+  config: StackConfig;
+  /** The SSH private key the hosts accept (as `pulumi config get --show-secrets dxbackup:sshPrivateKey` prints it). */
+  sshKeyFile?: string;
+  /** host=dir: read that host's state from a local copy instead of over SSH. */
+  stateDirs?: Record<string, string>;
+  format: "text" | "json";
+  now?: Date;
+  failOn?: "warning" | "error";
+}
+
+/** `dxbackup status`: reads every host's agent state and reports drift and evidence. */
+export async function statusCommand(opts: StatusOptions): Promise<CommandResult> {
+  let policy: Policy;
+  try {
+    policy = loadPolicy(opts.config);
+  } catch (err) {
+    if (err instanceof PolicyError)
+      return { exitCode: 2, stdout: "", stderr: err.issues.map((i) => `${i.path}: ${i.message}\n`).join("") };
+    throw err;
+  }
+  const key = opts.sshKeyFile ? readFileSync(opts.sshKeyFile, "utf8") : undefined;
+  const states: Record<string, HostState | Error> = {};
+  await Promise.all(
+    policy.hosts.map(async (h) => {
+      try {
+        if (opts.stateDirs?.[h.name]) states[h.name] = readStateDir(opts.stateDirs[h.name]);
+        else if (key) states[h.name] = await fetchStateOverSsh(h, key);
+        else states[h.name] = new Error("give --ssh-key FILE, or --state-dir host=DIR");
+      } catch (err) {
+        states[h.name] = err as Error;
+      }
+    }),
+  );
+  const report = statusReport(opts.stack, policy, states, opts.now ?? new Date());
+  const gate = report.findings.some(
+    (f) => opts.failOn === "warning" || (opts.failOn === "error" && f.severity === "error"),
+  );
+  return {
+    exitCode: gate ? 1 : 0,
+    stdout: opts.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderStatusText(report),
+    stderr: "",
+  };
+}

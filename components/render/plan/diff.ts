@@ -1,0 +1,58 @@
+import type { PlanDiff } from "../../plan/diff";
+import type { PlanReport } from "../../plan/report";
+import { renderWeekGantt } from "./week";
+
+const SYMBOL = { create: "+", update: "~", delete: "-" } as const;
+
+function resourceSummary(diff: PlanDiff): string {
+  const n = (op: string) => diff.resources.filter((r) => r.op === op).length;
+  return `${n("create")} to create, ${n("update")} to update, ${n("delete")} to delete`;
+}
+
+/** The diff for a terminal: the verdict in the first line. */
+export function renderDiffText(diff: PlanDiff): string {
+  const out: string[] = [];
+  const weaker = diff.changes.filter((c) => c.kind === "weaker");
+  out.push(
+    weaker.length
+      ? `WEAKER BACKUPS: this change to stack '${diff.stack}' (against ${diff.base}) makes ${weaker.length} thing(s) harder to recover:`
+      : `No weaker backups: this change to stack '${diff.stack}' (against ${diff.base}) weakens nothing.`,
+  );
+  for (const c of weaker) out.push(`  - ${c.text}`);
+  const other = diff.changes.filter((c) => c.kind !== "weaker");
+  if (other.length) {
+    out.push("", "Other changes:");
+    for (const c of other) out.push(`  ${c.kind === "stronger" ? "+" : "~"} ${c.text}`);
+  }
+  out.push("", `Resources: ${resourceSummary(diff)}`);
+  for (const r of diff.resources) out.push(`  ${SYMBOL[r.op]} ${r.type}  ${r.name}`);
+  return `${out.join("\n")}\n`;
+}
+
+/** The diff for a pull-request comment, with a week of runs as a chart. */
+export function renderDiffMarkdown(diff: PlanDiff, head: PlanReport): string {
+  const out: string[] = [];
+  const weaker = diff.changes.filter((c) => c.kind === "weaker");
+  out.push(`## dx-backup: \`${diff.stack}\` compared with \`${diff.base}\``, "");
+  if (weaker.length) {
+    out.push(`> ⚠️ **This change weakens the backups of \`${diff.stack}\`:**`, ">");
+    for (const c of weaker) out.push(`> - ${c.text}`);
+  } else {
+    out.push("> ✅ This change weakens no backup.");
+  }
+  out.push("");
+  const other = diff.changes.filter((c) => c.kind !== "weaker");
+  if (other.length) {
+    out.push("### Other changes", "");
+    for (const c of other) out.push(`- ${c.kind === "stronger" ? "stronger" : "changed"}: ${c.text}`);
+    out.push("");
+  }
+  out.push(`### Resources: ${resourceSummary(diff)}`, "");
+  if (diff.resources.length) {
+    out.push("| | Type | Name |", "|---|---|---|");
+    for (const r of diff.resources) out.push(`| ${SYMBOL[r.op]} | \`${r.type}\` | \`${r.name}\` |`);
+    out.push("");
+  }
+  out.push("### One week of runs", "", renderWeekGantt(head), "");
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,167 @@
+import { expect } from "chai";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { parse, stringify } from "yaml";
+import { computePlan, planDiffCommand } from "../../cli/plan/command";
+import { parseStackConfig, readStackConfig, stackFilePath } from "../../cli/plan/stackFile";
+import { diffPlans } from "../../components/plan/diff";
+import { renderDiffText } from "../../components/render/plan/diff";
+import { expectGolden } from "../support/golden";
+
+const NOW = new Date("2026-11-28T03:00:00Z");
+const ROOT = path.join(__dirname, "..", "..");
+
+/** The prod stack file with a change applied to its config mapping. */
+function prodWith(change: (config: Record<string, unknown>) => void): string {
+  const doc = parse(readFileSync(stackFilePath("prod"), "utf8")) as { config: Record<string, unknown> };
+  change(doc.config);
+  return stringify(doc);
+}
+
+const schedulesOf = (c: Record<string, unknown>) => c["dxbackup:schedules"] as Array<Record<string, unknown>>;
+
+describe("plan diff: what a change does to recoverability", function () {
+  this.timeout(120_000);
+  const base = () => computePlan("prod", readStackConfig(stackFilePath("prod")), NOW);
+
+  const cases: Array<[string, (c: Record<string, unknown>) => void]> = [
+    ["retention-shortened", (c) => (c["dxbackup:retention"] = { keepDaily: 7 })],
+    [
+      "host-removed",
+      (c) => {
+        c["dxbackup:hosts"] = (c["dxbackup:hosts"] as Array<{ name: string }>).filter((h) => h.name !== "portal-2");
+        schedulesOf(c)[2].hosts = ["dmgr", "portal-1", "web-1"];
+      },
+    ],
+    ["domain-dropped-from-midday", (c) => (schedulesOf(c)[1].databases = ["customization", "community", "dam"])],
+  ];
+  for (const [name, change] of cases) {
+    it(`matches the golden diff: ${name}`, async () => {
+      const head = await computePlan("prod", parseStackConfig(prodWith(change), name), NOW);
+      const diff = diffPlans(await base(), head, "main");
+      expect(diff.weakened).to.equal(true);
+      expectGolden(`diff/${name}.txt`, renderDiffText(diff));
+    });
+  }
+
+  it("says a weakening change in its first line, in plain words", async () => {
+    const head = await computePlan("prod", parseStackConfig(prodWith(cases[0][1]), "x"), NOW);
+    const text = renderDiffText(diffPlans(await base(), head, "main"));
+    expect(text.split("\n")[0]).to.match(
+      /^WEAKER BACKUPS: this change to stack 'prod' \(against main\) makes \d+ thing\(s\) harder to recover:$/,
+    );
+    expect(text).to.include("prod / schedule nightly: restore points per host 51 → 7");
+  });
+
+  describe("--against a git ref", () => {
+    let repo = "";
+    const file = () => path.join(repo, "stacks", "Pulumi.prod.yaml");
+    const git = (...args: string[]) => execFileSync("git", ["-C", repo, ...args], { stdio: "ignore" });
+    beforeEach(() => {
+      repo = mkdtempSync(path.join(tmpdir(), "dxb-git-"));
+      git("init", "-q", "-b", "main");
+      execFileSync("mkdir", ["-p", path.join(repo, "stacks")]);
+      writeFileSync(file(), readFileSync(stackFilePath("prod")));
+      git("add", ".");
+      git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "base");
+    });
+    afterEach(() => rmSync(repo, { recursive: true, force: true }));
+
+    it("exits 1 with --fail-on weakened when the working tree weakens prod, with a Mermaid week of runs", async () => {
+      writeFileSync(
+        file(),
+        prodWith((c) => (c["dxbackup:retention"] = { keepDaily: 7 })),
+      );
+      const text = await planDiffCommand({
+        configFile: file(),
+        format: "text",
+        against: "main",
+        failOn: "weakened",
+        now: NOW,
+      });
+      expect(text.exitCode).to.equal(1);
+      expect(text.stdout.split("\n")[0]).to.match(/^WEAKER BACKUPS/);
+      const md = await planDiffCommand({ configFile: file(), format: "markdown", against: "main", now: NOW });
+      expect(md.exitCode).to.equal(0);
+      expect(md.stdout).to.include("> ⚠️ **This change weakens the backups of `prod`:**");
+      expect(md.stdout).to.match(/```mermaid\ngantt\n/);
+      expect(md.stdout).to.match(/section portal-1\n( {4}\S+ :.*\n)* {4}weekly-offline :crit, 2026-11-29 02:00, 30m/);
+      expect(md.stdout).to.match(/ {4}drill :active, 2026-12-02 09:00, 30m/);
+    });
+
+    it("an unchanged stack weakens nothing and passes the gate", async () => {
+      const r = await planDiffCommand({
+        configFile: file(),
+        format: "text",
+        against: "main",
+        failOn: "weakened",
+        now: NOW,
+      });
+      expect(r.exitCode).to.equal(0);
+      expect(r.stdout).to.match(/^No weaker backups/);
+      expect(r.stdout).to.include("Resources: 0 to create, 0 to update, 0 to delete");
+    });
+
+    it("object lock added with a too-short noncurrent expiry makes the change invalid, named at its key", async () => {
+      writeFileSync(
+        file(),
+        prodWith((c) => {
+          const s3 = (c["dxbackup:storage"] as { s3: Record<string, unknown> }).s3;
+          s3.objectLock = { mode: "COMPLIANCE", days: 180 };
+        }),
+      );
+      const r = await planDiffCommand({ configFile: file(), format: "text", against: "main", now: NOW });
+      expect(r.exitCode).to.equal(2);
+      expect(r.stderr).to.include("the change makes the configuration invalid:");
+      expect(r.stderr).to.include("dxbackup:storage.s3.noncurrentVersionDays: must be >= objectLock.days (180)");
+    });
+
+    it("says which ref it cannot find", async () => {
+      const r = await planDiffCommand({ configFile: file(), format: "text", against: "no-such-branch", now: NOW });
+      expect(r.exitCode).to.equal(2);
+      expect(r.stderr).to.match(/--against no-such-branch: no such commit, branch or tag/);
+    });
+  });
+});
+
+describe("the CI workflow (.github/workflows/backup-plan.yml)", () => {
+  const wf = parse(readFileSync(path.join(ROOT, ".github", "workflows", "backup-plan.yml"), "utf8"));
+  const steps = (job: string) => wf.jobs[job].steps as Array<Record<string, unknown>>;
+  const runs = (job: string) =>
+    steps(job)
+      .map((s) => String(s.run ?? ""))
+      .join("\n");
+
+  it("runs the plan diff on every pull request that touches stacks/, against the base branch", () => {
+    expect(wf.on.pull_request.paths).to.include("stacks/**");
+    expect(steps("plan-diff")[0]).to.deep.include({ uses: "actions/checkout@v4", with: { "fetch-depth": 0 } });
+    expect(runs("plan-diff")).to.match(
+      /npx dxbackup plan --stack \$\{\{ matrix.stack \}\} --against origin\/\$\{\{ github.base_ref \}\}/,
+    );
+    expect(runs("plan-diff")).to.include("gh pr comment");
+    expect(wf.permissions["pull-requests"]).to.equal("write");
+    for (const stack of wf.jobs["plan-diff"].strategy.matrix.stack)
+      expect(existsSync(stackFilePath(stack)), stack).to.equal(true);
+  });
+
+  it("previews with the policy pack and deploys each environment in turn on merge", () => {
+    expect(wf.on.push.branches).to.deep.equal(["main"]);
+    expect(wf.jobs.deploy.strategy["max-parallel"]).to.equal(1);
+    expect(runs("deploy")).to.match(/pulumi preview --stack \$\{\{ matrix.stack \}\} --policy-pack policy-pack/);
+    expect(runs("deploy")).to.match(/pulumi up --stack \$\{\{ matrix.stack \}\} --policy-pack policy-pack --yes/);
+    expect(existsSync(path.join(ROOT, "policy-pack", "PulumiPolicy.yaml"))).to.equal(true);
+  });
+
+  it("uses only options the dxbackup command has", () => {
+    const help = spawnSync(process.execPath, [path.join(ROOT, "bin", "dxbackup.js"), "plan", "--help"], {
+      encoding: "utf8",
+    }).stdout;
+    const used = [...(runs("plan-diff") + runs("deploy")).matchAll(/npx dxbackup plan ([^\n|]*)/g)].flatMap(
+      (m) => m[1].match(/--[a-z-]+/g) ?? [],
+    );
+    expect(used.length).to.be.greaterThan(3);
+    for (const option of used) expect(help, option).to.include(option);
+  });
+});
