@@ -163,6 +163,7 @@ export const xmlaccessSchema = z
   .strict();
 
 export type DatabaseInput = z.infer<typeof databaseSchema>;
+export type PostgresInput = z.infer<typeof postgresSchema>;
 export type LdapInput = z.infer<typeof ldapSchema>;
 export type XmlaccessInput = z.infer<typeof xmlaccessSchema>;
 

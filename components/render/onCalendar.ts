@@ -1,25 +1,9 @@
+import { compressValues } from "../schedule/compress";
 import { cronFields } from "../schedule/cron";
 
 const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
-/** [1,2,3,5] -> ["1..3", "5"], formatting each value with `fmt`. */
-function compress(values: number[], fmt: (v: number) => string): string {
-  const parts: string[] = [];
-  for (let i = 0; i < values.length;) {
-    let j = i;
-    while (j + 1 < values.length && values[j + 1] === values[j] + 1) j++;
-    parts.push(
-      j - i >= 2
-        ? `${fmt(values[i])}..${fmt(values[j])}`
-        : values
-            .slice(i, j + 1)
-            .map(fmt)
-            .join(","),
-    );
-    i = j + 1;
-  }
-  return parts.join(",");
-}
+const compress = (values: number[], fmt: (v: number) => string) => compressValues(values, fmt, "..");
 
 const pad = (v: number) => String(v).padStart(2, "0");
 

@@ -1,3 +1,4 @@
+import type { PostgresInput } from "../policy/captureSchema";
 import type { Piece } from "../policy/pieces";
 import type { Host } from "../policy/types";
 import { shAssign } from "./shell";
@@ -28,6 +29,18 @@ export function pieceSecrets(piece: Piece): string[] {
     case "wasConfig":
       return [];
   }
+}
+
+/** How the agent reaches a PostgreSQL database (a DAM domain or a remote source). */
+function postgresVariables(pg: PostgresInput, host: Host): Array<[string, string]> {
+  return [
+    ["PG_HOST", pg.host],
+    ["PG_PORT", String(pg.port)],
+    ["PG_DATABASE", pg.database],
+    ["PG_USER", pg.user],
+    ["PG_PASSWORD_FILE", secretFile(host, pg.passwordSecret)],
+    ["PG_DUMP_COMMAND", pg.command ?? "pg_dump"],
+  ];
 }
 
 /** The variables the agent's piece function reads; every value quoted by shAssign. */
@@ -76,17 +89,7 @@ function pieceVariables(piece: Piece, host: Host): Array<[string, string]> {
           ["IJ_COMMAND", d.derby.command ?? "ij"],
         ];
       }
-      if (d.postgresql) {
-        return [
-          ...common,
-          ["PG_HOST", d.postgresql.host],
-          ["PG_PORT", String(d.postgresql.port)],
-          ["PG_DATABASE", d.postgresql.database],
-          ["PG_USER", d.postgresql.user],
-          ["PG_PASSWORD_FILE", secretFile(host, d.postgresql.passwordSecret)],
-          ["PG_DUMP_COMMAND", d.postgresql.command ?? "pg_dump"],
-        ];
-      }
+      if (d.postgresql) return [...common, ...postgresVariables(d.postgresql, host)];
       throw new Error(`database ${d.domain} has no engine`);
     }
     case "ldap": {
@@ -118,18 +121,7 @@ function pieceVariables(piece: Piece, host: Host): Array<[string, string]> {
     case "remoteSource": {
       const by = piece.source.byUs;
       const common: Array<[string, string]> = [["REMOTE_NAME", piece.source.name]];
-      if (by?.postgresql) {
-        return [
-          ...common,
-          ["REMOTE_KIND", "postgresql"],
-          ["PG_HOST", by.postgresql.host],
-          ["PG_PORT", String(by.postgresql.port)],
-          ["PG_DATABASE", by.postgresql.database],
-          ["PG_USER", by.postgresql.user],
-          ["PG_PASSWORD_FILE", secretFile(host, by.postgresql.passwordSecret)],
-          ["PG_DUMP_COMMAND", by.postgresql.command ?? "pg_dump"],
-        ];
-      }
+      if (by?.postgresql) return [...common, ["REMOTE_KIND", "postgresql"], ...postgresVariables(by.postgresql, host)];
       if (by?.command) {
         return [
           ...common,

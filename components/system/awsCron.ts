@@ -1,24 +1,9 @@
+import { compressValues } from "../schedule/compress";
 import { cronFields } from "../schedule/cron";
 
 const DAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
-function compress(values: number[], fmt: (v: number) => string): string {
-  const parts: string[] = [];
-  for (let i = 0; i < values.length;) {
-    let j = i;
-    while (j + 1 < values.length && values[j + 1] === values[j] + 1) j++;
-    parts.push(
-      j - i >= 2
-        ? `${fmt(values[i])}-${fmt(values[j])}`
-        : values
-            .slice(i, j + 1)
-            .map(fmt)
-            .join(","),
-    );
-    i = j + 1;
-  }
-  return parts.join(",");
-}
+const compress = (values: number[], fmt: (v: number) => string) => compressValues(values, fmt, "-");
 
 /** Why a five-field cron cannot be an AWS Backup schedule, or undefined. */
 export function awsCronProblem(cron: string): string | undefined {
