@@ -118,21 +118,15 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
   before(async () => {
     await host.start();
     await pg.start();
-    pg.sql("CREATE ROLE dam LOGIN PASSWORD 'dam ''pw'' $(not-run)'");
-    pg.sql("CREATE DATABASE dam OWNER dam");
-    pg.sql("CREATE TABLE assets (id int PRIMARY KEY, name text, data bytea); ALTER TABLE assets OWNER TO dam", "dam");
+    pg.createOwnedDatabase(
+      "dam",
+      "dam",
+      passwords.damPassword,
+      "CREATE TABLE assets (id int PRIMARY KEY, name text, data bytea)",
+    );
     pg.sql("INSERT INTO assets SELECT g, 'asset ' || g, sha256(g::text::bytea) FROM generate_series(1, 5000) g", "dam");
     await ldap.start();
-    ldap.modify(
-      [
-        `dn: ${ldap.suffix}\nobjectClass: dcObject\nobjectClass: organization\ndc: acme\no: ACME`,
-        `dn: ou=people,${ldap.suffix}\nobjectClass: organizationalUnit\nou: people`,
-        ...["wpsadmin", "alice", "bob"].map(
-          (u) =>
-            `dn: uid=${u},ou=people,${ldap.suffix}\nobjectClass: inetOrgPerson\nuid: ${u}\ncn: ${u}\nsn: ${u}\nmail: ${u}@acme.example`,
-        ),
-      ].join("\n\n") + "\n",
-    );
+    ldap.seed(["wpsadmin", "alice", "bob"], "ou=people");
     ij(
       `connect 'jdbc:derby:${derbyDb};create=true';\ncreate table feedback(id int, body varchar(100));\ninsert into feedback values (1, 'great'), (2, 'slow'), (3, 'ok');\nexit;\n`,
     );

@@ -26,9 +26,7 @@ describe("remote sources and the TSM engine (real restic, PostgreSQL; dsmc faked
   before(async () => {
     await host.start();
     await pg.start();
-    pg.sql("CREATE ROLE crm LOGIN PASSWORD 'crm-pw'");
-    pg.sql("CREATE DATABASE crm OWNER crm");
-    pg.sql("CREATE TABLE customers (id int PRIMARY KEY, name text); ALTER TABLE customers OWNER TO crm", "crm");
+    pg.createOwnedDatabase("crm", "crm", "crm-pw", "CREATE TABLE customers (id int PRIMARY KEY, name text)");
     pg.sql("INSERT INTO customers SELECT g, 'customer ' || g FROM generate_series(1, 300) g", "crm");
   });
   after(async () => {

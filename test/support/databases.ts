@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { chownSync, mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import * as os from "node:os";
 import { freePort, ServerProcess } from "../../cli/local/process";
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";
@@ -88,6 +89,13 @@ export class PostgresServer {
     ).trim();
   }
 
+  /** A login role and a database it owns, with `table` created in it (owned by the role too). */
+  createOwnedDatabase(database: string, owner: string, password: string, table: string): void {
+    this.sql(`CREATE ROLE ${owner} LOGIN PASSWORD '${password.replace(/'/g, "''")}'`);
+    this.sql(`CREATE DATABASE ${database} OWNER ${owner}`);
+    this.sql(`${table}; ALTER TABLE ${table.match(/CREATE TABLE (\w+)/)?.[1]} OWNER TO ${owner}`, database);
+  }
+
   /** pg_restore a custom-format dump (bytes) into a new database. */
   restore(dump: Buffer, database: string): void {
     this.sql(`CREATE DATABASE ${database}`);
@@ -167,6 +175,18 @@ export class LdapServer {
     return `ldap://127.0.0.1:${this.port}/`;
   }
 
+  /** The suffix's own entry and one inetOrgPerson per uid under `under` (default: the suffix). */
+  seed(uids: string[], under?: string): void {
+    const parent = under ? `${under},${this.suffix}` : this.suffix;
+    const entries = [`dn: ${this.suffix}\nobjectClass: dcObject\nobjectClass: organization\ndc: acme\no: ACME`];
+    if (under) entries.push(`dn: ${parent}\nobjectClass: organizationalUnit\n${under.replace("=", ": ")}`);
+    for (const u of uids)
+      entries.push(
+        `dn: uid=${u},${parent}\nobjectClass: inetOrgPerson\nuid: ${u}\ncn: ${u}\nsn: ${u}\nmail: ${u}@acme.example`,
+      );
+    this.modify(`${entries.join("\n\n")}\n`);
+  }
+
   /** ldapadd/ldapmodify as the root DN (password from a file, as the agent does). */
   modify(ldif: string, add = true): void {
     const pw = path.join(this.dir, "rootpw");
@@ -205,9 +225,12 @@ export class LdapServer {
   }
 }
 
-/** Runs an ij script (embedded Derby) and returns its output; fails on any Derby ERROR (ij itself exits 0). */
+/**
+ * Runs an ij script (embedded Derby) and returns its output; fails on any Derby ERROR (ij itself exits 0).
+ * Runs in the temp dir because Derby writes derby.log into its working directory.
+ */
 export function ij(script: string): string {
-  const r = spawnSync("ij", [], { input: script, encoding: "utf8" });
+  const r = spawnSync("ij", [], { input: script, encoding: "utf8", cwd: os.tmpdir() });
   if (r.status !== 0 || /ERROR [0-9A-Z]{5}/.test(r.stdout)) throw new Error(`ij failed:\n${r.stdout}${r.stderr}`);
   return r.stdout;
 }
