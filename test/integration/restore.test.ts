@@ -79,17 +79,10 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
   before(async () => {
     await host.start();
     await pg.start();
-    pg.sql("CREATE ROLE dam LOGIN PASSWORD 'dam-pw'");
-    pg.sql("CREATE DATABASE dam OWNER dam");
-    pg.sql("CREATE TABLE assets (id int PRIMARY KEY, name text); ALTER TABLE assets OWNER TO dam", "dam");
+    pg.createOwnedDatabase("dam", "dam", "dam-pw", "CREATE TABLE assets (id int PRIMARY KEY, name text)");
     pg.sql("INSERT INTO assets SELECT g, 'asset ' || g FROM generate_series(1, 2000) g", "dam");
     await ldap.start();
-    ldap.modify(
-      [
-        `dn: ${ldap.suffix}\nobjectClass: dcObject\nobjectClass: organization\ndc: acme\no: ACME`,
-        `dn: uid=wpsadmin,${ldap.suffix}\nobjectClass: inetOrgPerson\nuid: wpsadmin\ncn: wpsadmin\nsn: admin`,
-      ].join("\n\n") + "\n",
-    );
+    ldap.seed(["wpsadmin"]);
     ij(
       `connect 'jdbc:derby:${derbyDb};create=true';\ncreate table feedback(id int, body varchar(100));\ninsert into feedback values (1, 'great'), (2, 'slow');\nexit;\n`,
     );
@@ -322,6 +315,8 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
       expect(drill.checks.join("\n")).to.match(/db-dam: the PostgreSQL dump is complete and readable to its last row/);
       expect(drill.checks.join("\n")).to.match(/db-release: the Derby backup restores into a throwaway database/);
       expect(drill.checks.join("\n")).to.match(/ldap: the LDIF holds all 2 entries/);
+      // Derby's own log lands in the agent's state directory, not in whatever directory the run started from.
+      expect(existsSync(path.join(h.agent.stateDir, "derby.log"))).to.equal(true);
       const metrics = readFileSync(path.join(h.agent.stateDir, "metrics", "dxbackup-dx-rs-drill.prom"), "utf8");
       expect(metrics).to.match(/dxbackup_last_verified_timestamp_seconds\{policy="dx-rs",host="portal-1"\} [1-9]\d+/);
       expect(JSON.parse(agent("status").stdout).lastDrill.result).to.equal("success");
