@@ -1,6 +1,7 @@
 // Agent benchmarks, all measured in one run on one generated Portal-like tree:
 //  1. raw `restic backup` vs the agent's `run` of the same paths (the agent's overhead);
-//  2. a second run after changing 1% of the files (must reuse the parent snapshot);
+//  2. a second run after changing 1% of the files (must reuse the parent snapshot), then runs
+//     with nothing changed (the fixed cost of a run; medians of alternating rounds);
 //  3. `tar -cf - | cat >/dev/null` over the same tree: the read-speed floor.
 // Prints seconds and ratios; no pass/fail (targets: overhead < 5%, re-run < 10% of the first).
 import { execFileSync, spawnSync } from "node:child_process";
@@ -21,6 +22,7 @@ import { remoteCommand, renderInstallScript } from "../components/render/install
 const SMALL_FILES = Number(process.env.BENCH_SMALL_FILES ?? 50_000);
 const LARGE_FILES = Number(process.env.BENCH_LARGE_FILES ?? 88);
 const LARGE_SIZE = 8 * 1024 * 1024;
+const UNCHANGED_ROUNDS = Number(process.env.BENCH_UNCHANGED_ROUNDS ?? 5);
 
 function seconds<T>(fn: () => T): [number, T] {
   const t = performance.now();
@@ -145,6 +147,21 @@ export async function benchAgent(): Promise<void> {
     for (const f of smallFiles) appendFileSync(f, `changed ${Date.now()}\n`);
     const rawSecond = rawRun();
     const [agentSecond, secondStatus] = await secondsAsync(agentRun);
+    // Then with nothing changed: the fixed cost of a run. A re-run takes seconds, so
+    // single timings are noisy (±7% here); alternate raw and agent and take medians.
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const rawUnchanged: Array<{ backup: number; forget: number }> = [];
+    const agentUnchanged: number[] = [];
+    for (let i = 0; i < UNCHANGED_ROUNDS; i++) {
+      rawUnchanged.push(rawRun());
+      agentUnchanged.push((await secondsAsync(agentRun))[0]);
+    }
+    const rawThird = {
+      backup: median(rawUnchanged.map((r) => r.backup)),
+      forget: median(rawUnchanged.map((r) => r.forget)),
+    };
+    const rawThirdTotal = median(rawUnchanged.map((r) => r.backup + r.forget));
+    const agentThird = median(agentUnchanged);
 
     const pct = (a: number, b: number) => `${a >= b ? "+" : ""}${((a / b - 1) * 100).toFixed(1)}%`;
     const row = (name: string, s: number, note: string) =>
@@ -176,6 +193,18 @@ export async function benchAgent(): Promise<void> {
       "  agent run",
       agentSecond,
       `${((agentSecond / agentFirst) * 100).toFixed(1)}% of the first run; vs raw backup+forget ${pct(agentSecond, rawSecondTotal)}; vs raw backup ${pct(agentSecond, rawSecond.backup)}`,
+    );
+    console.log(`nothing changed (median of ${UNCHANGED_ROUNDS} alternating runs):`);
+    row(
+      "  raw restic backup",
+      rawThird.backup,
+      `${((rawThird.backup / rawFirst.backup) * 100).toFixed(1)}% of the first backup`,
+    );
+    row("  raw restic forget", rawThird.forget, "");
+    row(
+      "  agent run",
+      agentThird,
+      `${((agentThird / agentFirst) * 100).toFixed(1)}% of the first run; vs raw backup+forget ${pct(agentThird, rawThirdTotal)}; vs raw backup ${pct(agentThird, rawThird.backup)}`,
     );
     console.log(
       `agent runs: first ${firstStatus.files} files, ${(firstStatus.bytesAdded / 2 ** 20).toFixed(0)} MiB added; second ${secondStatus.filesChanged} files changed, ${(secondStatus.bytesAdded / 2 ** 20).toFixed(1)} MiB added (the parent snapshot was reused)`,
