@@ -62,31 +62,28 @@ export class PostgresServer {
     );
   }
 
+  /** runuser arguments that run a PostgreSQL client tool as the superuser against `database` over the Unix socket. */
+  private asSuperuser(tool: string, database: string, ...args: string[]): string[] {
+    return [
+      "-u",
+      "postgres",
+      "--",
+      `${PG_BIN}/${tool}`,
+      "-h",
+      this.dir,
+      "-p",
+      String(this.port),
+      "-d",
+      database,
+      ...args,
+    ];
+  }
+
   /** Runs SQL as the superuser over the Unix socket; returns psql's unaligned output. */
   sql(sql: string, database = "postgres"): string {
-    return execFileSync(
-      "runuser",
-      [
-        "-u",
-        "postgres",
-        "--",
-        `${PG_BIN}/psql`,
-        "-h",
-        this.dir,
-        "-p",
-        String(this.port),
-        "-d",
-        database,
-        "-XAt",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-c",
-        sql,
-      ],
-      {
-        encoding: "utf8",
-      },
-    ).trim();
+    return execFileSync("runuser", this.asSuperuser("psql", database, "-XAt", "-v", "ON_ERROR_STOP=1", "-c", sql), {
+      encoding: "utf8",
+    }).trim();
   }
 
   /** A login role and a database it owns, with `table` created in it (owned by the role too). */
@@ -99,25 +96,7 @@ export class PostgresServer {
   /** pg_restore a custom-format dump (bytes) into a new database. */
   restore(dump: Buffer, database: string): void {
     this.sql(`CREATE DATABASE ${database}`);
-    const r = spawnSync(
-      "runuser",
-      [
-        "-u",
-        "postgres",
-        "--",
-        `${PG_BIN}/pg_restore`,
-        "-h",
-        this.dir,
-        "-p",
-        String(this.port),
-        "-d",
-        database,
-        "--no-owner",
-      ],
-      {
-        input: dump,
-      },
-    );
+    const r = spawnSync("runuser", this.asSuperuser("pg_restore", database, "--no-owner"), { input: dump });
     if (r.status !== 0) throw new Error(`pg_restore failed: ${r.stderr.toString()}`);
   }
 
