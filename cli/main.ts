@@ -57,6 +57,14 @@ program
     "--ssh-key <file>",
     "the private key the hosts accept (pulumi config get --show-secrets dxbackup:sshPrivateKey)",
   )
+  .option(
+    "--password-file <file>",
+    "read each host's state from its restic repository, not over SSH: the repository password (pulumi config get --show-secrets dxbackup:repositoryPassword); S3 credentials come from the usual AWS_* environment",
+  )
+  .option(
+    "--bucket <name>",
+    "with --password-file and storage.s3: the bucket the stack created (pulumi stack output bucketName)",
+  )
   .option("--state-dir <host=dir...>", "read a host's state from a local copy of its state directory")
   .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
   .option("--now <iso-time>", "judge missed runs at this time", parseNow)
@@ -71,6 +79,8 @@ program
       stack?: string;
       configFile?: string;
       sshKey?: string;
+      passwordFile?: string;
+      bucket?: string;
       stateDir?: string[];
       format: "text" | "json";
       now?: Date;
@@ -85,6 +95,7 @@ program
           stack,
           config,
           sshKeyFile: opts.sshKey,
+          repository: opts.passwordFile ? { passwordFile: opts.passwordFile, bucket: opts.bucket } : undefined,
           stateDirs,
           format: opts.format,
           now: opts.now,

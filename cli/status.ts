@@ -1,20 +1,17 @@
 import { readFileSync } from "node:fs";
-import * as path from "node:path";
 import type { Finding } from "../components/coverage/report";
 import { PolicyError } from "../components/policy/errors";
 import { loadPolicy, type StackConfig } from "../components/policy/load";
-import type { Host, Policy, Schedule } from "../components/policy/types";
-import { shQuote } from "../components/render/shell";
+import type { Policy, Schedule } from "../components/policy/types";
 import { previousRuns } from "../components/schedule/cron";
-import { runOverSsh } from "./local/ssh";
+import {
+  fetchStateFromRepository,
+  fetchStateOverSsh,
+  type HostState,
+  readStateDir,
+  type RepositoryAccess,
+} from "./hostState";
 import type { CommandResult } from "./plan/command";
-
-/** What an agent's state directory says, as read from a host. */
-export interface HostState {
-  /** Every run the agent recorded (runs.jsonl), oldest first. */
-  runs: Array<Record<string, unknown>>;
-  drill?: Record<string, unknown>;
-}
 
 export interface ScheduleStatus {
   schedule: string;
@@ -44,37 +41,12 @@ export interface StatusReport {
 /** A run that starts on time may take this long before its status shows it. */
 const GRACE_MS = 3 * 3600_000;
 
-/** Reads a host's state over SSH: runs.jsonl and drill-status.json. */
-export async function fetchStateOverSsh(host: Host, privateKey: string): Promise<HostState> {
-  const dir = host.agent.stateDir;
-  const script = `for f in ${shQuote(`${dir}/runs.jsonl`)} ${shQuote(`${dir}/drill-status.json`)}; do printf '==> %s\\n' "$f"; tail -n 2000 "$f" 2>/dev/null || true; done`;
-  const command = `${host.ssh.sudo ? "sudo -n " : ""}bash -c ${shQuote(script)}`;
-  const r = await runOverSsh({ host: host.address, port: host.ssh.port, user: host.ssh.user, privateKey }, command);
-  if (r.code !== 0) throw new Error(r.stderr.trim() || `exit ${r.code}`);
-  const parts = r.stdout.split(/^==> .*$/m).slice(1);
-  return parseState(parts[0] ?? "", parts[1] ?? "");
-}
-
-/** Reads a host's state from a local copy of its state directory. */
-export function readStateDir(dir: string): HostState {
-  const read = (f: string) => {
-    try {
-      return readFileSync(path.join(dir, f), "utf8");
-    } catch {
-      return "";
-    }
-  };
-  return parseState(read("runs.jsonl"), read("drill-status.json"));
-}
-
-function parseState(runs: string, drill: string): HostState {
-  return {
-    runs: runs
-      .split("\n")
-      .filter((l) => l.trim().startsWith("{"))
-      .map((l) => JSON.parse(l) as Record<string, unknown>),
-    drill: drill.trim() ? (JSON.parse(drill) as Record<string, unknown>) : undefined,
-  };
+/**
+ * A successful run, or one known only from the recovery point it left in the
+ * repository (`recorded`: its status travels with the next run's record).
+ */
+function producedRecoveryPoint(run: Record<string, unknown>): boolean {
+  return run.result === "success" || run.result === "recorded";
 }
 
 /** Fire times of a schedule after `since` (or in the last week when never) that are older than the grace period. */
@@ -122,14 +94,15 @@ export function statusReport(
       const runs = state.runs.filter((r) => r.schedule === s.name);
       const last = runs[runs.length - 1];
       const success = [...runs].reverse().find((r) => r.result === "success");
-      const failure = [...runs].reverse().find((r) => r.result !== "success");
-      const since = success ? new Date(String(success.end)) : undefined;
+      const newestPoint = [...runs].reverse().find((r) => producedRecoveryPoint(r));
+      const failure = [...runs].reverse().find((r) => !producedRecoveryPoint(r));
+      const since = newestPoint ? new Date(String(newestPoint.end)) : undefined;
       const missed = expectedSince(s, since, now).map((d) => d.toISOString());
       if (missed.length) {
         findings.push({
           severity: policy.production ? "error" : "warning",
           path: `dxbackup:schedules[${policy.schedules.indexOf(s)}]`,
-          message: `${host.name} / ${s.name}: ${missed.length} run(s) since ${success ? `the last success at ${String(success.end)}` : "the last week"} produced no recovery point (the first due ${missed[0]})${failure ? `; the last failure: ${String(failure.result)} at step ${String(failure.failedStep)}` : ""}`,
+          message: `${host.name} / ${s.name}: ${missed.length} run(s) since ${newestPoint ? `the last ${newestPoint.result === "success" ? "success" : "recovery point"} at ${String(newestPoint.end)}` : "the last week"} produced no recovery point (the first due ${missed[0]})${failure ? `; the last failure: ${String(failure.result)} at step ${String(failure.failedStep)}` : ""}`,
         });
       }
       return {
@@ -183,7 +156,11 @@ export function renderStatusText(r: StatusReport): string {
   for (const h of r.hosts) {
     out.push(`${h.host}${h.reachable ? "" : `: UNREACHABLE (${h.error})`}`);
     for (const s of h.schedules) {
-      const last = s.lastRun ? `${s.lastRun.result} at ${s.lastRun.end}` : "never ran";
+      const last = !s.lastRun
+        ? "never ran"
+        : s.lastRun.result === "recorded"
+          ? `recorded at ${s.lastRun.end} (its recovery point is in the repository; its status comes with the next run)`
+          : `${s.lastRun.result} at ${s.lastRun.end}`;
       out.push(`  ${s.schedule}: last run ${last}; last success ${s.lastSuccess ?? "never"}`);
       if (s.lastFailure)
         out.push(
@@ -212,6 +189,8 @@ export interface StatusOptions {
   sshKeyFile?: string;
   /** host=dir: read that host's state from a local copy instead of over SSH. */
   stateDirs?: Record<string, string>;
+  /** Read the hosts' state from their restic repositories instead of over SSH. */
+  repository?: RepositoryAccess;
   format: "text" | "json";
   now?: Date;
   failOn?: "warning" | "error";
@@ -233,8 +212,9 @@ export async function statusCommand(opts: StatusOptions): Promise<CommandResult>
     policy.hosts.map(async (h) => {
       try {
         if (opts.stateDirs?.[h.name]) states[h.name] = readStateDir(opts.stateDirs[h.name]);
+        else if (opts.repository) states[h.name] = await fetchStateFromRepository(policy, h, opts.repository);
         else if (key) states[h.name] = await fetchStateOverSsh(h, key);
-        else states[h.name] = new Error("give --ssh-key FILE, or --state-dir host=DIR");
+        else states[h.name] = new Error("give --password-file FILE, --ssh-key FILE or --state-dir host=DIR");
       } catch (err) {
         states[h.name] = err as Error;
       }

@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { compareRestored } from "../../cli/local/compareTrees";
+import { S3RVER_CREDENTIALS } from "../../cli/local/s3rver";
 import { statusCommand } from "../../cli/status";
 import { targetPaths } from "../../components/policy/targets";
 import { TARGETS } from "../../components/policy/schema";
@@ -276,6 +277,50 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
     expect(later.exitCode).to.equal(1);
     expect(later.stdout).to.match(
       /portal-1 \/ nightly: [23] run\(s\) since the last success at \S+ produced no recovery point/,
+    );
+  });
+
+  it("dxbackup status reads the same evidence from the repository alone, without SSH to the host", async () => {
+    const now = new Date();
+    const passwordFile = path.join(host.root, "repository-password");
+    writeFileSync(passwordFile, config.values["dxbackup:repositoryPassword"], { mode: 0o600 });
+    const env = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    };
+    const read = async (from: "ssh" | "repository") =>
+      JSON.parse(
+        (
+          await statusCommand({
+            stack: "it",
+            config,
+            ...(from === "ssh"
+              ? { sshKeyFile: path.join(host.root, "svc", "ssh", "client_ed25519") }
+              : { repository: { passwordFile, env } }),
+            format: "json",
+            now,
+          })
+        ).stdout,
+      ).hosts[0];
+    const [overSsh, fromRepository] = [await read("ssh"), await read("repository")];
+    expect(fromRepository).to.deep.include({ host: "portal-1", reachable: true });
+    // The weekly's history travelled with the newest recovery point: the same success and failure as on the host.
+    const weekly = (h: { schedules: Array<{ schedule: string }> }) => h.schedules.find((s) => s.schedule === "weekly");
+    expect(weekly(fromRepository)).to.deep.equal(weekly(overSsh));
+    expect(weekly(fromRepository)!).to.have.property("lastFailure").that.deep.includes({ result: "failed" });
+    // The newest run (the partial nightly above) is known from its snapshot; its status comes with the next run.
+    const nightly = fromRepository.schedules.find((s: { schedule: string }) => s.schedule === "nightly");
+    const nightlyOnHost = overSsh.schedules.find((s: { schedule: string }) => s.schedule === "nightly");
+    expect(nightlyOnHost.lastRun).to.deep.include({ result: "partial" });
+    expect(nightly.lastRun).to.deep.include({ runId: nightlyOnHost.lastRun.runId, result: "recorded" });
+    // Only a run the history calls a success is the last success.
+    expect(nightly.lastSuccess).to.equal(nightlyOnHost.lastSuccess);
+    // A wrong password is a clear error for that host, not a crash.
+    writeFileSync(passwordFile, "wrong");
+    const wrong = await statusCommand({ stack: "it", config, repository: { passwordFile, env }, format: "text", now });
+    expect(wrong.stdout).to.match(
+      /portal-1: UNREACHABLE \(cannot read the repository: .*(wrong password|no key found)/,
     );
   });
 

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { computePlan, planDiffCommand } from "../../cli/plan/command";
+import { statusCommand } from "../../cli/status";
 import { parseStackConfig, readStackConfig, stackFilePath } from "../../cli/plan/stackFile";
 import { diffPlans } from "../../components/plan/diff";
 import { renderDiffText } from "../../components/render/plan/diff";
@@ -163,5 +164,39 @@ describe("the CI workflow (.github/workflows/backup-plan.yml)", () => {
     );
     expect(used.length).to.be.greaterThan(3);
     for (const option of used) expect(help, option).to.include(option);
+  });
+});
+
+describe("dxbackup status from the repositories: what it needs to know", () => {
+  it("asks for --bucket when the stack named its bucket itself, per host, without running restic", async () => {
+    const r = await statusCommand({
+      stack: "staging",
+      config: readStackConfig(stackFilePath("staging")),
+      repository: { passwordFile: "/nonexistent" },
+      format: "json",
+      now: NOW,
+    });
+    const report = JSON.parse(r.stdout);
+    expect(report.hosts.length).to.be.greaterThan(1);
+    for (const h of report.hosts) {
+      expect(h).to.deep.include({ reachable: false });
+      expect(h.error).to.match(/give its name with --bucket \(pulumi stack output bucketName\)/);
+    }
+  });
+
+  it("uses the configured bucket name, and reports a repository it cannot read as an error finding", async () => {
+    const r = await statusCommand({
+      stack: "prod",
+      config: readStackConfig(stackFilePath("prod")),
+      repository: { passwordFile: "/nonexistent", env: { PATH: process.env.PATH } },
+      format: "json",
+      now: NOW,
+    });
+    const report = JSON.parse(r.stdout);
+    const restic = report.hosts.filter((h: { error?: string }) => /cannot read the repository/.test(h.error ?? ""));
+    expect(restic.length).to.be.greaterThan(0);
+    expect(report.findings.filter((f: { severity: string }) => f.severity === "error").length).to.be.at.least(
+      restic.length,
+    );
   });
 });

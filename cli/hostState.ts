@@ -1,0 +1,140 @@
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import type { Host, Policy } from "../components/policy/types";
+import { shQuote } from "../components/render/shell";
+import { repositoryUrl, resticOptions } from "../components/storage/repository";
+import { runOverSsh } from "./local/ssh";
+
+const execFileAsync = promisify(execFile);
+
+/** What an agent's state directory says, as read from a host. */
+export interface HostState {
+  /** Every run the agent recorded (runs.jsonl), oldest first. */
+  runs: Array<Record<string, unknown>>;
+  drill?: Record<string, unknown>;
+}
+
+/** Reads a host's state over SSH: runs.jsonl and drill-status.json. */
+export async function fetchStateOverSsh(host: Host, privateKey: string): Promise<HostState> {
+  const dir = host.agent.stateDir;
+  const script = `for f in ${shQuote(`${dir}/runs.jsonl`)} ${shQuote(`${dir}/drill-status.json`)}; do printf '==> %s\\n' "$f"; tail -n 2000 "$f" 2>/dev/null || true; done`;
+  const command = `${host.ssh.sudo ? "sudo -n " : ""}bash -c ${shQuote(script)}`;
+  const r = await runOverSsh({ host: host.address, port: host.ssh.port, user: host.ssh.user, privateKey }, command);
+  if (r.code !== 0) throw new Error(r.stderr.trim() || `exit ${r.code}`);
+  const parts = r.stdout.split(/^==> .*$/m).slice(1);
+  return parseState(parts[0] ?? "", parts[1] ?? "");
+}
+
+/** Reads a host's state from a local copy of its state directory. */
+export function readStateDir(dir: string): HostState {
+  const read = (f: string) => {
+    try {
+      return readFileSync(path.join(dir, f), "utf8");
+    } catch {
+      return "";
+    }
+  };
+  return parseState(read("runs.jsonl"), read("drill-status.json"));
+}
+
+/** How the operator's machine reaches the backup repositories. */
+export interface RepositoryAccess {
+  /** A file holding the restic repository password (`pulumi config get --show-secrets dxbackup:repositoryPassword`). */
+  passwordFile: string;
+  /** For `storage.s3` without a configured `bucketName`: the bucket the stack created (`pulumi stack output bucketName`). */
+  bucket?: string;
+  /** restic's environment: S3 credentials (AWS_ACCESS_KEY_ID, ...), SSH agent for SFTP. */
+  env?: NodeJS.ProcessEnv;
+}
+
+interface SnapshotJson {
+  id: string;
+  time: string;
+  tags?: string[];
+}
+
+/**
+ * Reads a host's state from its restic repository, without SSH to the host:
+ * the run history and last drill that the newest recovery point carries
+ * (the agent copies them into its record), plus the runs whose recovery
+ * points are newer than that history. A run known only from its snapshot is
+ * `recorded`: it produced a recovery point, and its final status arrives
+ * with the next run. Read-only: restic runs with --no-lock and no cache.
+ */
+export async function fetchStateFromRepository(
+  policy: Policy,
+  host: Host,
+  access: RepositoryAccess,
+): Promise<HostState> {
+  if (host.fileEngine === "tsm")
+    throw new Error("its files go to IBM Spectrum Protect, not a restic repository: read its state with --ssh-key");
+  // A bucket named in the config is known; an auto-named one only to Pulumi.
+  const bucket = access.bucket ?? (policy.storage.kind === "s3" ? policy.storage.s3.bucketName : undefined);
+  if (policy.storage.kind === "s3" && !bucket)
+    throw new Error(
+      "the storage is a bucket the stack named itself: give its name with --bucket (pulumi stack output bucketName)",
+    );
+  const global = [
+    "-r",
+    repositoryUrl(policy.storage, policy.name, host.name, bucket),
+    "--password-file",
+    access.passwordFile,
+    "--no-lock",
+    "--no-cache",
+    // SFTP options point at files in the host's agent config dir; from here restic uses the operator's ssh.
+    ...(policy.storage.kind === "sftp" ? [] : resticOptions(policy.storage, host.agent.configDir)),
+  ];
+  const restic = async (...args: string[]) =>
+    (await execFileAsync("restic", [...global, ...args], { env: access.env ?? process.env, maxBuffer: 64 << 20 }))
+      .stdout;
+  let snapshots: SnapshotJson[];
+  try {
+    snapshots = JSON.parse(await restic("snapshots", "--json", "--host", host.name, "--tag", "piece:files")) ?? [];
+  } catch (err) {
+    throw new Error(`cannot read the repository: ${firstLine((err as { stderr?: string }).stderr ?? String(err))}`);
+  }
+  if (!snapshots.length) return { runs: [] };
+  snapshots.sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+  const newest = snapshots[snapshots.length - 1];
+  const record = `${host.agent.stateDir}/recovery-point`;
+  // A recovery point from an agent that did not carry its history yet has neither file.
+  const dump = (file: string) => restic("dump", newest.id, `${record}/${file}`).catch(() => "");
+  const state = parseState(await dump("runs.jsonl"), await dump("drill-status.json"));
+  const known = new Set(state.runs.map((r) => r.runId));
+  const tag = (s: SnapshotJson, name: string) => s.tags?.find((t) => t.startsWith(`${name}:`))?.slice(name.length + 1);
+  for (const s of snapshots) {
+    const runId = tag(s, "run");
+    if (!runId || known.has(runId)) continue;
+    state.runs.push({
+      runId,
+      schedule: tag(s, "schedule"),
+      end: new Date(s.time).toISOString(),
+      result: "recorded",
+      snapshotIds: [s.id.slice(0, 8)],
+    });
+  }
+  // Runs older than the history the record carries come from their snapshots: keep the order by time.
+  state.runs.sort((a, b) => Date.parse(String(a.end)) - Date.parse(String(b.end)));
+  return state;
+}
+
+function firstLine(text: string): string {
+  return (
+    text
+      .split("\n")
+      .map((l) => l.trim())
+      .find(Boolean) ?? "restic failed"
+  );
+}
+
+function parseState(runs: string, drill: string): HostState {
+  return {
+    runs: runs
+      .split("\n")
+      .filter((l) => l.trim().startsWith("{"))
+      .map((l) => JSON.parse(l) as Record<string, unknown>),
+    drill: drill.trim() ? (JSON.parse(drill) as Record<string, unknown>) : undefined,
+  };
+}
