@@ -182,30 +182,22 @@ export async function benchAgent(): Promise<void> {
       agentFirst,
       `vs raw init+backup+forget ${pct(agentFirst, rawFirstTotal)}; vs raw init+backup ${pct(agentFirst, rawInitSeconds + rawFirst.backup)}`,
     );
-    console.log("second run, 1% of the files changed:");
-    row(
-      "  raw restic backup",
-      rawSecond.backup,
-      `${((rawSecond.backup / rawFirst.backup) * 100).toFixed(1)}% of the first backup`,
-    );
-    row("  raw restic forget", rawSecond.forget, "");
-    row(
-      "  agent run",
-      agentSecond,
-      `${((agentSecond / agentFirst) * 100).toFixed(1)}% of the first run; vs raw backup+forget ${pct(agentSecond, rawSecondTotal)}; vs raw backup ${pct(agentSecond, rawSecond.backup)}`,
-    );
-    console.log(`nothing changed (median of ${UNCHANGED_ROUNDS} alternating runs):`);
-    row(
-      "  raw restic backup",
-      rawThird.backup,
-      `${((rawThird.backup / rawFirst.backup) * 100).toFixed(1)}% of the first backup`,
-    );
-    row("  raw restic forget", rawThird.forget, "");
-    row(
-      "  agent run",
-      agentThird,
-      `${((agentThird / agentFirst) * 100).toFixed(1)}% of the first run; vs raw backup+forget ${pct(agentThird, rawThirdTotal)}; vs raw backup ${pct(agentThird, rawThird.backup)}`,
-    );
+    const rerun = (title: string, raw: { backup: number; forget: number }, rawTotal: number, agent: number) => {
+      console.log(title);
+      row(
+        "  raw restic backup",
+        raw.backup,
+        `${((raw.backup / rawFirst.backup) * 100).toFixed(1)}% of the first backup`,
+      );
+      row("  raw restic forget", raw.forget, "");
+      row(
+        "  agent run",
+        agent,
+        `${((agent / agentFirst) * 100).toFixed(1)}% of the first run; vs raw backup+forget ${pct(agent, rawTotal)}; vs raw backup ${pct(agent, raw.backup)}`,
+      );
+    };
+    rerun("second run, 1% of the files changed:", rawSecond, rawSecondTotal, agentSecond);
+    rerun(`nothing changed (median of ${UNCHANGED_ROUNDS} alternating runs):`, rawThird, rawThirdTotal, agentThird);
     console.log(
       `agent runs: first ${firstStatus.files} files, ${(firstStatus.bytesAdded / 2 ** 20).toFixed(0)} MiB added; second ${secondStatus.filesChanged} files changed, ${(secondStatus.bytesAdded / 2 ** 20).toFixed(1)} MiB added (the parent snapshot was reused)`,
     );
