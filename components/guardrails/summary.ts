@@ -1,6 +1,6 @@
-import type { Retention, Target } from "../policy/schema";
+import type { Target } from "../policy/schema";
 import { selectTargets } from "../policy/targets";
-import type { Policy } from "../policy/types";
+import type { Policy, ScheduleTiming } from "../policy/types";
 
 /**
  * What guardrails need to know of a policy beyond its cloud resources, as a
@@ -11,16 +11,12 @@ export interface PolicySummary {
   environment: string;
   production: boolean;
   pruneEveryDays: number;
-  schedules: Array<{
-    name: string;
-    kind: "backup" | "drill";
-    cron: string;
-    timezone: string;
-    mode: "online" | "offline";
-    retention: Retention;
-    /** Per host: the file-system targets a run captures. */
-    targets: Record<string, Target[]>;
-  }>;
+  schedules: Array<
+    ScheduleTiming & {
+      /** Per host: the file-system targets a run captures. */
+      targets: Record<string, Target[]>;
+    }
+  >;
 }
 
 export function policySummary(policy: Policy): PolicySummary {

@@ -4,7 +4,7 @@ import type { Retention, Target } from "../policy/schema";
 import { selectPieces, type Piece } from "../policy/pieces";
 import type { Domain } from "../policy/captureSchema";
 import { selectTargets } from "../policy/targets";
-import type { Policy, Storage } from "../policy/types";
+import type { Policy, ScheduleTiming, Storage } from "../policy/types";
 import { describeCron, nextRuns } from "../schedule/cron";
 import { simulateRetention, type RetentionOutcome } from "../schedule/retention";
 import { coverageReport, type CoverageRow, type Finding } from "../coverage/report";
@@ -94,23 +94,19 @@ export interface PlanReport {
     offlineProcedure: boolean;
     schedules: string[];
   }>;
-  schedules: Array<{
-    name: string;
-    kind: "backup" | "drill";
-    cron: string;
-    timezone: string;
-    mode: "online" | "offline";
-    description: string;
-    nextRuns: string[];
-    hosts: string[];
-    /** Per host: what one run captures. */
-    captures: Record<string, PlanTarget[]>;
-    /** Per host: what tools capture in the same run. */
-    pieces: Record<string, PlanPiece[]>;
-    /** The database domains the schedule captures, on whichever host. */
-    databases: Domain[];
-    retention: Retention;
-  }>;
+  schedules: Array<
+    ScheduleTiming & {
+      description: string;
+      nextRuns: string[];
+      hosts: string[];
+      /** Per host: what one run captures. */
+      captures: Record<string, PlanTarget[]>;
+      /** Per host: what tools capture in the same run. */
+      pieces: Record<string, PlanPiece[]>;
+      /** The database domains the schedule captures, on whichever host. */
+      databases: Domain[];
+    }
+  >;
   /** The database domains the stack declares. */
   databases: Domain[];
   /** Per schedule: what its retention keeps on each host in steady state. */

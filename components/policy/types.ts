@@ -77,6 +77,9 @@ export interface Schedule {
   retention: Retention;
 }
 
+/** When and how a schedule runs: what reports and guardrails repeat of it, whatever else they add. */
+export type ScheduleTiming = Pick<Schedule, "name" | "kind" | "cron" | "timezone" | "mode" | "retention">;
+
 /** A validated, fully resolved backup policy. Holds secret *references* only, never secret values. */
 export interface Policy {
   /** Namespace for resources and host paths; two policies with different names never collide. */
