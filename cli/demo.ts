@@ -2,26 +2,43 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
-import { loadPolicy, type StackConfig } from "../components/policy/load";
+import { loadPolicy } from "../components/policy/load";
 import type { Policy } from "../components/policy/types";
 import { agentLayout } from "../components/render/agentConfig";
 import { targetPaths } from "../components/policy/targets";
 import { TARGETS } from "../components/policy/schema";
 import { renderPlanText } from "../components/render/plan/text";
-import { applyCreate, remoteCommands } from "./local/apply";
 import { compareRestored } from "./local/compareTrees";
 import { parseCronFile, runCronJob } from "./local/cron";
 import { portOpen } from "./local/process";
 import { createPortalTree, portalLayout } from "./local/portalTree";
 import { startLocalServices, type LocalServices } from "./local/services";
 import { computePlan, type CommandResult } from "./plan/command";
-import { evaluateStack } from "./plan/evaluate";
-import { readStackConfig, stackFilePath } from "./plan/stackFile";
+import { plainStackConfig, readStackConfig, stackFilePath } from "./plan/stackFile";
+import { localStack } from "./engine/localStack";
 
 /** Everything the demo creates lives here (the paths in stacks/Pulumi.local.yaml point into it). */
 export const DEMO_ROOT = "/var/tmp/dxbackup-local";
 
 const say = (line = "") => process.stdout.write(`${line}\n`);
+
+/** The engine's progress, indented under the demo's step. */
+function engineOutput(text: string): void {
+  for (const line of text.split("\n")) if (line.trim()) process.stdout.write(`   | ${line}\n`);
+}
+
+/** The engine's resource summary in its own words: "3 created, 2 unchanged". */
+function summaryLine(changes: Record<string, number> | undefined): string {
+  const words: Record<string, string> = {
+    create: "created",
+    update: "updated",
+    delete: "deleted",
+    replace: "replaced",
+    same: "unchanged",
+  };
+  const parts = Object.entries(changes ?? {}).map(([op, n]) => `${n} ${words[op] ?? op}`);
+  return `pulumi up: resources ${parts.join(", ") || "none"}`;
+}
 
 /** Checks that the stack is one the demo can play on this machine, and says why not otherwise. */
 export function demoProblems(policy: Policy): string[] {
@@ -44,17 +61,6 @@ export function demoProblems(policy: Policy): string[] {
   return problems;
 }
 
-/** The stack's config with real secret values in place of the placeholders (still marked secret). */
-function withSecrets(config: StackConfig, secrets: Record<string, string>): StackConfig {
-  const values = { ...config.values };
-  const secretKeys = new Set(config.secretKeys);
-  for (const [key, value] of Object.entries(secrets)) {
-    values[`dxbackup:${key}`] = value;
-    secretKeys.add(`dxbackup:${key}`);
-  }
-  return { values, secretKeys };
-}
-
 function demoPassword(): string {
   const file = path.join(DEMO_ROOT, "secrets", "repository-password");
   if (!existsSync(file)) {
@@ -67,9 +73,9 @@ function demoPassword(): string {
 /**
  * The main job on the embedded default: plan the local stack, play the
  * Portal host on this machine (a sample Portal tree, sshd and an
- * S3-compatible server on loopback), install the agent over SSH exactly as
- * `pulumi up` would, take a backup the way the timer runs it, restore it into
- * a scratch directory and verify every file.
+ * S3-compatible server on loopback), `pulumi up` the stack on the real
+ * engine, take a backup the way the timer runs it, restore it into a scratch
+ * directory and verify every file, then `pulumi up` again: no changes.
  */
 export async function demoCommand(opts: { stack: string; now?: Date }): Promise<CommandResult> {
   if (process.getuid?.() !== 0) {
@@ -99,7 +105,7 @@ export async function demoCommand(opts: { stack: string; now?: Date }): Promise<
   say(`== 1/5 plan of stack '${opts.stack}'`);
   say(renderPlanText(await computePlan(opts.stack, config, opts.now ?? new Date())));
 
-  say(`== 2/5 a sample Portal host under ${DEMO_ROOT}/portal`);
+  say(`== 2/6 a sample Portal host under ${DEMO_ROOT}/portal`);
   rmSync(path.join(DEMO_ROOT, "portal"), { recursive: true, force: true });
   createPortalTree(path.join(DEMO_ROOT, "portal"));
   const caDir = path.dirname(storage.s3Compatible.caCertificatePath ?? path.join(DEMO_ROOT, "s3", "cert.pem"));
@@ -114,23 +120,30 @@ export async function demoCommand(opts: { stack: string; now?: Date }): Promise<
     });
     say(`   sshd on 127.0.0.1:${host.ssh.port}, s3rver (HTTPS) on 127.0.0.1:${s3Port}`);
 
-    say(
-      "== 3/5 install the agent over SSH, as `pulumi up` runs the remote.Command (twice: the second changes nothing)",
-    );
-    const real = withSecrets(config, {
-      repositoryPassword: demoPassword(),
-      [host.ssh.privateKeySecret]: services.clientKey.privateKey,
-      [storage.s3Compatible.accessKeyIdSecret]: services.s3Credentials.accessKeyId,
-      [storage.s3Compatible.secretAccessKeySecret]: services.s3Credentials.secretAccessKey,
+    say("== 3/6 pulumi up: the real engine installs the agent over SSH (file backend, passphrase secrets)");
+    const stackConfig = plainStackConfig(stackFilePath(opts.stack)) as Record<string, unknown> & {
+      "dxbackup:hosts": Array<{ ssh?: Record<string, unknown> }>;
+    };
+    // Pin the demo sshd's own host key: the deploy sends secrets only to that host.
+    const [first] = stackConfig["dxbackup:hosts"];
+    first.ssh = { ...first.ssh, hostKey: services.hostKey };
+    const stack = await localStack({
+      dir: path.join(DEMO_ROOT, "pulumi"),
+      stack: opts.stack,
+      config: stackConfig,
+      secrets: {
+        "dxbackup:repositoryPassword": demoPassword(),
+        [`dxbackup:${host.ssh.privateKeySecret}`]: services.clientKey.privateKey,
+        [`dxbackup:${storage.s3Compatible.accessKeyIdSecret}`]: services.s3Credentials.accessKeyId,
+        [`dxbackup:${storage.s3Compatible.secretAccessKeySecret}`]: services.s3Credentials.secretAccessKey,
+      },
     });
-    const { resources } = await evaluateStack(real, opts.stack, { revealSecrets: true });
-    for (const command of remoteCommands(resources)) {
-      for (const phase of ["create", "update"] as const) say(`   ${(await applyCreate(command, phase)).stdout.trim()}`);
-    }
+    const up = await stack.up({ color: "never", onOutput: engineOutput });
+    say(`   ${summaryLine(up.summary.resourceChanges)}`);
 
     const schedule = policy.schedules.find((s) => s.hosts.includes(host.name));
     if (!schedule) throw new Error("the local stack has no schedule for its host");
-    say(`== 4/5 back up: schedule '${schedule.name}', run the way its cron entry runs it`);
+    say(`== 4/6 back up: schedule '${schedule.name}', run the way its cron entry runs it`);
     const cronFile = path.join(host.agent.cronDir, `dxbackup-${policy.name}`);
     const entry = parseCronFile(readFileSync(cronFile, "utf8")).find((e) =>
       e.command.includes(`'run' '${schedule.name}'`),
@@ -146,7 +159,7 @@ export async function demoCommand(opts: { stack: string; now?: Date }): Promise<
       throw new Error(`the backup run failed (exit ${job.code}): ${status.failedStep}: ${status.message}`);
     const backupSeconds = (Date.now() - started) / 1000;
 
-    say("== 5/5 restore the snapshot into a scratch directory and verify every file");
+    say("== 5/6 restore the snapshot into a scratch directory and verify every file");
     const target = path.join(DEMO_ROOT, "restore", status.runId);
     rmSync(path.join(DEMO_ROOT, "restore"), { recursive: true, force: true });
     const restoreStart = Date.now();
@@ -161,6 +174,13 @@ export async function demoCommand(opts: { stack: string; now?: Date }): Promise<
     const restoreSeconds = (Date.now() - restoreStart) / 1000;
     const sources = [...new Set(TARGETS.flatMap((t) => targetPaths(host, t)))];
     const comparison = compareRestored(sources, target, host.excludes);
+
+    say("== 6/6 pulumi up again: nothing to change");
+    const again = await stack.up({ color: "never", onOutput: engineOutput });
+    const changed = Object.entries(again.summary.resourceChanges ?? {}).filter(([op, n]) => op !== "same" && n);
+    say(`   ${summaryLine(again.summary.resourceChanges)}`);
+    if (changed.length)
+      throw new Error(`the second pulumi up changed resources: ${summaryLine(again.summary.resourceChanges)}`);
 
     say();
     // The snapshot also holds the run's recovery-point record (IIM state, targets, pieces) and the

@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import type { Host, Policy } from "../components/policy/types";
 import { shQuote } from "../components/render/shell";
 import { repositoryUrl, resticOptions } from "../components/storage/repository";
-import { runOverSsh } from "./local/ssh";
+import { runOverSsh } from "../components/hosts/ssh";
 
 const execFileAsync = promisify(execFile);
 

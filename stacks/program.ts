@@ -5,15 +5,16 @@ import { loadPolicy, type StackConfig } from "../components/policy/load";
 
 /**
  * The stack's configuration as the Pulumi engine hands it over: all keys,
- * and which are secrets (the engine passes their names in
- * PULUMI_CONFIG_SECRET_KEYS).
+ * and which are secrets. The runtime's own record of the secret keys works
+ * for a program the language host started (PULUMI_CONFIG_SECRET_KEYS) and for
+ * an Automation API inline program alike.
  */
 export function currentStackConfig(): StackConfig {
-  const raw = process.env.PULUMI_CONFIG_SECRET_KEYS;
-  return {
-    values: pulumi.runtime.allConfig(),
-    secretKeys: new Set<string>(raw ? (JSON.parse(raw) as string[]) : []),
-  };
+  // Internal to @pulumi/pulumi (not in its typings), like the mocks harness's waitForRPCs.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
+  const values = pulumi.runtime.allConfig();
+  return { values, secretKeys: new Set(Object.keys(values).filter((key) => isConfigSecret(key))) };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { ServerProcess } from "./process";
 import { S3RVER_CREDENTIALS, startS3rver } from "./s3rver";
@@ -11,6 +12,12 @@ export interface LocalServices {
   stopS3(): Promise<void>;
   /** ... and brings it back with the same data. */
   startS3(): Promise<void>;
+  /** Stops the SSH server (the host unreachable) ... */
+  stopSshd(): Promise<void>;
+  /** ... and brings it back with the same keys. */
+  startSshd(): Promise<void>;
+  /** The sshd's public host key line, to pin as hosts[].ssh.hostKey. */
+  hostKey: string;
   /** The key the deploy logs in with. */
   clientKey: { privateKey: string; publicKey: string };
   /** The CA certificate restic must trust for the S3 endpoint. */
@@ -31,19 +38,22 @@ export async function startLocalServices(args: {
   const clientKey = ensureKeyPair(path.join(args.dir, "ssh", "client_ed25519"));
   const s3Args = { dataDir: path.join(args.dir, "s3", "data"), certDir, port: args.s3Port, bucket: args.bucket };
   let s3 = await startS3rver(s3Args);
+  const sshdArgs = {
+    dir: path.join(args.dir, "ssh", "server"),
+    port: args.sshPort,
+    authorizedKey: clientKey.publicKey,
+  };
   let sshd: ServerProcess;
   try {
-    sshd = await startSshd({
-      dir: path.join(args.dir, "ssh", "server"),
-      port: args.sshPort,
-      authorizedKey: clientKey.publicKey,
-    });
+    sshd = await startSshd(sshdArgs);
   } catch (err) {
     await s3.stop();
     throw err;
   }
   return {
-    sshd,
+    get sshd() {
+      return sshd;
+    },
     get s3() {
       return s3;
     },
@@ -51,7 +61,12 @@ export async function startLocalServices(args: {
     startS3: async () => {
       s3 = await startS3rver(s3Args);
     },
+    stopSshd: () => sshd.stop(),
+    startSshd: async () => {
+      sshd = await startSshd(sshdArgs);
+    },
     clientKey,
+    hostKey: readFileSync(path.join(args.dir, "ssh", "server", "host_ed25519.pub"), "utf8").trim(),
     caCertificate: path.join(certDir, "cert.pem"),
     s3Credentials: S3RVER_CREDENTIALS,
     stop: async () => {

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../../components/policy/load";
+import { AGENT_INSTALL_TYPE } from "../../components/hosts/agentInstall";
 import { buildStack } from "../../stacks/program";
 
 /** A resource a program registered, as `pulumi up` would create it. */
@@ -57,8 +58,8 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
       };
     case "aws:sns/topic:Topic":
       return { arn: `arn:aws:sns:${region}:${ACCOUNT}:${name}` };
-    case "command:remote:Command":
-      return { stdout: "", stderr: "" };
+    case AGENT_INSTALL_TYPE:
+      return { installId: `${name}-install-id`, installOutput: "" };
     default:
       return {};
   }
@@ -84,10 +85,12 @@ export async function recordResources<T>(
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
+        // A dynamic resource's serialized provider code is the engine's business, not the plan's.
+        const { __provider: _code, ...inputs } = args.inputs as Record<string, unknown>;
         resources.push({
           type: args.type,
           name: args.name,
-          inputs: maskSecrets(args.inputs, options.revealSecrets) as Record<string, unknown>,
+          inputs: maskSecrets(inputs, options.revealSecrets) as Record<string, unknown>,
         });
         return {
           id: `${args.name}-id`,

@@ -60,6 +60,16 @@ export function parseStackConfig(text: string, source: string): StackConfig {
   return { values, secretKeys };
 }
 
+/**
+ * The config of a stack file as `pulumi` keeps it, without its `secure:`
+ * values (they are encrypted for another secrets provider): what a new stack
+ * of one's own starts from, before `pulumi config set --secret`.
+ */
+export function plainStackConfig(file: string): Record<string, unknown> {
+  const doc = parse(readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+  return Object.fromEntries(Object.entries(doc?.config ?? {}).filter(([, v]) => !isSecure(v)));
+}
+
 export function readStackConfig(file: string): StackConfig {
   let text: string;
   try {

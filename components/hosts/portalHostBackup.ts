@@ -1,4 +1,3 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -6,6 +5,7 @@ import type { Host, Policy } from "../policy/types";
 import { renderBundle } from "../render/bundle";
 import { remoteCommand, renderInstallScript, renderUninstallScript } from "../render/installer";
 import type { HostStorageAccess } from "../storage/backupStore";
+import { AgentInstall } from "./agentInstall";
 import { filesDigest, hostFiles } from "./hostFiles";
 
 /** The agent script shipped to every host. */
@@ -29,16 +29,18 @@ export interface PortalHostBackupArgs {
 }
 
 /**
- * The backup agent on one Portal host: one `remote.Command` whose create and
- * update run the idempotent installer (files arrive on stdin, secrets
+ * The backup agent on one Portal host: an AgentInstall whose create and
+ * update run the idempotent installer over SSH (files arrive on stdin, secrets
  * included, never on a command line) and whose delete removes the schedule
- * but keeps the backups.
+ * but keeps the backups. A change of config is an in-place update.
  */
 export class PortalHostBackup extends pulumi.ComponentResource {
   /** What the installer printed (files changed, scheduler used). */
   readonly installOutput: pulumi.Output<string>;
   /** Digest of the non-secret files; changes whenever config or agent change. */
   readonly configDigest: pulumi.Output<string>;
+  /** The install on the host. */
+  readonly install: AgentInstall;
 
   constructor(name: string, args: PortalHostBackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dxbackup:hosts:PortalHostBackup", name, {}, opts);
@@ -58,27 +60,25 @@ export class PortalHostBackup extends pulumi.ComponentResource {
       );
     this.configDigest = pulumi.unsecret(files.apply(filesDigest));
 
-    const install = remoteCommand(renderInstallScript(policy.name, host), host.ssh.sudo);
-    const agentCommand = new command.remote.Command(
+    this.install = new AgentInstall(
       `${name}-install`,
       {
         connection: {
           host: host.address,
           port: host.ssh.port,
           user: host.ssh.user,
-          privateKey: pulumi.secret(args.sshPrivateKey),
+          hostKey: host.ssh.hostKey,
         },
-        create: install,
-        update: install,
-        delete: remoteCommand(renderUninstallScript(policy.name, host), host.ssh.sudo),
-        stdin: pulumi.secret(files.apply(renderBundle)),
-        // Re-run the installer whenever anything it installs changes.
-        triggers: [this.configDigest],
-        addPreviousOutputInEnv: false,
+        privateKey: pulumi.secret(args.sshPrivateKey),
+        install: remoteCommand(renderInstallScript(policy.name, host), host.ssh.sudo),
+        uninstall: remoteCommand(renderUninstallScript(policy.name, host), host.ssh.sudo),
+        bundle: pulumi.secret(files.apply(renderBundle)),
+        configDigest: this.configDigest,
+        decommissioned: host.decommissioned,
       },
       { parent: this },
     );
-    this.installOutput = agentCommand.stdout;
+    this.installOutput = this.install.installOutput;
 
     this.registerOutputs({ installOutput: this.installOutput, configDigest: this.configDigest });
   }

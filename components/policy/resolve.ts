@@ -45,6 +45,7 @@ export function resolveHost(input: HostInput, policy: string): Host {
     address: input.address,
     role: input.role,
     ssh: { ...input.ssh, sudo: input.ssh.sudo ?? input.ssh.user !== "root" },
+    decommissioned: input.decommissioned,
     roots,
     iim,
     customPaths: input.customPaths,

@@ -93,6 +93,24 @@ export const uniquenessRule: Rule = ({ input }) => [
   ),
 ];
 
+/**
+ * In production the deploy sends secrets on stdin to every host: only to a host whose SSH key is
+ * pinned, so that a spoofed address never receives them.
+ */
+export const hostKeyRule: Rule = ({ input }) =>
+  (input.production ?? ["prod", "production"].includes(input.environment))
+    ? input.hosts.flatMap((h, i) =>
+        h.ssh.hostKey === undefined && !h.decommissioned
+          ? [
+              issue(
+                ["hosts", i, "ssh", "hostKey"],
+                `a production host's SSH key must be pinned: set it to the line \`ssh-keyscan -p ${h.ssh.port} ${h.address}\` prints (checked out of band)`,
+              ),
+            ]
+          : [],
+      )
+    : [];
+
 /** A root that the host's role does not have is a mistake (a web server has no PortalServer_root). */
 export const roleRootsRule: Rule = ({ input }) =>
   input.hosts.flatMap((h, i) =>
@@ -625,6 +643,7 @@ export const tsmRule: Rule = ({ input, hosts, databases }) => {
 export const POLICY_RULES: readonly Rule[] = [
   storageRule,
   uniquenessRule,
+  hostKeyRule,
   roleRootsRule,
   scheduleHostsRule,
   scheduleTargetsRule,

@@ -149,6 +149,17 @@ export const hostSchema = z
         privateKeySecret: secretRef.default("sshPrivateKey"),
         /** Run the installer with `sudo -n`; defaults to true for users other than root. */
         sudo: z.boolean().optional(),
+        /**
+         * The host's SSH public key (`ssh-ed25519 AAAA...`, as `ssh-keyscan` prints it): the deploy
+         * refuses a host that presents another key before sending anything. Required in production.
+         */
+        hostKey: z
+          .string()
+          .regex(
+            /^(ssh-|ecdsa-)\S+ [A-Za-z0-9+/]+=*( .*)?$/,
+            "must be a public host key line such as 'ssh-ed25519 AAAA...'",
+          )
+          .optional(),
       })
       .strict()
       .default({ user: "root", port: 22, privateKeySecret: "sshPrivateKey" }),
@@ -196,6 +207,12 @@ export const hostSchema = z
       .optional(),
     /** The host is an EC2 instance: the system tier is AWS Backup (dxbackup:system.aws). */
     ec2: z.boolean().default(false),
+    /**
+     * The host is gone for good (decommissioned, unreachable): `pulumi up` records that and never
+     * contacts it again, so a later removal of the host from the stack succeeds without SSH; its
+     * snapshots stay in the repository.
+     */
+    decommissioned: z.boolean().default(false),
     /** What backs up the file systems: restic (default) or IBM Spectrum Protect (TSM). */
     fileEngine: z.enum(["restic", "tsm"]).default("restic"),
     /** The Spectrum Protect client, for fileEngine: tsm. */

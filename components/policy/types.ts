@@ -40,7 +40,9 @@ export interface Host {
   name: string;
   address: string;
   role: HostRole;
-  ssh: { user: string; port: number; privateKeySecret: string; sudo: boolean };
+  ssh: { user: string; port: number; privateKeySecret: string; sudo: boolean; hostKey?: string };
+  /** Gone for good: never contacted again (see the schema). */
+  decommissioned: boolean;
   roots: Partial<Record<RootKey, string>>;
   iim: IimDirs;
   customPaths: Array<{ name: string; path: string }>;

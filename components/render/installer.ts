@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { Host } from "../policy/types";
+import { agentLayout } from "./agentConfig";
 import { shAssign, shQuote } from "./shell";
 
 const SCRIPTS = path.join(__dirname, "..", "hosts", "scripts");
@@ -21,6 +22,9 @@ function header(policyName: string, host: Host): string {
     shAssign("STATE_DIR", a.stateDir),
     shAssign("SYSTEMD_DIR", a.systemdDir),
     shAssign("CRON_DIR", a.cronDir),
+    shAssign("AGENT", agentLayout(host).agent),
+    shAssign("AGENT_CONFIG", agentLayout(host).config),
+    shAssign("PASSWORD_FILE", agentLayout(host).passwordFile),
     shAssign("SCHEDULER", a.scheduler),
     // The engine the agent cannot work without: restic, or the Spectrum Protect client.
     shAssign("ENGINE_COMMAND", host.fileEngine === "tsm" ? (host.tsm?.dsmc ?? "dsmc") : "restic"),

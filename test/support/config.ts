@@ -16,6 +16,9 @@ export function validConfig(): ConfigObject {
   };
 }
 
+/** A host key line as `ssh-keyscan` prints it (a sample: no host has it). */
+export const SAMPLE_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO3nZ7X23fsOEhi81qLvDtw5/lW6VE/vKtzi1b3+Ee+E";
+
 export const DEFAULT_SECRETS: Record<string, string> = {
   repositoryPassword: "correct horse battery staple",
   sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nTESTKEY\n-----END OPENSSH PRIVATE KEY-----\n",

@@ -2,16 +2,15 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { applyCreate, applyDelete, remoteCommands } from "../../cli/local/apply";
 import { parseCronFile, runCronJob, type JobResult } from "../../cli/local/cron";
 import { createPortalTree, type portalLayout } from "../../cli/local/portalTree";
 import { freePort } from "../../cli/local/process";
 import { startLocalServices, type LocalServices } from "../../cli/local/services";
-import type { SshResult } from "../../cli/local/ssh";
 import { evaluateStack } from "../../cli/plan/evaluate";
 import { loadPolicy, type StackConfig } from "../../components/policy/load";
 import type { Host, Policy } from "../../components/policy/types";
 import { agentLayout } from "../../components/render/agentConfig";
+import { agentInstalls, applyCreate, applyDelete } from "./install";
 
 /** A directory name that tries every way to be executed by a careless shell. */
 export const HOSTILE_NAME = `weird dir 'single' "double" $(touch PWNED-subst) \`touch PWNED-tick\` ; rm -rf nope\nsecond line`;
@@ -34,7 +33,7 @@ export interface StackOptions {
  * This machine playing a Portal host for real: a sample Portal tree, sshd
  * and s3rver on loopback, and stacks whose single host is 127.0.0.1. The
  * agent is installed with the exact commands the PortalHostBackup component
- * registers, run over SSH as the command provider runs them.
+ * registers, run over SSH by the very functions its provider runs.
  */
 export class LocalPortalHost {
   readonly root = mkdtempSync(path.join(tmpdir(), "dxb-it-"));
@@ -139,18 +138,19 @@ export class LocalPortalHost {
     return { policy, host: policy.hosts[0] };
   }
 
-  /** The remote commands the stack registers, with their secrets (to run them). */
-  async commands(config: StackConfig) {
+  /** The agent installs the stack registers, with their secrets (to run them). */
+  async installs(config: StackConfig) {
     const { resources } = await evaluateStack(config, "it", { revealSecrets: true });
-    return remoteCommands(resources);
+    return agentInstalls(resources);
   }
 
-  async install(config: StackConfig): Promise<SshResult[]> {
-    return Promise.all((await this.commands(config)).map((c) => applyCreate(c)));
+  /** Runs what the AgentInstall provider's create runs; each result is the installer's summary. */
+  async install(config: StackConfig): Promise<Array<{ stdout: string }>> {
+    return Promise.all((await this.installs(config)).map(async (c) => ({ stdout: await applyCreate(c) })));
   }
 
-  async uninstall(config: StackConfig): Promise<SshResult[]> {
-    return Promise.all((await this.commands(config)).map((c) => applyDelete(c)));
+  async uninstall(config: StackConfig): Promise<Array<{ stdout: string }>> {
+    return Promise.all((await this.installs(config)).map(async (c) => ({ stdout: await applyDelete(c) })));
   }
 
   /** Starts the schedule's job as cron would, from the installed cron.d file (`env`: for the fakes). */

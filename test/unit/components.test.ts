@@ -2,12 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { recordResources, SECRET_MASK, type PlannedResource } from "../../cli/plan/evaluate";
 import { BackupPolicy } from "../../components/backupPolicy";
+import { AGENT_INSTALL_TYPE } from "../../components/hosts/agentInstall";
 import { loadPolicy } from "../../components/policy/load";
 import type { Storage } from "../../components/policy/types";
 import { BackupStore } from "../../components/storage/backupStore";
 import { hostCredentialPolicy } from "../../components/storage/documents";
 import { SystemBackup } from "../../components/system/systemBackup";
-import { DEFAULT_SECRETS, stackConfig, validConfig } from "../support/config";
+import { DEFAULT_SECRETS, SAMPLE_HOST_KEY, stackConfig, validConfig } from "../support/config";
 import { expectGolden } from "../support/golden";
 
 const s3Storage: Storage = {
@@ -192,20 +193,28 @@ describe("BackupPolicy (mocks)", () => {
     );
   }
 
-  it("installs the agent on each host with one remote command whose create and update are the installer", async () => {
+  it("installs the agent on each host with one AgentInstall: installer, uninstaller, secret bundle and key, pinned host key", async () => {
     const c = validConfig();
-    (c.hosts as unknown[]).push({ name: "portal-2", address: "10.0.0.12", ssh: { user: "dxbackup" } });
+    (c.hosts as unknown[]).push({
+      name: "portal-2",
+      address: "10.0.0.12",
+      ssh: { user: "dxbackup", hostKey: SAMPLE_HOST_KEY },
+    });
     const { resources } = await record([c]);
-    const commands = resources.filter((r) => r.type === "command:remote:Command");
-    expect(commands.map((r) => r.name)).to.deep.equal(["dx-test-portal-1-install", "dx-test-portal-2-install"]);
-    const [one, two] = commands.map((r) => r.inputs);
-    expect(one.create).to.equal(one.update);
-    expect(one.create).to.match(/^bash -c '#!\/usr\/bin\/env bash\nPOLICY='\\''dx-test'\\''/);
-    expect(two.create).to.match(/^sudo -n bash -c /);
-    expect(one.delete).to.match(/dx-backup uninstall/);
-    expect(one.stdin).to.equal(SECRET_MASK);
-    expect(one.connection).to.equal(SECRET_MASK);
-    expect((one.triggers as string[])[0]).to.match(/^[0-9a-f]{64}$/);
+    const installs = resources.filter((r) => r.type === AGENT_INSTALL_TYPE);
+    expect(installs.map((r) => r.name)).to.deep.equal(["dx-test-portal-1-install", "dx-test-portal-2-install"]);
+    const [one, two] = installs.map((r) => r.inputs);
+    expect(one.install).to.match(/^bash -c '#!\/usr\/bin\/env bash\nPOLICY='\\''dx-test'\\''/);
+    expect(two.install).to.match(/^sudo -n bash -c /);
+    expect(one.uninstall).to.match(/dx-backup uninstall/);
+    expect(one.bundle).to.equal(SECRET_MASK);
+    expect(one.privateKey).to.equal(SECRET_MASK);
+    expect(one.connection).to.deep.equal({ host: "10.0.0.11", port: 22, user: "root" });
+    expect(two.connection).to.deep.equal({ host: "10.0.0.12", port: 22, user: "dxbackup", hostKey: SAMPLE_HOST_KEY });
+    expect(one.configDigest).to.match(/^[0-9a-f]{64}$/);
+    expect(one.decommissioned).to.equal(false);
+    // The serialized provider is the engine's: it is not part of what the plan records.
+    expect(one).to.not.have.property("__provider");
     expect(resources.find((r) => r.name === "dx-test-portal-1")?.type).to.equal("dxbackup:hosts:PortalHostBackup");
   });
 
@@ -219,13 +228,18 @@ describe("BackupPolicy (mocks)", () => {
 
   it("two policies side by side share no resource name and no host path", async () => {
     const a = { ...validConfig(), environment: "staging" };
-    const b = { ...validConfig(), environment: "prod", storage: { s3: { region: "eu-central-1" } } };
+    const b = {
+      ...validConfig(),
+      environment: "prod",
+      storage: { s3: { region: "eu-central-1" } },
+      hosts: [{ name: "portal-1", address: "10.0.0.11", ssh: { hostKey: SAMPLE_HOST_KEY } }],
+    };
     const { resources, result } = await record([a, b]);
     const names = resources.map((r) => `${r.type}::${r.name}`);
     expect(new Set(names).size).to.equal(names.length);
-    const commands = resources.filter((r) => r.type === "command:remote:Command");
-    expect(commands[0].inputs.create).to.include("/etc/dxbackup/dx-staging").and.not.include("/etc/dxbackup/dx-prod'");
-    expect(commands[1].inputs.create).to.include("/etc/dxbackup/dx-prod").and.not.include("dx-staging");
+    const installs = resources.filter((r) => r.type === AGENT_INSTALL_TYPE);
+    expect(installs[0].inputs.install).to.include("/etc/dxbackup/dx-staging").and.not.include("/etc/dxbackup/dx-prod'");
+    expect(installs[1].inputs.install).to.include("/etc/dxbackup/dx-prod").and.not.include("dx-staging");
     expect(result[0]).to.deep.equal({ "portal-1": "s3:https://s3.example.com/dx-backups/dx-staging/portal-1" });
     expect(result[1]).to.deep.equal({
       "portal-1": "s3:https://s3.eu-central-1.amazonaws.com/dx-prod-store-bucket/dx-prod/portal-1",

@@ -6,7 +6,8 @@ import * as path from "node:path";
 import { stringify } from "yaml";
 import { computePlan, planCommand, renderPlan } from "../../cli/plan/command";
 import { parseStackConfig, readStackConfig, stackFilePath } from "../../cli/plan/stackFile";
-import { DEFAULT_SECRETS, stackConfig, validConfig } from "../support/config";
+import { AGENT_INSTALL_TYPE } from "../../components/hosts/agentInstall";
+import { DEFAULT_SECRETS, SAMPLE_HOST_KEY, stackConfig, validConfig } from "../support/config";
 import { expectGolden } from "../support/golden";
 
 const NOW = new Date("2026-11-28T03:00:00Z");
@@ -50,7 +51,7 @@ describe("dxbackup plan", function () {
     ]) {
       expect(types, t).to.include(t);
     }
-    const installs = plan.resources.filter((x: { type: string }) => x.type === "command:remote:Command");
+    const installs = plan.resources.filter((x: { type: string }) => x.type === AGENT_INSTALL_TYPE);
     expect(installs.map((x: { name: string }) => x.name)).to.deep.equal(
       plan.hosts.map((h: { name: string }) => `dx-prod-${h.name}-install`),
     );
@@ -167,6 +168,7 @@ describe("dxbackup plan", function () {
     const c = validConfig();
     c.environment = "prod";
     c.storage = { s3: { region: "eu-central-1" } };
+    c.hosts = [{ name: "portal-1", address: "10.0.0.11", ssh: { hostKey: SAMPLE_HOST_KEY } }];
     (c.schedules as unknown[]).push({ name: "twice", cron: "0 2 * * *", timezone: "Europe/Berlin" });
     const { s3AccessKeyId: _a, s3SecretAccessKey: _b, ...secrets } = DEFAULT_SECRETS;
     const plan = await computePlan("prod", stackConfig(c, secrets), NOW);

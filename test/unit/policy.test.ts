@@ -1,7 +1,15 @@
 import { expect } from "chai";
 import { readStackConfig, stackFilePath } from "../../cli/plan/stackFile";
 import { loadPolicy } from "../../components/policy/load";
-import { DEFAULT_SECRETS, expectIssue, issuesOf, stackConfig, validConfig, type ConfigObject } from "../support/config";
+import {
+  DEFAULT_SECRETS,
+  expectIssue,
+  issuesOf,
+  SAMPLE_HOST_KEY,
+  stackConfig,
+  validConfig,
+  type ConfigObject,
+} from "../support/config";
 
 /** A valid config with one change applied. */
 function withChange(change: (c: ConfigObject) => void): ConfigObject {
@@ -48,12 +56,33 @@ describe("policy: loading a valid config", () => {
       stackConfig(
         withChange((c) => {
           c.environment = "prod";
-          hosts(c)[0].ssh = { user: "dxbackup" };
+          hosts(c)[0].ssh = { user: "dxbackup", hostKey: SAMPLE_HOST_KEY };
         }),
       ),
     );
     expect(policy.hosts[0].ssh.sudo).to.equal(true);
     expect(policy.production).to.equal(true);
+  });
+
+  it("in production, every host's SSH key is pinned (but a decommissioned one is never contacted)", () => {
+    const prod = issuesOf(stackConfig(withChange((c) => (c.environment = "prod"))));
+    expectIssue(
+      prod,
+      "dxbackup:hosts[0].ssh.hostKey",
+      /must be pinned: set it to the line `ssh-keyscan -p 22 10\.0\.0\.11`/,
+    );
+    const gone = loadPolicy(
+      stackConfig(withChange((c) => ((c.environment = "prod"), (hosts(c)[0].decommissioned = true)))),
+    );
+    expect(gone.hosts[0].decommissioned).to.equal(true);
+    const staging = loadPolicy(stackConfig(withChange((c) => (c.environment = "staging"))));
+    expect(staging.hosts[0].ssh.hostKey).to.equal(undefined);
+    const bad = issuesOf(stackConfig(withChange((c) => (hosts(c)[0].ssh = { hostKey: "AAAAC3Nza" }))));
+    expectIssue(
+      bad,
+      "dxbackup:hosts[0].ssh.hostKey",
+      /must be a public host key line such as 'ssh-ed25519 AAAA\.\.\.'/,
+    );
   });
 
   it("gives each role its own roots: a web server has IHS and plug-ins, a Deployment Manager its dmgr profile", () => {
@@ -438,7 +467,15 @@ describe("policy: remote sources and the system tier", () => {
   });
 
   it("in production, a remote source that nobody protects is an error; elsewhere the report warns", () => {
-    const prod = issuesOf(stackConfig(withChange((c) => ((c.environment = "prod"), (c.remoteSources = [source({})])))));
+    const prod = issuesOf(
+      stackConfig(
+        withChange((c) => {
+          c.environment = "prod";
+          c.remoteSources = [source({})];
+          hosts(c)[0].ssh = { hostKey: SAMPLE_HOST_KEY };
+        }),
+      ),
+    );
     expectIssue(prod, "dxbackup:remoteSources[0]", /nobody protects 'crm' \(externalDatabase, owner CRM team\)/);
     const dev = loadPolicy(stackConfig(withChange((c) => (c.remoteSources = [source({})]))));
     expect(dev.remoteSources).to.have.length(1);

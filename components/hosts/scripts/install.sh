@@ -7,10 +7,17 @@
 # Safe to run any number of times: a file is replaced only when its content or
 # mode differs, files that are no longer part of the bundle are removed, and the
 # summary line says what changed.
+#
+# $1 is the install's identity (chosen by the provider at create, kept by every
+# update). It is written to the state dir so that an uninstall carrying another
+# identity (an old resource deleted after a rename or an address change that
+# reached this same machine) leaves this install alone.
 set -euo pipefail
 umask 077
+INSTALL_ID=${1:-}
 
 : "${POLICY:?}" "${HOST_NAME:?}" "${INSTALL_DIR:?}" "${CONFIG_DIR:?}" "${STATE_DIR:?}" "${SYSTEMD_DIR:?}" "${CRON_DIR:?}" "${SCHEDULER:?}"
+: "${AGENT:?}" "${AGENT_CONFIG:?}" "${PASSWORD_FILE:?}"
 
 say() { printf 'dx-backup install [%s]: %s\n' "$HOST_NAME" "$*"; }
 fail() { printf 'dx-backup install [%s]: ERROR: %s\n' "$HOST_NAME" "$*" >&2; exit 1; }
@@ -43,11 +50,28 @@ owned() {
 
 mkdir -p "$STATE_DIR"
 chmod 0700 "$STATE_DIR"
+case "$INSTALL_ID" in
+  "") ;;
+  *[!0-9a-f-]*) fail "bad install id '$INSTALL_ID'" ;;
+  *) printf '%s\n' "$INSTALL_ID" >"$STATE_DIR/install-id" ;;
+esac
 new_manifest=$(mktemp "$STATE_DIR/.installed-files.XXXXXX")
 decoded=$(mktemp "$STATE_DIR/.decoded.XXXXXX")
 staged=""
-cleanup() { rm -f "$new_manifest" "$decoded" ${staged:+"$staged"}; }
+# The repository password before this install: if the bundle changes it, the
+# repository's key is changed too (below), or the old password is put back.
+# Until the repository's key matches the installed password, a failure puts the
+# old password back: a half-done install must not lock the agent out.
+old_password="" password_settled=0
+cleanup() {
+  if [ -n "$old_password" ] && [ "$password_settled" = 0 ]; then cp -p "$old_password" "$PASSWORD_FILE"; fi
+  rm -f "$new_manifest" "$decoded" ${staged:+"$staged"} ${old_password:+"$old_password"}
+}
 trap cleanup EXIT
+if [ -f "$PASSWORD_FILE" ]; then
+  old_password=$(mktemp "$STATE_DIR/.old-password.XXXXXX")
+  cp -p "$PASSWORD_FILE" "$old_password"
+fi
 
 changed=0 unchanged=0 removed=0 units_changed=0
 
@@ -106,6 +130,12 @@ if [ -f "$manifest" ]; then
 fi
 mv -f "$new_manifest" "$manifest"
 chmod 0600 "$manifest"
+
+if [ -n "$old_password" ] && ! cmp -s "$old_password" "$PASSWORD_FILE"; then
+  "$AGENT" --config "$AGENT_CONFIG" rekey "$old_password" ||
+    fail "the repositoryPassword changed, but the repository's key could not be changed: the previous password is kept on this host; fix the cause above and run pulumi up again"
+fi
+password_settled=1
 
 if [ "$SCHEDULER" = systemd ]; then
   [ "$units_changed" = 0 ] || systemctl daemon-reload

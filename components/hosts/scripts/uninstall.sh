@@ -10,6 +10,16 @@ set -euo pipefail
 
 say() { printf 'dx-backup uninstall [%s]: %s\n' "$HOST_NAME" "$*"; }
 
+# $1: the identity of the install this delete belongs to (see install.sh).
+INSTALL_ID=${1:-}
+if [ -n "$INSTALL_ID" ] && [ -f "$STATE_DIR/install-id" ]; then
+  current=$(cat "$STATE_DIR/install-id")
+  if [ "$current" != "$INSTALL_ID" ]; then
+    say "this host now runs install $current, not $INSTALL_ID (a rename or a new address of the same host): nothing removed"
+    exit 0
+  fi
+fi
+
 manifest="$STATE_DIR/installed-files"
 unit_prefix="$SYSTEMD_DIR/dxbackup-$POLICY-"
 cron_file="$CRON_DIR/dxbackup-$POLICY"
@@ -34,7 +44,7 @@ while IFS= read -r path; do
   if [ -e "$path" ]; then rm -f "$path"; removed=$((removed + 1)); fi
 done <"$manifest"
 if [ "$units" = 1 ] && [ "$systemd_running" = 1 ]; then systemctl daemon-reload; fi
-rm -f "$manifest"
+rm -f "$manifest" "$STATE_DIR/install-id"
 # Remove the agent's now-empty directories, deepest first; never the state dir.
 find "$INSTALL_DIR" "$CONFIG_DIR" -depth -type d -empty -delete 2>/dev/null || true
 

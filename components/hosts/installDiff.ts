@@ -1,0 +1,56 @@
+/**
+ * What the engine does with an agent install when its inputs change: the one
+ * definition the AgentInstall provider answers the engine with and
+ * `dxbackup plan` reports. Pure, no Pulumi import.
+ */
+
+/** The inputs the diff looks at (plain values: the engine hands the provider unwrapped secrets). */
+export interface InstallInputs {
+  /** Where and as whom; not secret, so that state and plans show which host an install is on. */
+  connection: { host: string; port?: number; user?: string; hostKey?: string };
+  /** The SSH private key the deploy logs in with (secret). */
+  privateKey: string;
+  install: string;
+  uninstall: string;
+  bundle: string;
+  configDigest: string;
+  decommissioned?: boolean;
+}
+
+export interface InstallDiff {
+  changes: boolean;
+  /** Input paths whose change makes the engine replace the install (create the new one, then delete the old). */
+  replaces: string[];
+}
+
+/**
+ * Another address or port is another machine as far as the deploy can tell:
+ * install there, then uninstall from the old address (the old install's own
+ * identity guards a machine that merely changed address). Everything else,
+ * agent, config, schedules, secrets, login, is an in-place update that runs the
+ * idempotent installer again, never an uninstall.
+ */
+export const REPLACING_INPUTS = ["connection.host", "connection.port"] as const;
+
+const UPDATING_INPUTS = [
+  "connection.user",
+  "connection.hostKey",
+  "privateKey",
+  "install",
+  "uninstall",
+  "bundle",
+  "configDigest",
+  "decommissioned",
+] as const;
+
+function at(inputs: InstallInputs, key: string): unknown {
+  return key.split(".").reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], inputs);
+}
+
+export function installDiff(olds: InstallInputs, news: InstallInputs): InstallDiff {
+  // A decommissioned host is never contacted again: no change reaches it.
+  if (news.decommissioned === true) return { changes: olds.decommissioned !== true, replaces: [] };
+  const differs = (key: string) => (at(olds, key) ?? null) !== (at(news, key) ?? null);
+  const replaces = REPLACING_INPUTS.filter(differs);
+  return { changes: replaces.length > 0 || UPDATING_INPUTS.some(differs), replaces: [...replaces] };
+}

@@ -1,0 +1,341 @@
+import type { Stack } from "@pulumi/pulumi/automation";
+import { expect } from "chai";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { localStack, pulumiCli } from "../../cli/engine/localStack";
+import type { StackConfig } from "../../components/policy/load";
+import { SAMPLE_HOST_KEY } from "../support/config";
+import { LocalPortalHost } from "../support/localHost";
+
+/**
+ * The host lifecycle on the real Pulumi engine: the CLI built from its Go
+ * module by scripts/build-pulumi.sh, a file backend, passphrase secrets, the
+ * AgentInstall dynamic provider over real SSH to a loopback sshd, restic into
+ * s3rver. The steps build on each other, like the days of one stack.
+ */
+describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", function () {
+  this.timeout(300_000);
+  const host = new LocalPortalHost();
+  const dir = mkdtempSync(path.join(tmpdir(), "dxb-engine-"));
+  /** Everything the engine printed, for the secrets check. */
+  const engineOutput: string[] = [];
+  let stack: Stack;
+  let config: StackConfig;
+
+  type HostEntry = Record<string, unknown> & { name: string; address: string; ssh?: Record<string, unknown> };
+  const hostsOf = (c: StackConfig) => JSON.parse(c.values["dxbackup:hosts"]) as HostEntry[];
+  /** `c` with its hosts changed by `change`. */
+  function withHosts(c: StackConfig, change: (hosts: HostEntry[]) => HostEntry[]): StackConfig {
+    return { ...c, values: { ...c.values, "dxbackup:hosts": JSON.stringify(change(hostsOf(c))) } };
+  }
+  function withValue(c: StackConfig, key: string, value: unknown): StackConfig {
+    return { ...c, values: { ...c.values, [`dxbackup:${key}`]: JSON.stringify(value) } };
+  }
+
+  /** The stack with `c`: non-secret keys into the stack file, secrets with `pulumi config set --secret`. */
+  async function deploy(c: StackConfig): Promise<Stack> {
+    const plain = Object.fromEntries(Object.entries(c.values).filter(([k]) => !c.secretKeys.has(k)));
+    const secrets = Object.fromEntries(Object.entries(c.values).filter(([k]) => c.secretKeys.has(k)));
+    return localStack({ dir, stack: "lifecycle", config: plain, secrets });
+  }
+  const record = (text: string) => engineOutput.push(text);
+  const up = (s: Stack) => s.up({ color: "never", onOutput: record });
+
+  /** What a preview would do to each agent install: resource name -> the engine's steps, in order. */
+  async function installSteps(s: Stack): Promise<Record<string, string[]>> {
+    const steps: Record<string, string[]> = {};
+    await s.preview({
+      color: "never",
+      onEvent: (e) => {
+        const m = e.resourcePreEvent?.metadata;
+        if (m && m.type.endsWith(":AgentInstall")) (steps[m.urn.split("::").pop() as string] ??= []).push(m.op);
+      },
+    });
+    return steps;
+  }
+  const installIdOnHost = (stateDir: string) => readFileSync(path.join(stateDir, "install-id"), "utf8").trim();
+
+  /** The AgentInstall resources in the engine's state, by resource name. */
+  async function installsInState(): Promise<Record<string, { id: string; outputs: Record<string, unknown> }>> {
+    const state = await stack.exportStack();
+    const resources = (state.deployment as { resources: Array<Record<string, unknown>> }).resources;
+    return Object.fromEntries(
+      resources
+        .filter((r) => String(r.type).endsWith(":AgentInstall"))
+        .map((r) => [
+          String(r.urn).split("::").pop(),
+          { id: String(r.id), outputs: r.outputs as Record<string, unknown> },
+        ]),
+    );
+  }
+
+  /** Plain restic against one host's repository, with the password given. */
+  function restic(repoHost: string, password: string, ...args: string[]) {
+    return spawnSync(
+      "restic",
+      [
+        "-r",
+        `s3:https://127.0.0.1:${host.s3Port}/dxb/dx-it/${repoHost}`,
+        "--cacert",
+        host.services.caCertificate,
+        ...args,
+      ],
+      {
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          RESTIC_PASSWORD: password,
+          AWS_ACCESS_KEY_ID: "S3RVER",
+          AWS_SECRET_ACCESS_KEY: "S3RVER",
+        },
+      },
+    );
+  }
+
+  before(async () => {
+    await host.start();
+    config = withHosts(host.config({ environment: "it" }), ([h]) => [
+      { ...h, ssh: { ...h.ssh, hostKey: host.services.hostKey } },
+    ]);
+  });
+  after(async () => {
+    await host.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("up installs the agent over SSH; a second preview expects no changes and a second up changes nothing", async () => {
+    stack = await deploy(config);
+    const first = await up(stack);
+    expect(first.summary.result).to.equal("succeeded");
+    expect(first.summary.resourceChanges).to.deep.include({ create: 5 });
+    const { host: h, policy } = host.policy(config);
+    expect(readFileSync(path.join(h.agent.cronDir, `dxbackup-${policy.name}`), "utf8")).to.match(
+      /^0 2 \* \* \* root /m,
+    );
+    const installs = await installsInState();
+    expect(installIdOnHost(h.agent.stateDir)).to.equal(installs["dx-it-portal-1-install"].id);
+
+    await stack.preview({ expectNoChanges: true, color: "never" });
+    const second = await up(stack);
+    expect(second.summary.resourceChanges).to.deep.equal({ same: 5 });
+  });
+
+  it("a change of retention, of a schedule's cron and of a target updates the install in place; the backup runs", async () => {
+    const { host: h } = host.policy(config);
+    const before = installIdOnHost(h.agent.stateDir);
+    config = withHosts(
+      withValue(withValue(config, "retention", { keepLast: 5 }), "schedules", [
+        { name: "nightly", cron: "30 1 * * *", mode: "online" },
+        { name: "weekly", cron: "0 3 * * 0", mode: "offline" },
+      ]),
+      ([one]) => [{ ...one, customPaths: [{ name: "ssl", path: host.layout.ssl }] }],
+    );
+    stack = await deploy(config);
+    expect(await installSteps(stack)).to.deep.equal({ "dx-it-portal-1-install": ["update"] });
+    const preview = await stack.preview({ color: "never" });
+    expect(preview.changeSummary).to.not.have.any.keys("replace", "delete", "create");
+    await up(stack);
+    expect(installIdOnHost(h.agent.stateDir)).to.equal(before);
+    const { policy } = host.policy(config);
+    expect(readFileSync(path.join(h.agent.cronDir, `dxbackup-${policy.name}`), "utf8")).to.match(
+      /^30 1 \* \* \* root /m,
+    );
+    const schedule = readFileSync(path.join(h.agent.configDir, "schedules", "nightly.conf"), "utf8");
+    expect(schedule).to.match(/DXB_KEEP=\(.*'--keep-last' '5'/);
+    const { job, status } = await host.runSchedule(config, "nightly");
+    expect(job.code, JSON.stringify(status)).to.equal(0);
+  });
+
+  it("a pinned host key that the host does not have is refused before anything is sent", async () => {
+    const { host: h } = host.policy(config);
+    const schedulePath = path.join(h.agent.configDir, "schedules", "nightly.conf");
+    const beforeChange = readFileSync(schedulePath, "utf8");
+    const spoofed = withValue(
+      withHosts(config, ([one]) => [{ ...one, ssh: { ...one.ssh, hostKey: SAMPLE_HOST_KEY } }]),
+      "retention",
+      { keepLast: 9 },
+    );
+    stack = await deploy(spoofed);
+    let message = "";
+    await up(stack).catch((err: Error) => (message = err.message));
+    expect(message).to.match(/the host's SSH key is not the pinned hostKey; nothing was sent/);
+    expect(readFileSync(schedulePath, "utf8")).to.equal(beforeChange);
+    stack = await deploy(config);
+    await up(stack);
+    await stack.preview({ expectNoChanges: true, color: "never" });
+  });
+
+  it("a new repositoryPassword re-keys the repository: backups go on, the old password opens nothing", async () => {
+    const oldPassword = config.values["dxbackup:repositoryPassword"];
+    const newPassword = "a new passphrase, 'quoted' $(not run)";
+    config = { ...config, values: { ...config.values, "dxbackup:repositoryPassword": newPassword } };
+    stack = await deploy(config);
+    await up(stack);
+    const { job, status } = await host.runSchedule(config, "nightly");
+    expect(job.code, JSON.stringify(status)).to.equal(0);
+    expect(restic("portal-1", newPassword, "cat", "config").status).to.equal(0);
+    const old = restic("portal-1", oldPassword, "cat", "config");
+    expect(old.status).to.not.equal(0);
+    expect(old.stderr).to.match(/wrong password|no key/i);
+  });
+
+  it("a new address of the same machine replaces the install, and the old delete leaves the new install alone", async () => {
+    const { host: h } = host.policy(config);
+    const before = installIdOnHost(h.agent.stateDir);
+    config = withHosts(config, ([one]) => [{ ...one, address: "localhost" }]);
+    stack = await deploy(config);
+    // Create the new install first, then delete the old one (whose uninstall sees another install id).
+    expect(await installSteps(stack)).to.deep.equal({
+      "dx-it-portal-1-install": ["create-replacement", "replace", "delete-replaced"],
+    });
+    await up(stack);
+    const now = installIdOnHost(h.agent.stateDir);
+    expect(now).to.not.equal(before);
+    expect((await installsInState())["dx-it-portal-1-install"].id).to.equal(now);
+    expect(existsSync(path.join(h.agent.installDir, "bin", "dxbackup-agent"))).to.equal(true);
+    const { job } = await host.runSchedule(config, "nightly");
+    expect(job.code).to.equal(0);
+  });
+
+  it("a renamed host is installed under its new name; the old name's delete removes nothing of it", async () => {
+    config = withHosts(config, ([one]) => [{ ...one, name: "portal-a" }]);
+    stack = await deploy(config);
+    const result = await up(stack);
+    expect(result.summary.resourceChanges).to.include({ create: 2, delete: 2 });
+    const { host: h } = host.policy(config);
+    expect(installIdOnHost(h.agent.stateDir)).to.equal((await installsInState())["dx-it-portal-a-install"].id);
+    expect(existsSync(path.join(h.agent.installDir, "bin", "dxbackup-agent"))).to.equal(true);
+    const { job } = await host.runSchedule(config, "nightly");
+    expect(job.code).to.equal(0);
+    // A new name is a new repository (<policy>/<host>); the old one keeps its snapshots.
+    const pw = config.values["dxbackup:repositoryPassword"];
+    expect(JSON.parse(restic("portal-1", pw, "snapshots", "--json").stdout).length).to.be.greaterThan(0);
+    expect(JSON.parse(restic("portal-a", pw, "snapshots", "--json").stdout).length).to.equal(1);
+  });
+
+  /** A second host on this machine: its own name, address and agent directories. */
+  function withSecondHost(c: StackConfig, extra: Record<string, unknown> = {}): StackConfig {
+    const agent = path.join(host.root, "agent-2");
+    return withHosts(c, ([one]) => [
+      one,
+      {
+        ...one,
+        name: "portal-2",
+        address: "127.0.0.1",
+        agent: {
+          installDir: `${agent}/opt/dxbackup`,
+          configDir: `${agent}/etc/dxbackup`,
+          stateDir: `${agent}/var/lib/dxbackup`,
+          systemdDir: `${agent}/etc/systemd/system`,
+          cronDir: `${agent}/etc/cron.d`,
+          scheduler: "cron",
+        },
+        ...extra,
+      },
+    ]);
+  }
+
+  it("a removed host loses its agent and schedule; its snapshots stay and open with plain restic", async () => {
+    const two = withSecondHost(config);
+    stack = await deploy(two);
+    await up(stack);
+    const agent = path.join(host.root, "agent-2");
+    const conf = path.join(agent, "etc/dxbackup/dx-it/agent.conf");
+    const run = spawnSync(
+      path.join(agent, "opt/dxbackup/dx-it/bin/dxbackup-agent"),
+      ["--config", conf, "run", "nightly"],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(run.status, run.stderr).to.equal(0);
+
+    stack = await deploy(config);
+    await up(stack);
+    expect(existsSync(path.join(agent, "opt/dxbackup/dx-it/bin/dxbackup-agent"))).to.equal(false);
+    expect(existsSync(path.join(agent, "etc/cron.d/dxbackup-dx-it"))).to.equal(false);
+    const snapshots = restic("portal-2", config.values["dxbackup:repositoryPassword"], "snapshots", "--json");
+    expect(JSON.parse(snapshots.stdout)).to.have.length(1);
+    // The first host is untouched.
+    const { host: h } = host.policy(config);
+    expect(existsSync(path.join(h.agent.installDir, "bin", "dxbackup-agent"))).to.equal(true);
+  });
+
+  it("a decommissioned host is never contacted again: marked, then removed, while it is unreachable", async () => {
+    stack = await deploy(withSecondHost(config));
+    await up(stack);
+    await host.services.stopSshd();
+    try {
+      stack = await deploy(withSecondHost(config, { decommissioned: true }));
+      const marked = await up(stack);
+      expect(marked.summary.result).to.equal("succeeded");
+      stack = await deploy(config);
+      const removed = await up(stack);
+      expect(removed.summary.resourceChanges).to.include({ delete: 2 });
+    } finally {
+      await host.services.startSshd();
+    }
+    // Its agent was left where it was: nothing reached the host.
+    expect(existsSync(path.join(host.root, "agent-2", "opt/dxbackup/dx-it/bin/dxbackup-agent"))).to.equal(true);
+  });
+
+  it("no secret reaches the exported state, the state files or the engine's output and logs", async () => {
+    // The engine's own logs, on stderr, go into the haystack too, at -v=6: from -v=7 on, the engine
+    // traces resource inputs with their secret values in clear ("Planner decided not to update ...
+    // (inputs=...)", and at -v=9 every property sent to a provider), whatever the provider: Pulumi's
+    // documented caveat for verbose logs, which no program can change.
+    await stack.preview({
+      color: "never",
+      logVerbosity: 6,
+      logFlow: true,
+      logToStdErr: true,
+      debug: true,
+      onOutput: record,
+      onError: record,
+    });
+    {
+      const cli = pulumiCli(stack, ["stack", "export"]);
+      expect(cli.status, cli.stderr).to.equal(0);
+      const exported = cli.stdout;
+      const stateFiles = readdirSync(dir, { recursive: true })
+        .map((f) => path.join(dir, String(f)))
+        .filter((f) => statSync(f).isFile() && !f.endsWith("passphrase"))
+        .map((f) => [path.relative(dir, f), readFileSync(f, "latin1")] as const);
+      const haystacks: Record<string, string> = {
+        "the exported state": exported,
+        "the engine's output and logs": engineOutput.join("\n"),
+        ...Object.fromEntries(stateFiles),
+      };
+      const secrets = [
+        config.values["dxbackup:repositoryPassword"],
+        "pw for it 'with' $(quotes)",
+        host.services.clientKey.privateKey.split("\n")[1],
+        host.services.s3Credentials.secretAccessKey,
+      ];
+      for (const secret of secrets) {
+        for (const [where, text] of Object.entries(haystacks)) {
+          expect(text.includes(secret), `${secret.slice(0, 6)}... in plain text in ${where}`).to.equal(false);
+        }
+      }
+      // It is there, encrypted: the state does hold the bundle.
+      expect(exported).to.match(
+        /"bundle": \{\s*"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",\s*"ciphertext"/,
+      );
+    }
+  });
+
+  it("destroy removes every schedule and agent and keeps every snapshot", async () => {
+    const pw = config.values["dxbackup:repositoryPassword"];
+    const before = JSON.parse(restic("portal-a", pw, "snapshots", "--json").stdout).map((s: { id: string }) => s.id);
+    const result = await stack.destroy({ color: "never", onOutput: record });
+    expect(result.summary.result).to.equal("succeeded");
+    const { host: h, policy } = host.policy(config);
+    expect(existsSync(path.join(h.agent.cronDir, `dxbackup-${policy.name}`))).to.equal(false);
+    expect(existsSync(path.join(h.agent.installDir, "bin", "dxbackup-agent"))).to.equal(false);
+    const after = JSON.parse(restic("portal-a", pw, "snapshots", "--json").stdout).map((s: { id: string }) => s.id);
+    expect(after).to.deep.equal(before);
+    execFileSync("restic", ["version"]);
+  });
+});
