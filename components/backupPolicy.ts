@@ -37,8 +37,10 @@ export class BackupPolicy extends pulumi.ComponentResource {
   readonly runbook: pulumi.Output<string>;
 
   constructor(name: string, args: BackupPolicyArgs, opts?: pulumi.ComponentResourceOptions) {
-    // The summary is the component's input: policy packs and `dxbackup plan` check it.
-    super("dxbackup:index:BackupPolicy", name, { summary: policySummary(args.policy) }, opts);
+    // The summary is an input (what `dxbackup plan` reads under mocks) and an output (what stack
+    // policies see under the real engine): the guardrails check the same value either way.
+    const summary = policySummary(args.policy);
+    super("dxbackup:index:BackupPolicy", name, { summary }, opts);
     const { policy } = args;
     const secret = (key: string): pulumi.Input<string> => {
       const value = args.secrets[key];
@@ -97,6 +99,11 @@ export class BackupPolicy extends pulumi.ComponentResource {
     );
 
     this.runbook = pulumi.output(this.store.bucketName ?? "<bucket>").apply((bucket) => renderRunbook(policy, bucket));
-    this.registerOutputs({ repositories: this.repositories, bucketName: this.store.bucketName, runbook: this.runbook });
+    this.registerOutputs({
+      summary,
+      repositories: this.repositories,
+      bucketName: this.store.bucketName,
+      runbook: this.runbook,
+    });
   }
 }

@@ -20,7 +20,7 @@ for shim in tools/pulumi/plugins/*; do ln -sfn "../../$shim" "$bin/$(basename "$
 
 if [ -x "$bin/pulumi" ] && [ "$("$bin/pulumi" version 2>/dev/null)" = "$want" ]; then exit 0; fi
 if command -v pulumi >/dev/null && [ "$(pulumi version 2>/dev/null)" = "$want" ]; then
-  ln -sfn "$(command -v pulumi)" "$bin/pulumi"
+  ln -sfn "$(readlink -f "$(command -v pulumi)")" "$bin/pulumi"
   echo "setup: using $(command -v pulumi) ($want)"
   exit 0
 fi
@@ -40,5 +40,6 @@ if [ ! -x "$cache/pulumi" ]; then
   mv -f "$cache/pulumi.new" "$cache/pulumi"
   echo "setup: built the Pulumi CLI $want in $((SECONDS - start)) s"
 fi
-ln -sfn "$cache/pulumi" "$bin/pulumi"
+# A copy, not a link: the engine looks for its bundled plugins beside the binary it runs.
+cp -f "$cache/pulumi" "$bin/pulumi"
 "$bin/pulumi" version >/dev/null

@@ -1,5 +1,6 @@
 import { formatMinutes } from "../coverage/rpo";
 import type { CoverageRow } from "../coverage/report";
+import { replacingInputs } from "./replacements";
 import type { PlanReport } from "./report";
 import { formatDays } from "./warnings";
 
@@ -11,9 +12,12 @@ export interface Change {
 }
 
 export interface ResourceChange {
-  op: "create" | "update" | "delete";
+  /** `replace`: the engine deletes and creates it (refused for a protected resource). */
+  op: "create" | "update" | "replace" | "delete";
   type: string;
   name: string;
+  /** For a replacement, the inputs that force it. */
+  because?: string[];
 }
 
 export interface PlanDiff {
@@ -136,8 +140,14 @@ export function diffPlans(base: PlanReport, head: PlanReport, baseRef: string): 
   for (const [k, r] of hRes) {
     const b = bRes.get(k);
     if (!b) resources.push({ op: "create", type: r.type, name: r.name });
-    else if (JSON.stringify(b.inputs) !== JSON.stringify(r.inputs))
-      resources.push({ op: "update", type: r.type, name: r.name });
+    else if (JSON.stringify(b.inputs) !== JSON.stringify(r.inputs)) {
+      const because = replacingInputs(r.type, b.inputs, r.inputs);
+      resources.push(
+        because.length
+          ? { op: "replace", type: r.type, name: r.name, because }
+          : { op: "update", type: r.type, name: r.name },
+      );
+    }
   }
   for (const [k, r] of bRes) if (!hRes.has(k)) resources.push({ op: "delete", type: r.type, name: r.name });
 

@@ -326,6 +326,35 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
     }
   });
 
+  describe("guardrails: the CrossGuard policy pack in the engine (pulumi preview --policy-pack policy-pack)", () => {
+    const policyPack = path.join(__dirname, "..", "..", "policy-pack");
+    /** A preview of `c` as a stack of its own (nothing reaches the host), with the policy pack. */
+    async function previewWithPolicies(name: string, c: StackConfig): Promise<string> {
+      const plain = Object.fromEntries(Object.entries(c.values).filter(([k]) => !c.secretKeys.has(k)));
+      const secrets = Object.fromEntries(Object.entries(c.values).filter(([k]) => c.secretKeys.has(k)));
+      const s = await localStack({ dir: path.join(dir, "policies"), stack: name, config: plain, secrets });
+      const out: string[] = [];
+      await s.preview({ color: "never", policyPacks: [policyPack], onOutput: (t) => out.push(t) });
+      return out.join("");
+    }
+
+    it("passes the stack of this suite", async () => {
+      expect(await previewWithPolicies("guarded", config)).to.match(/✅ dx-backup-guardrails@v0\.1\.0/);
+    });
+
+    it("fails a production stack with 3 restore points and no drill, naming the rule", async () => {
+      const prod = withValue({ ...config, values: { ...config.values, "dxbackup:environment": "prod" } }, "retention", {
+        keepLast: 3,
+      });
+      let message = "";
+      await previewWithPolicies("prod", prod).catch((err: Error) => (message = err.message));
+      expect(message).to.match(/❌ dx-backup-guardrails@v0\.1\.0/);
+      expect(message).to.match(/\[mandatory\] +production-history +\(dxbackup:index:BackupPolicy: dx-prod\)/);
+      expect(message).to.match(/keeps restore points for \d+ days; production keeps at least 30/);
+      expect(message).to.match(/has no restore drill schedule/);
+    });
+  });
+
   it("destroy removes every schedule and agent and keeps every snapshot", async () => {
     const pw = config.values["dxbackup:repositoryPassword"];
     const before = JSON.parse(restic("portal-a", pw, "snapshots", "--json").stdout).map((s: { id: string }) => s.id);

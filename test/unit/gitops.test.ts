@@ -7,6 +7,7 @@ import { parse, stringify } from "yaml";
 import { computePlan, planDiffCommand } from "../../cli/plan/command";
 import { statusCommand } from "../../cli/status";
 import { parseStackConfig, readStackConfig, stackFilePath } from "../../cli/plan/stackFile";
+import { replacingInputs } from "../../components/plan/replacements";
 import { diffPlans } from "../../components/plan/diff";
 import { renderDiffText } from "../../components/render/plan/diff";
 import { expectGolden } from "../support/golden";
@@ -46,6 +47,43 @@ describe("plan diff: what a change does to recoverability", function () {
       expectGolden(`diff/${name}.txt`, renderDiffText(diff));
     });
   }
+
+  it("marks a replacement where the engine replaces: a host's new address, the bucket's object lock", async () => {
+    const head = await computePlan(
+      "prod",
+      parseStackConfig(
+        prodWith((c) => {
+          const [dmgr] = c["dxbackup:hosts"] as Array<Record<string, unknown>>;
+          dmgr.address = "dx-dmgr-new.prod.acme.internal";
+          (c["dxbackup:retention"] as Record<string, unknown>).keepDaily = 40;
+        }),
+        "moved",
+      ),
+      NOW,
+    );
+    const diff = diffPlans(await base(), head, "main");
+    expect(diff.resources).to.deep.include({
+      op: "replace",
+      type: "pulumi-nodejs:dynamic/dxbackup:AgentInstall",
+      name: "dx-prod-dmgr-install",
+      because: ["connection.host"],
+    });
+    // The other hosts' config changed too (retention): updated in place, never replaced.
+    expect(diff.resources).to.deep.include({
+      op: "update",
+      type: "pulumi-nodejs:dynamic/dxbackup:AgentInstall",
+      name: "dx-prod-portal-1-install",
+    });
+    const text = renderDiffText(diff);
+    expect(text).to.include(
+      "  +- pulumi-nodejs:dynamic/dxbackup:AgentInstall  dx-prod-dmgr-install (replaced: connection.host changed)",
+    );
+    expect(text).to.match(/Resources: 0 to create, \d+ to update, 1 to replace, 0 to delete/);
+    expect(
+      replacingInputs("aws:s3/bucket:Bucket", { objectLockEnabled: false }, { objectLockEnabled: true }),
+    ).to.deep.equal(["objectLockEnabled"]);
+    expect(replacingInputs("aws:s3/bucket:Bucket", { tags: { a: "1" } }, { tags: { a: "2" } })).to.deep.equal([]);
+  });
 
   it("says a weakening change in its first line, in plain words", async () => {
     const head = await computePlan("prod", parseStackConfig(prodWith(cases[0][1]), "x"), NOW);

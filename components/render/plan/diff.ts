@@ -2,12 +2,18 @@ import type { PlanDiff } from "../../plan/diff";
 import type { PlanReport } from "../../plan/report";
 import { renderWeekGantt } from "./week";
 
-const SYMBOL = { create: "+", update: "~", delete: "-" } as const;
+// Pulumi's own symbols: +- is a replacement (delete and create).
+const SYMBOL = { create: "+", update: "~", replace: "+-", delete: "-" } as const;
 
 function resourceSummary(diff: PlanDiff): string {
   const n = (op: string) => diff.resources.filter((r) => r.op === op).length;
-  return `${n("create")} to create, ${n("update")} to update, ${n("delete")} to delete`;
+  const replaced = n("replace") ? `, ${n("replace")} to replace` : "";
+  return `${n("create")} to create, ${n("update")} to update${replaced}, ${n("delete")} to delete`;
 }
+
+/** "(replaced: connection.host changed)" after a replacement. */
+const why = (r: PlanDiff["resources"][number]) =>
+  r.op === "replace" ? ` (replaced: ${r.because?.join(", ")} changed)` : "";
 
 /** The diff for a terminal: the verdict in the first line. */
 export function renderDiffText(diff: PlanDiff): string {
@@ -25,7 +31,7 @@ export function renderDiffText(diff: PlanDiff): string {
     for (const c of other) out.push(`  ${c.kind === "stronger" ? "+" : "~"} ${c.text}`);
   }
   out.push("", `Resources: ${resourceSummary(diff)}`);
-  for (const r of diff.resources) out.push(`  ${SYMBOL[r.op]} ${r.type}  ${r.name}`);
+  for (const r of diff.resources) out.push(`  ${SYMBOL[r.op]} ${r.type}  ${r.name}${why(r)}`);
   return `${out.join("\n")}\n`;
 }
 
@@ -50,7 +56,7 @@ export function renderDiffMarkdown(diff: PlanDiff, head: PlanReport): string {
   out.push(`### Resources: ${resourceSummary(diff)}`, "");
   if (diff.resources.length) {
     out.push("| | Type | Name |", "|---|---|---|");
-    for (const r of diff.resources) out.push(`| ${SYMBOL[r.op]} | \`${r.type}\` | \`${r.name}\` |`);
+    for (const r of diff.resources) out.push(`| ${SYMBOL[r.op]} | \`${r.type}\` | \`${r.name}\`${why(r)} |`);
     out.push("");
   }
   out.push("### One week of runs", "", renderWeekGantt(head), "");
