@@ -79,7 +79,17 @@ export interface Recording<T> {
  */
 export async function recordResources<T>(
   program: () => T,
-  options: { stack: string; config?: StackConfig; project?: string; revealSecrets?: boolean },
+  options: {
+    stack: string;
+    config?: StackConfig;
+    project?: string;
+    revealSecrets?: boolean;
+    /**
+     * Run as a first `pulumi preview` does: what the cloud computes (ARNs, ids, secrets of access
+     * keys) is unknown, so code that needs it known fails here instead of on a real preview.
+     */
+    preview?: boolean;
+  },
 ): Promise<Recording<pulumi.Unwrap<T>>> {
   const resources: PlannedResource[] = [];
   await pulumi.runtime.setMocks(
@@ -93,8 +103,11 @@ export async function recordResources<T>(
           inputs: maskSecrets(inputs, options.revealSecrets) as Record<string, unknown>,
         });
         return {
-          id: `${args.name}-id`,
-          state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs) },
+          id: options.preview ? "" : `${args.name}-id`,
+          // In a preview, an output the provider did not return is unknown.
+          state: options.preview
+            ? args.inputs
+            : { ...args.inputs, ...computedState(args.type, args.name, args.inputs) },
         };
       },
       call(args) {
@@ -103,7 +116,7 @@ export async function recordResources<T>(
     },
     options.project ?? "dx-backup",
     options.stack,
-    false,
+    options.preview ?? false,
   );
   pulumi.runtime.setAllConfig({ ...(options.config?.values ?? {}) }, [...(options.config?.secretKeys ?? [])]);
   const result = await pulumi.runtime.runInPulumiStack(async () => program());
@@ -121,6 +134,10 @@ function waitForRPCs(): Promise<void> {
 }
 
 /** Evaluates the real stack program with a stack's config. */
-export async function evaluateStack(config: StackConfig, stack: string, options: { revealSecrets?: boolean } = {}) {
+export async function evaluateStack(
+  config: StackConfig,
+  stack: string,
+  options: { revealSecrets?: boolean; preview?: boolean } = {},
+) {
   return recordResources(() => buildStack(config), { stack, config, ...options });
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import type { StackConfig } from "../../components/policy/load";
+import { referencedSecretKeys, type StackConfig } from "../../components/policy/load";
 
 /** What stands in for an encrypted value: the plan never sees real secrets. */
 export const SECRET_PLACEHOLDER = "[secret]";
@@ -56,6 +56,13 @@ export function parseStackConfig(text: string, source: string): StackConfig {
     const { value, secret } = replaceSecure(rawValue);
     if (secret) secretKeys.add(key);
     values[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  // A stack file need not hold its secrets (each team sets them with its own secrets provider, and
+  // the samples in stacks/ carry none): the plan stands a placeholder in for each one not set yet.
+  for (const key of referencedSecretKeys({ values, secretKeys })) {
+    if (values[key] !== undefined) continue;
+    values[key] = SECRET_PLACEHOLDER;
+    secretKeys.add(key);
   }
   return { values, secretKeys };
 }

@@ -35,6 +35,25 @@ function parseKey(key: keyof PolicyInput, raw: string, issues: PolicyIssue[]): u
   }
 }
 
+/** The policy keys of `config`, parsed and checked against the schema (problems of the values go to `issues`). */
+function parseInput(config: StackConfig, issues: PolicyIssue[]) {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(KEY_KINDS) as Array<keyof PolicyInput>) {
+    const value = config.values[`${NAMESPACE}:${key}`];
+    if (value !== undefined) raw[key] = parseKey(key, value, issues);
+  }
+  return configSchema.safeParse(raw);
+}
+
+/**
+ * The secret config keys a stack's policy names (`dxbackup:repositoryPassword`, ...), or none when
+ * the config does not parse (then `loadPolicy` says why).
+ */
+export function referencedSecretKeys(config: StackConfig): string[] {
+  const parsed = parseInput(config, []);
+  return parsed.success ? [...new Set(secretReferences(parsed.data).map((r) => `${NAMESPACE}:${r.key}`))] : [];
+}
+
 /**
  * Validates a stack's config and returns the resolved policy, or throws a
  * `PolicyError` listing every problem with its config path. Pure: no
@@ -43,13 +62,8 @@ function parseKey(key: keyof PolicyInput, raw: string, issues: PolicyIssue[]): u
  */
 export function loadPolicy(config: StackConfig): Policy {
   const issues: PolicyIssue[] = [];
-  const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(KEY_KINDS) as Array<keyof PolicyInput>) {
-    const value = config.values[`${NAMESPACE}:${key}`];
-    if (value !== undefined) raw[key] = parseKey(key, value, issues);
-  }
   const configKeys = new Set(Object.keys(config.values));
-  const parsed = configSchema.safeParse(raw);
+  const parsed = parseInput(config, issues);
   if (!parsed.success) {
     issues.push(...fromZodIssues(parsed.error.issues, configSchema));
     // Typos among top-level keys often explain "is required" errors: report them too.

@@ -21,7 +21,9 @@ describe("the README's main job: npm run demo (real sshd, s3rver, restic)", func
       expect(r.stdout).to.match(/dx-backup plan for stack 'local'/);
       // The first up of a fresh machine creates the stack; any later one finds it as it left it.
       expect(r.stdout).to.match(/^ {3}pulumi up: resources (5 created|5 unchanged)$/m);
-      expect(r.stdout).to.match(/== 6\/6 pulumi up again: nothing to change\n( {3}\|.*\n)* {3}pulumi up: resources 5 unchanged$/m);
+      expect(r.stdout).to.match(
+        /== 6\/6 pulumi up again: nothing to change\n( {3}\|.*\n)* {3}pulumi up: resources 5 unchanged$/m,
+      );
       expect(r.stdout).to.match(/dx-backup demo: backup and restore verified/);
       expect(r.stdout).to.match(/verified {3}every file byte for byte, with modes, owners and symlinks: identical/);
     }

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import { computePlan, planCommand, renderPlan } from "../../cli/plan/command";
+import { evaluateStack } from "../../cli/plan/evaluate";
 import { parseStackConfig, readStackConfig, stackFilePath } from "../../cli/plan/stackFile";
 import { AGENT_INSTALL_TYPE } from "../../components/hosts/agentInstall";
 import { DEFAULT_SECRETS, SAMPLE_HOST_KEY, stackConfig, validConfig } from "../support/config";
@@ -102,6 +103,17 @@ describe("dxbackup plan", function () {
       "wasconfig-dmgrProfile",
       "db-jcr",
     ]);
+  });
+
+  it("evaluates every shipped stack as a first preview does: with the cloud's outputs unknown", async () => {
+    for (const stack of ["local", "dev", "staging", "prod"]) {
+      const config = readStackConfig(stackFilePath(stack));
+      const { resources } = await evaluateStack(config, stack, { preview: true });
+      const known = await evaluateStack(config, stack);
+      // The same resources, whatever is unknown: nothing is created inside an apply.
+      const names = (rs: typeof resources) => rs.map((r) => `${r.type} ${r.name}`).sort();
+      expect(names(resources), stack).to.deep.equal(names(known.resources));
+    }
   });
 
   it("exits 2 with one '<config path>: <message>' line per problem", () => {
