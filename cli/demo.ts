@@ -102,7 +102,7 @@ export async function demoCommand(opts: { stack: string; now?: Date }): Promise<
       };
   }
 
-  say(`== 1/5 plan of stack '${opts.stack}'`);
+  say(`== 1/6 plan of stack '${opts.stack}'`);
   say(renderPlanText(await computePlan(opts.stack, config, opts.now ?? new Date())));
 
   say(`== 2/6 a sample Portal host under ${DEMO_ROOT}/portal`);

@@ -55,6 +55,7 @@ export class BackupPolicy extends pulumi.ComponentResource {
         storage: policy.storage,
         policyName: policy.name,
         hostNames: policy.hosts.map((h) => h.name),
+        formerHostNames: Object.fromEntries(policy.hosts.map((h) => [h.name, h.formerNames])),
         s3Credentials:
           policy.storage.kind === "s3Compatible"
             ? {
@@ -80,7 +81,8 @@ export class BackupPolicy extends pulumi.ComponentResource {
           sftpPrivateKey: policy.storage.kind === "sftp" ? secret(policy.storage.sftp.privateKeySecret) : undefined,
           pieceSecrets: Object.fromEntries(hostPieceSecrets(policy, host).map((key) => [key, secret(key)])),
         },
-        { parent: this },
+        // A renamed host's component (and with it its install) keeps its identity: an update in place.
+        { parent: this, aliases: host.formerNames.map((former) => ({ name: `${name}-${former}` })) },
       );
     }
 

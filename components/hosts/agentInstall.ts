@@ -11,17 +11,21 @@ interface InstallState extends InstallInputs {
   installOutput: string;
 }
 
-/** Runs the installer or uninstaller over SSH; a non-zero exit fails the step with the script's last error line. */
+/** Runs the installer or uninstaller over SSH; a non-zero exit fails the step with the script's last lines. */
 async function runScript(step: string, inputs: InstallInputs, command: string, installId: string, stdin = "") {
+  const connection = { ...inputs.connection, privateKey: inputs.privateKey };
   // The id is a UUID (checked by the scripts too): safe as a bare word on the command line.
-  const result = await runOverSsh(
-    { ...inputs.connection, privateKey: inputs.privateKey },
-    `${command} ${installId}`,
-    stdin,
-  );
+  const result = await runOverSsh(connection, `${command} ${installId}`, stdin).catch((err: Error) => {
+    const gone =
+      step === "uninstall"
+        ? " (a host that is gone for good: set hosts[].decommissioned: true and run pulumi up, then remove it)"
+        : "";
+    throw new Error(`${step}: ${err.message}${gone}`);
+  });
   if (result.code !== 0) {
-    const lines = (result.stderr || result.stdout).trim().split("\n");
-    throw new Error(`${step} on ${inputs.connection.host} exited ${result.code}: ${lines[lines.length - 1]}`);
+    // The cause and the script's verdict: the last lines, not only the last one.
+    const tail = (result.stderr || result.stdout).trim().split("\n").slice(-10).join("\n");
+    throw new Error(`${step} on ${inputs.connection.host} exited ${result.code}:\n${tail}`);
   }
   return result.stdout.trim();
 }

@@ -24,15 +24,17 @@ export interface InstallDiff {
 }
 
 /**
- * Another address or port is another machine as far as the deploy can tell:
- * install there, then uninstall from the old address (the old install's own
- * identity guards a machine that merely changed address). Everything else,
- * agent, config, schedules, secrets, login, is an in-place update that runs the
- * idempotent installer again, never an uninstall.
+ * Another address is another machine as far as the deploy can tell: install
+ * there, then uninstall from the old address (the old install's own identity
+ * guards a machine that merely changed address; a machine that is gone is
+ * decommissioned first). Everything else, agent, config, schedules, secrets,
+ * login, SSH port, is an in-place update that runs the idempotent installer
+ * again, never an uninstall.
  */
-export const REPLACING_INPUTS = ["connection.host", "connection.port"] as const;
+export const REPLACING_INPUTS = ["connection.host"] as const;
 
 const UPDATING_INPUTS = [
+  "connection.port",
   "connection.user",
   "connection.hostKey",
   "privateKey",

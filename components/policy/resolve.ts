@@ -46,6 +46,7 @@ export function resolveHost(input: HostInput, policy: string): Host {
     role: input.role,
     ssh: { ...input.ssh, sudo: input.ssh.sudo ?? input.ssh.user !== "root" },
     decommissioned: input.decommissioned,
+    formerNames: input.formerNames,
     roots,
     iim,
     customPaths: input.customPaths,

@@ -83,6 +83,18 @@ export const uniquenessRule: Rule = ({ input }) => [
   ...duplicates(input.hosts, (h) => `${h.address}:${h.ssh.port}`).map(([i, a]) =>
     issue(["hosts", i, "address"], `${a} is already declared by another host: declare each host once`),
   ),
+  ...input.hosts.flatMap((h, i) =>
+    h.formerNames
+      .filter((former) =>
+        input.hosts.some((other) => other.name === former || (other !== h && other.formerNames.includes(former))),
+      )
+      .map((former) =>
+        issue(
+          ["hosts", i, "formerNames"],
+          `'${former}' is the name or a former name of another host: a former name belongs to one host only`,
+        ),
+      ),
+  ),
   ...duplicates(input.schedules, (s) => s.name).map(([i, n]) =>
     issue(["schedules", i, "name"], `'${n}' is declared twice: schedule names must be unique`),
   ),

@@ -213,6 +213,12 @@ export const hostSchema = z
      * snapshots stay in the repository.
      */
     decommissioned: z.boolean().default(false),
+    /**
+     * Names this host had before (oldest first): its resources keep their identity under the new
+     * name (aliases), so a rename updates the install and its credentials in place. The new name is a
+     * new repository (`<policy>/<name>`); the old one keeps its snapshots.
+     */
+    formerNames: z.array(identifier("former host name")).default([]),
     /** What backs up the file systems: restic (default) or IBM Spectrum Protect (TSM). */
     fileEngine: z.enum(["restic", "tsm"]).default("restic"),
     /** The Spectrum Protect client, for fileEngine: tsm. */

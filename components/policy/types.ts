@@ -43,6 +43,8 @@ export interface Host {
   ssh: { user: string; port: number; privateKeySecret: string; sudo: boolean; hostKey?: string };
   /** Gone for good: never contacted again (see the schema). */
   decommissioned: boolean;
+  /** Names the host had before: aliases of its resources. */
+  formerNames: string[];
   roots: Partial<Record<RootKey, string>>;
   iim: IimDirs;
   customPaths: Array<{ name: string; path: string }>;

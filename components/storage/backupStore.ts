@@ -12,6 +12,8 @@ export interface BackupStoreArgs {
   policyName: string;
   /** Names of the hosts that get a repository (and, on AWS, their own credentials). */
   hostNames: string[];
+  /** Names a host had before, by its current name: its credentials keep their identity (aliases). */
+  formerHostNames?: Record<string, string[]>;
   /** Credentials for an existing S3-compatible endpoint (secrets). */
   s3Credentials?: { accessKeyId: pulumi.Input<string>; secretAccessKey: pulumi.Input<string> };
   /** Tags for every AWS resource. */
@@ -56,7 +58,12 @@ export class BackupStore extends pulumi.ComponentResource {
         replicate(this, name, storage.s3.region, primary, replica, storage.s3.replication.storageClass, tags);
       }
       for (const host of args.hostNames) {
-        const user = new aws.iam.User(`${name}-${host}-user`, { path: "/dxbackup/", tags }, { parent: this });
+        // A renamed host keeps its IAM user, policy and key: the policy's prefix is updated in place.
+        const renamed = (role: string): pulumi.CustomResourceOptions => ({
+          parent: this,
+          aliases: (args.formerHostNames?.[host] ?? []).map((former) => ({ name: `${name}-${former}-${role}` })),
+        });
+        const user = new aws.iam.User(`${name}-${host}-user`, { path: "/dxbackup/", tags }, renamed("user"));
         new aws.iam.UserPolicy(
           `${name}-${host}-policy`,
           {
@@ -69,9 +76,9 @@ export class BackupStore extends pulumi.ComponentResource {
                 ),
               ),
           },
-          { parent: this },
+          renamed("policy"),
         );
-        const key = new aws.iam.AccessKey(`${name}-${host}-access-key`, { user: user.name }, { parent: this });
+        const key = new aws.iam.AccessKey(`${name}-${host}-access-key`, { user: user.name }, renamed("access-key"));
         this.hosts[host] = {
           repositoryUrl: primary.bucket.bucket.apply((b) => repositoryUrl(storage, args.policyName, host, b)),
           environment: s3Environment(key.id, key.secret),

@@ -181,6 +181,30 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
     expect(old.stderr).to.match(/wrong password|no key/i);
   });
 
+  it("a new repositoryPassword while the storage is unreachable fails the up and keeps the old password working", async () => {
+    const { host: h } = host.policy(config);
+    const passwordFile = path.join(h.agent.configDir, "secrets", "repository-password");
+    const before = readFileSync(passwordFile, "utf8");
+    const rotated = { ...config, values: { ...config.values, "dxbackup:repositoryPassword": "third passphrase" } };
+    stack = await deploy(rotated);
+    await host.services.stopS3();
+    let message = "";
+    try {
+      await up(stack).catch((err: Error) => (message = err.message));
+    } finally {
+      await host.services.startS3();
+    }
+    expect(message).to.match(/neither the new nor the previous repository password opens/);
+    expect(message).to.match(/the previous password is kept on this host/);
+    expect(readFileSync(passwordFile, "utf8")).to.equal(before);
+    expect((await host.runSchedule(config, "nightly")).job.code).to.equal(0);
+    // With the storage back, the same up re-keys.
+    config = rotated;
+    await up(stack);
+    expect(readFileSync(passwordFile, "utf8")).to.equal("third passphrase\n");
+    expect((await host.runSchedule(config, "nightly")).job.code).to.equal(0);
+  });
+
   it("a new address of the same machine replaces the install, and the old delete leaves the new install alone", async () => {
     const { host: h } = host.policy(config);
     const before = installIdOnHost(h.agent.stateDir);
@@ -215,6 +239,18 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
     expect(JSON.parse(restic("portal-a", pw, "snapshots", "--json").stdout).length).to.equal(1);
   });
 
+  it("a rename that declares the former name updates the same install in place", async () => {
+    const { host: h } = host.policy(config);
+    const before = installIdOnHost(h.agent.stateDir);
+    config = withHosts(config, ([one]) => [{ ...one, name: "portal-b", formerNames: ["portal-a"] }]);
+    stack = await deploy(config);
+    expect(await installSteps(stack)).to.deep.equal({ "dx-it-portal-b-install": ["update"] });
+    await up(stack);
+    expect(installIdOnHost(h.agent.stateDir)).to.equal(before);
+    const { job } = await host.runSchedule(config, "nightly");
+    expect(job.code).to.equal(0);
+  });
+
   /** A second host on this machine: its own name, address and agent directories. */
   function withSecondHost(c: StackConfig, extra: Record<string, unknown> = {}): StackConfig {
     const agent = path.join(host.root, "agent-2");
@@ -223,6 +259,7 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
       {
         ...one,
         name: "portal-2",
+        formerNames: [],
         address: "127.0.0.1",
         agent: {
           installDir: `${agent}/opt/dxbackup`,
@@ -357,13 +394,13 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
 
   it("destroy removes every schedule and agent and keeps every snapshot", async () => {
     const pw = config.values["dxbackup:repositoryPassword"];
-    const before = JSON.parse(restic("portal-a", pw, "snapshots", "--json").stdout).map((s: { id: string }) => s.id);
+    const before = JSON.parse(restic("portal-b", pw, "snapshots", "--json").stdout).map((s: { id: string }) => s.id);
     const result = await stack.destroy({ color: "never", onOutput: record });
     expect(result.summary.result).to.equal("succeeded");
     const { host: h, policy } = host.policy(config);
     expect(existsSync(path.join(h.agent.cronDir, `dxbackup-${policy.name}`))).to.equal(false);
     expect(existsSync(path.join(h.agent.installDir, "bin", "dxbackup-agent"))).to.equal(false);
-    const after = JSON.parse(restic("portal-a", pw, "snapshots", "--json").stdout).map((s: { id: string }) => s.id);
+    const after = JSON.parse(restic("portal-b", pw, "snapshots", "--json").stdout).map((s: { id: string }) => s.id);
     expect(after).to.deep.equal(before);
     execFileSync("restic", ["version"]);
   });

@@ -85,6 +85,19 @@ describe("policy: loading a valid config", () => {
     );
   });
 
+  it("a former host name belongs to one host, and is not another host's name", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withChange((c) => {
+          hosts(c).push({ name: "portal-2", address: "10.0.0.12", formerNames: ["portal-1"] });
+        }),
+      ),
+    );
+    expectIssue(issues, "dxbackup:hosts[1].formerNames", /'portal-1' is the name or a former name of another host/);
+    const renamed = loadPolicy(stackConfig(withChange((c) => (hosts(c)[0].formerNames = ["portal-old"]))));
+    expect(renamed.hosts[0].formerNames).to.deep.equal(["portal-old"]);
+  });
+
   it("gives each role its own roots: a web server has IHS and plug-ins, a Deployment Manager its dmgr profile", () => {
     const policy = loadPolicy(
       stackConfig(

@@ -51,9 +51,7 @@ owned() {
 mkdir -p "$STATE_DIR"
 chmod 0700 "$STATE_DIR"
 case "$INSTALL_ID" in
-  "") ;;
   *[!0-9a-f-]*) fail "bad install id '$INSTALL_ID'" ;;
-  *) printf '%s\n' "$INSTALL_ID" >"$STATE_DIR/install-id" ;;
 esac
 new_manifest=$(mktemp "$STATE_DIR/.installed-files.XXXXXX")
 decoded=$(mktemp "$STATE_DIR/.decoded.XXXXXX")
@@ -131,7 +129,9 @@ fi
 mv -f "$new_manifest" "$manifest"
 chmod 0600 "$manifest"
 
-if [ -n "$old_password" ] && ! cmp -s "$old_password" "$PASSWORD_FILE"; then
+# A new password is added as a key of the restic repository before anything relies on it; the
+# old key goes (or is retried by the next install). TSM hosts keep no restic repository.
+if [ -n "$old_password" ] && ! cmp -s "$old_password" "$PASSWORD_FILE" && [ "${ENGINE_COMMAND:-restic}" = restic ]; then
   "$AGENT" --config "$AGENT_CONFIG" rekey "$old_password" ||
     fail "the repositoryPassword changed, but the repository's key could not be changed: the previous password is kept on this host; fix the cause above and run pulumi up again"
 fi
@@ -142,6 +142,12 @@ if [ "$SCHEDULER" = systemd ]; then
   while IFS= read -r path; do
     case "$path" in *.timer) systemctl enable --now "$(basename "$path")" >/dev/null ;; esac
   done <"$manifest"
+fi
+
+# Only a complete install takes over the host's identity: a failed one leaves the live install's.
+if [ -n "$INSTALL_ID" ]; then
+  printf '%s\n' "$INSTALL_ID" >"$STATE_DIR/.install-id.new"
+  mv -f "$STATE_DIR/.install-id.new" "$STATE_DIR/install-id"
 fi
 
 say "scheduler=$SCHEDULER files=$((changed + unchanged)) changed=$changed removed=$removed"
