@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { localStack, pulumiCli } from "../../cli/engine/localStack";
 import type { StackConfig } from "../../components/policy/load";
-import { SAMPLE_HOST_KEY } from "../support/config";
+import { agentDirsUnder, SAMPLE_HOST_KEY } from "../support/config";
 import { LocalPortalHost } from "../support/localHost";
 
 /**
@@ -261,14 +261,7 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
         name: "portal-2",
         formerNames: [],
         address: "127.0.0.1",
-        agent: {
-          installDir: `${agent}/opt/dxbackup`,
-          configDir: `${agent}/etc/dxbackup`,
-          stateDir: `${agent}/var/lib/dxbackup`,
-          systemdDir: `${agent}/etc/systemd/system`,
-          cronDir: `${agent}/etc/cron.d`,
-          scheduler: "cron",
-        },
+        agent: agentDirsUnder(agent),
         ...extra,
       },
     ]);

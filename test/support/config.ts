@@ -16,6 +16,18 @@ export function validConfig(): ConfigObject {
   };
 }
 
+/** The `agent` key of a host whose every agent directory lives under `root`, scheduled by cron.d files. */
+export function agentDirsUnder(root: string) {
+  return {
+    installDir: `${root}/opt/dxbackup`,
+    configDir: `${root}/etc/dxbackup`,
+    stateDir: `${root}/var/lib/dxbackup`,
+    systemdDir: `${root}/etc/systemd/system`,
+    cronDir: `${root}/etc/cron.d`,
+    scheduler: "cron",
+  };
+}
+
 /** A host key line as `ssh-keyscan` prints it (a sample: no host has it). */
 export const SAMPLE_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO3nZ7X23fsOEhi81qLvDtw5/lW6VE/vKtzi1b3+Ee+E";
 

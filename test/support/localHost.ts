@@ -10,6 +10,7 @@ import { evaluateStack } from "../../cli/plan/evaluate";
 import { loadPolicy, type StackConfig } from "../../components/policy/load";
 import type { Host, Policy } from "../../components/policy/types";
 import { agentLayout } from "../../components/render/agentConfig";
+import { agentDirsUnder } from "./config";
 import { agentInstalls, applyCreate, applyDelete } from "./install";
 
 /** A directory name that tries every way to be executed by a careless shell. */
@@ -99,14 +100,7 @@ export class LocalPortalHost {
             start: [`${l.wpProfile}/bin/startServer.sh WebSphere_Portal`],
           },
           ...o.host,
-          agent: {
-            installDir: `${agent}/opt/dxbackup`,
-            configDir: `${agent}/etc/dxbackup`,
-            stateDir: `${agent}/var/lib/dxbackup`,
-            systemdDir: `${agent}/etc/systemd/system`,
-            cronDir: `${agent}/etc/cron.d`,
-            scheduler: "cron",
-          },
+          agent: agentDirsUnder(agent),
         },
       ]),
       "dxbackup:schedules": JSON.stringify(
