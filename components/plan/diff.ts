@@ -135,6 +135,25 @@ export function diffPlans(base: PlanReport, head: PlanReport, baseRef: string): 
 
   const key = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
   const bRes = new Map(base.resources.map((r) => [key(r), r]));
+  // A host renamed with formerNames keeps its resources (aliases): pair each base resource named
+  // after the former name with the head resource named after the new one, as the engine does.
+  const headKeys = new Set(head.resources.map(key));
+  for (const h of head.hosts) {
+    for (const former of h.formerNames) {
+      const segment = new RegExp(`(^|-)${former}(-|$)`);
+      const rename = (text: string) => text.replace(segment, `$1${h.name}$2`);
+      for (const [k, r] of [...bRes]) {
+        // Names derived from the resource name (an aliased IAM user keeps its physical name) follow it.
+        const inputs = JSON.parse(JSON.stringify(r.inputs), (_k, v: unknown) =>
+          typeof v === "string" ? rename(v) : v,
+        );
+        const renamed = { ...r, name: rename(r.name), inputs };
+        if (renamed.name === r.name || headKeys.has(k) || !headKeys.has(key(renamed))) continue;
+        bRes.delete(k);
+        bRes.set(key(renamed), renamed);
+      }
+    }
+  }
   const hRes = new Map(head.resources.map((r) => [key(r), r]));
   const resources: ResourceChange[] = [];
   for (const [k, r] of hRes) {

@@ -93,6 +93,8 @@ export interface PlanReport {
     scheduler: string;
     offlineProcedure: boolean;
     schedules: string[];
+    /** Names the host had before (its resources are aliased to them). */
+    formerNames: string[];
   }>;
   schedules: Array<
     ScheduleTiming & {
@@ -189,6 +191,7 @@ export function buildPlanReport(args: {
       scheduler: h.agent.scheduler,
       offlineProcedure: h.offline !== undefined,
       schedules: policy.schedules.filter((s) => s.hosts.includes(h.name)).map((s) => s.name),
+      formerNames: h.formerNames,
     })),
     schedules: policy.schedules.map((s) => ({
       name: s.name,

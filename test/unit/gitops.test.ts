@@ -85,6 +85,33 @@ describe("plan diff: what a change does to recoverability", function () {
     expect(replacingInputs("aws:s3/bucket:Bucket", { tags: { a: "1" } }, { tags: { a: "2" } })).to.deep.equal([]);
   });
 
+  it("a host renamed with formerNames is updated in place, as the engine's aliases make it", async () => {
+    const renamed = (formerNames: string[]) =>
+      computePlan(
+        "prod",
+        parseStackConfig(
+          prodWith((c) => {
+            const hosts = c["dxbackup:hosts"] as Array<Record<string, unknown>>;
+            Object.assign(hosts[2], { name: "portal-b", formerNames });
+            schedulesOf(c)[2].hosts = ["dmgr", "portal-1", "portal-b", "web-1"];
+          }),
+          "renamed",
+        ),
+        NOW,
+      );
+    const withAlias = diffPlans(await base(), await renamed(["portal-2"]), "main").resources;
+    expect(withAlias.filter((r) => r.op !== "update")).to.deep.equal([]);
+    expect(withAlias.map((r) => `${r.op} ${r.name}`)).to.include.members([
+      "update dx-prod-portal-b-install",
+      "update dx-prod-store-portal-b-policy",
+    ]);
+    const without = diffPlans(await base(), await renamed([]), "main").resources;
+    expect(without.map((r) => `${r.op} ${r.name}`)).to.include.members([
+      "create dx-prod-portal-b-install",
+      "delete dx-prod-portal-2-install",
+    ]);
+  });
+
   it("says a weakening change in its first line, in plain words", async () => {
     const head = await computePlan("prod", parseStackConfig(prodWith(cases[0][1]), "x"), NOW);
     const text = renderDiffText(diffPlans(await base(), head, "main"));
