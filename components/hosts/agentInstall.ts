@@ -49,7 +49,12 @@ export function uninstallOverSsh(inputs: InstallInputs, installId: string): Prom
  */
 const provider: pulumi.dynamic.ResourceProvider<InstallInputs, InstallState> = {
   async diff(_id, olds, news) {
-    return installDiff(olds, news);
+    const diff = installDiff(olds, news);
+    // The engine runs a delete with the provider code stored at the last create or update: a new
+    // version of this code takes over by an update (the installer changes nothing that is current).
+    const code = (r: object) => (r as { __provider?: string }).__provider;
+    const newCode = !news.decommissioned && code(olds) !== code(news);
+    return { ...diff, changes: diff.changes || newCode };
   },
   async create(inputs) {
     const installId = randomUUID();

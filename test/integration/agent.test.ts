@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { compareRestored } from "../../cli/local/compareTrees";
 import { S3RVER_CREDENTIALS } from "../../cli/local/s3rver";
@@ -217,12 +217,16 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
     const first = host.startSchedule(config, "nightly");
     const deadline = Date.now() + 30_000;
     const { host: h } = host.policy(config);
-    // The first run holds the lock once it has written its run directory.
-    while (
-      !existsSync(path.join(h.agent.stateDir, "runs")) ||
-      readdirSync(path.join(h.agent.stateDir, "runs")).length === 0
-    ) {
-      if (Date.now() > deadline) throw new Error("first run did not start");
+    // Wait until the first run holds the lock (earlier tests' run directories say nothing about this
+    // one), read from /proc/locks: probing with flock would itself take the lock for a moment.
+    const lock = path.join(h.agent.stateDir, "run.lock");
+    const held = () =>
+      existsSync(lock) &&
+      readFileSync("/proc/locks", "utf8")
+        .split("\n")
+        .some((l) => l.includes("FLOCK") && l.split(/\s+/)[5]?.endsWith(`:${statSync(lock).ino}`));
+    while (!held()) {
+      if (Date.now() > deadline) throw new Error("first run did not take the lock");
       await new Promise((r) => setTimeout(r, 20));
     }
     const second = host.agent(config, "run", "nightly");

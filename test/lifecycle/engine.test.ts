@@ -1,7 +1,7 @@
 import type { Stack } from "@pulumi/pulumi/automation";
 import { expect } from "chai";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { localStack, pulumiCli } from "../../cli/engine/localStack";
@@ -120,6 +120,22 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
     await stack.preview({ expectNoChanges: true, color: "never" });
     const second = await up(stack);
     expect(second.summary.resourceChanges).to.deep.equal({ same: 5 });
+  });
+
+  it("a new version of the install provider takes over by an in-place update (deletes run the stored code)", async () => {
+    const file = path.join(dir, "exported.json");
+    const exported = pulumiCli(stack, ["stack", "export", "--file", file]);
+    expect(exported.status, exported.stderr).to.equal(0);
+    const state = JSON.parse(readFileSync(file, "utf8"));
+    const install = state.deployment.resources.find((r: { type: string }) => r.type.endsWith(":AgentInstall"));
+    // The provider code an older dx-backup stored.
+    for (const props of [install.inputs, install.outputs]) props.__provider += "\n// an older version";
+    writeFileSync(file, JSON.stringify(state));
+    const imported = pulumiCli(stack, ["stack", "import", "--file", file]);
+    expect(imported.status, imported.stderr).to.equal(0);
+    expect(await installSteps(stack)).to.deep.equal({ "dx-it-portal-1-install": ["update"] });
+    await up(stack);
+    await stack.preview({ expectNoChanges: true, color: "never" });
   });
 
   it("a change of retention, of a schedule's cron and of a target updates the install in place; the backup runs", async () => {
