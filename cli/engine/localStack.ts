@@ -7,7 +7,7 @@ import { stringify } from "yaml";
 import { buildStack } from "../../stacks/program";
 import { engineEnv, pulumiBinary } from "./toolchain";
 
-export const PROJECT = "dx-backup";
+const PROJECT = "dx-backup";
 
 export interface LocalStackArgs {
   /**

@@ -3,13 +3,13 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 
 /** The repository's root (this file is cli/engine/toolchain.ts). */
-export const REPO_ROOT = path.join(__dirname, "..", "..");
+const REPO_ROOT = path.join(__dirname, "..", "..");
 
 /** Where scripts/build-pulumi.sh puts the Pulumi CLI and links the plugin shims (git-ignored). */
-export const TOOLS_BIN = path.join(REPO_ROOT, ".tools", "bin");
+const TOOLS_BIN = path.join(REPO_ROOT, ".tools", "bin");
 
 /** The CLI version the SDKs in package.json go with; setup builds exactly this one. */
-export function expectedPulumiVersion(): string {
+function expectedPulumiVersion(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return `v${(require("@pulumi/pulumi/package.json") as { version: string }).version}`;
 }

@@ -31,7 +31,7 @@ export interface InstallDiff {
  * login, SSH port, is an in-place update that runs the idempotent installer
  * again, never an uninstall.
  */
-export const REPLACING_INPUTS = ["connection.host"] as const;
+const REPLACING_INPUTS = ["connection.host"] as const;
 
 const UPDATING_INPUTS = [
   "connection.port",

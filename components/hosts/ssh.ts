@@ -20,7 +20,7 @@ export interface SshResult {
 }
 
 /** The key blob of an OpenSSH public key line (`<type> <base64> [comment]`), or undefined. */
-export function hostKeyBlob(line: string): Buffer | undefined {
+function hostKeyBlob(line: string): Buffer | undefined {
   const [, b64] = line.trim().split(/\s+/);
   return b64 && /^[A-Za-z0-9+/]+=*$/.test(b64) ? Buffer.from(b64, "base64") : undefined;
 }
