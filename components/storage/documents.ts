@@ -41,7 +41,9 @@ export function hostCredentialPolicy(args: { bucketArn: string; prefix: string; 
         Effect: "Allow",
         Action: "s3:ListBucket",
         Resource: bucketArn,
-        Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}/*`] } },
+        // Anchored with "/": a bare "dx-prod/portal-1" would also list "dx-prod/portal-10/...".
+        // restic lists its directories with the trailing slash.
+        Condition: { StringLike: { "s3:prefix": [`${prefix}/`, `${prefix}/*`] } },
       },
       { Sid: "LocateBucket", Effect: "Allow", Action: "s3:GetBucketLocation", Resource: bucketArn },
       {

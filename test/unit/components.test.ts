@@ -166,6 +166,20 @@ describe("BackupStore on AWS (mocks)", () => {
     expect(environmentIsSecret).to.equal(true);
   });
 
+  it("hostCredentialPolicy lets portal-1 list only its own prefix, not portal-10's", () => {
+    const doc = hostCredentialPolicy({ bucketArn: "arn:aws:s3:::b", prefix: "dx-prod/portal-1", kmsKeyArn: "k" });
+    const list = doc.Statement.find((s) => s.Sid === "ListOwnPrefix");
+    const allowed = (list?.Condition as { StringLike: Record<string, string[]> }).StringLike["s3:prefix"];
+    // IAM's StringLike: '*' matches any run of characters; nothing else is a wildcard.
+    const matches = (value: string) =>
+      allowed.some((p) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`).test(value));
+    expect(matches("dx-prod/portal-1/")).to.equal(true);
+    expect(matches("dx-prod/portal-1/snapshots/")).to.equal(true);
+    expect(matches("dx-prod/portal-1")).to.equal(false);
+    expect(matches("dx-prod/portal-10/")).to.equal(false);
+    expect(matches("dx-prod/portal-1*")).to.equal(false);
+  });
+
   it("hostCredentialPolicy never grants a version delete, whatever the prefix", () => {
     const doc = hostCredentialPolicy({ bucketArn: "arn:aws:s3:::b", prefix: "h", kmsKeyArn: "k" });
     const allowed = doc.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => [s.Action].flat());
