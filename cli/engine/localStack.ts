@@ -22,8 +22,6 @@ export interface LocalStackArgs {
   config: Record<string, unknown>;
   /** Secret config, `dxbackup:key` -> value: set with `pulumi config set --secret`. */
   secrets: Record<string, string>;
-  /** Receives the engine's progress, line by line. */
-  onOutput?: (text: string) => void;
 }
 
 function ownDirectory(dir: string): void {

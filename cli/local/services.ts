@@ -66,7 +66,7 @@ export async function startLocalServices(args: {
       sshd = await startSshd(sshdArgs);
     },
     clientKey,
-    hostKey: readFileSync(path.join(args.dir, "ssh", "server", "host_ed25519.pub"), "utf8").trim(),
+    hostKey: readFileSync(path.join(sshdArgs.dir, "host_ed25519.pub"), "utf8").trim(),
     caCertificate: path.join(certDir, "cert.pem"),
     s3Credentials: S3RVER_CREDENTIALS,
     stop: async () => {

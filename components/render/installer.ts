@@ -12,6 +12,7 @@ function body(file: string): string {
 
 /** The variables both scripts start from: the policy's paths on this host. */
 function header(policyName: string, host: Host): string {
+  const layout = agentLayout(host);
   const a = host.agent;
   return [
     "#!/usr/bin/env bash",
@@ -22,9 +23,9 @@ function header(policyName: string, host: Host): string {
     shAssign("STATE_DIR", a.stateDir),
     shAssign("SYSTEMD_DIR", a.systemdDir),
     shAssign("CRON_DIR", a.cronDir),
-    shAssign("AGENT", agentLayout(host).agent),
-    shAssign("AGENT_CONFIG", agentLayout(host).config),
-    shAssign("PASSWORD_FILE", agentLayout(host).passwordFile),
+    shAssign("AGENT", layout.agent),
+    shAssign("AGENT_CONFIG", layout.config),
+    shAssign("PASSWORD_FILE", layout.passwordFile),
     shAssign("SCHEDULER", a.scheduler),
     // The engine the agent cannot work without: restic, or the Spectrum Protect client.
     shAssign("ENGINE_COMMAND", host.fileEngine === "tsm" ? (host.tsm?.dsmc ?? "dsmc") : "restic"),

@@ -35,10 +35,10 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
   }
 
   /** The stack with `c`: non-secret keys into the stack file, secrets with `pulumi config set --secret`. */
-  async function deploy(c: StackConfig): Promise<Stack> {
+  async function deploy(c: StackConfig, stackDir = dir, name = "lifecycle"): Promise<Stack> {
     const plain = Object.fromEntries(Object.entries(c.values).filter(([k]) => !c.secretKeys.has(k)));
     const secrets = Object.fromEntries(Object.entries(c.values).filter(([k]) => c.secretKeys.has(k)));
-    return localStack({ dir, stack: "lifecycle", config: plain, secrets });
+    return localStack({ dir: stackDir, stack: name, config: plain, secrets });
   }
   const record = (text: string) => engineOutput.push(text);
   const up = (s: Stack) => s.up({ color: "never", onOutput: record });
@@ -314,6 +314,11 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
     await up(stack);
     await host.services.stopSshd();
     try {
+      // Removed while unreachable, without decommissioning: the uninstall fails and says the way out.
+      stack = await deploy(config);
+      let message = "";
+      await up(stack).catch((err: Error) => (message = err.message));
+      expect(message).to.match(/uninstall: .*ECONNREFUSED.*set hosts\[\]\.decommissioned: true and run pulumi up/);
       stack = await deploy(withSecondHost(config, { decommissioned: true }));
       const marked = await up(stack);
       expect(marked.summary.result).to.equal("succeeded");
@@ -376,9 +381,7 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
     const policyPack = path.join(__dirname, "..", "..", "policy-pack");
     /** A preview of `c` as a stack of its own (nothing reaches the host), with the policy pack. */
     async function previewWithPolicies(name: string, c: StackConfig): Promise<string> {
-      const plain = Object.fromEntries(Object.entries(c.values).filter(([k]) => !c.secretKeys.has(k)));
-      const secrets = Object.fromEntries(Object.entries(c.values).filter(([k]) => c.secretKeys.has(k)));
-      const s = await localStack({ dir: path.join(dir, "policies"), stack: name, config: plain, secrets });
+      const s = await deploy(c, path.join(dir, "policies"), name);
       const out: string[] = [];
       await s.preview({ color: "never", policyPacks: [policyPack], onOutput: (t) => out.push(t) });
       return out.join("");
