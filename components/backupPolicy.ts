@@ -5,8 +5,8 @@ import { PortalHostBackup } from "./hosts/portalHostBackup";
 import type { Policy } from "./policy/types";
 import { renderRunbook } from "./render/runbook";
 import { RemoteSource } from "./remote/remoteSource";
-import { BackupStore } from "./storage/backupStore";
-import { SystemBackup } from "./system/systemBackup";
+import { BackupStore, type BackupStoreChildren } from "./storage/backupStore";
+import { SystemBackup, type SystemBackupChildren } from "./system/systemBackup";
 
 export interface BackupPolicyArgs {
   /** A policy validated by `loadPolicy`. */
@@ -18,6 +18,11 @@ export interface BackupPolicyArgs {
   secrets: Record<string, pulumi.Input<string>>;
   /** Tags for every cloud resource. */
   tags?: Record<string, string>;
+  /**
+   * Tags and resource options for the cloud resources underneath, by
+   * component and child, e.g. `{ store: { bucket: { opts: { provider } } } }`.
+   */
+  children?: { store?: BackupStoreChildren; system?: SystemBackupChildren };
 }
 
 /**
@@ -64,6 +69,7 @@ export class BackupPolicy extends pulumi.ComponentResource {
               }
             : undefined,
         tags,
+        children: args.children?.store,
       },
       { parent: this },
     );
@@ -92,7 +98,7 @@ export class BackupPolicy extends pulumi.ComponentResource {
     if (policy.system?.aws) {
       this.system = new SystemBackup(
         `${name}-system`,
-        { aws: policy.system.aws, policyName: policy.name, tags },
+        { aws: policy.system.aws, policyName: policy.name, tags, children: args.children?.system },
         { parent: this },
       );
     }

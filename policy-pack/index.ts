@@ -1,4 +1,5 @@
-// `pulumi preview --policy-pack policy-pack` loads this pack.
+// The pack's entry: `npm run build:policy-pack` bundles it into dist/index.js, the file
+// `pulumi preview --policy-pack policy-pack` and the published pack load.
 import { PolicyPack } from "@pulumi/policy";
 import { policies } from "./policies";
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a Debian machine for dx-backup development: the host tools the tests
 # and the demo run for real (restic, sshd, shellcheck, systemd-analyze,
-# PostgreSQL, OpenLDAP, Derby), the npm dependencies, then the Pulumi CLI
-# (scripts/build-pulumi.sh). Safe to run again: it installs only what is missing.
+# PostgreSQL, OpenLDAP, Derby), the npm dependencies, the policy pack's bundle,
+# then the Pulumi CLI (scripts/build-pulumi.sh). Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,4 +20,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 npm ci --no-audit --no-fund
+npm run --silent build:policy-pack
 ./scripts/build-pulumi.sh

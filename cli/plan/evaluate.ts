@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../../components/policy/load";
 import { AGENT_INSTALL_TYPE } from "../../components/hosts/agentInstall";
+import type { PlanResourceOptions } from "../../components/plan/report";
 import { buildStack } from "../../stacks/program";
 
 /** A resource a program registered, as `pulumi up` would create it. */
@@ -10,6 +11,8 @@ export interface PlannedResource {
   name: string;
   /** Inputs with every secret replaced by `[secret]` (or unwrapped, with `revealSecrets`). */
   inputs: Record<string, unknown>;
+  /** The lifecycle options the engine acts on, where the program set them. */
+  options?: PlanResourceOptions;
 }
 
 export const SECRET_MASK = "[secret]";
@@ -65,6 +68,18 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
   }
 }
 
+/** Results of the provider functions the components call, made up like `computedState`. */
+function computedCall(token: string): Record<string, unknown> {
+  switch (token) {
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/planner`, userId: "AIDAPLANNER", id: ACCOUNT };
+    case "aws:index/getPartition:getPartition":
+      return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+    default:
+      return {};
+  }
+}
+
 export interface Recording<T> {
   /** Every registered resource (components included), in registration order. */
   resources: PlannedResource[];
@@ -92,9 +107,12 @@ export async function recordResources<T>(
   },
 ): Promise<Recording<pulumi.Unwrap<T>>> {
   const resources: PlannedResource[] = [];
+  const providers = new Map<string, string>();
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
+        // A provider reference is "<urn>::<id>"; the urn ends with the provider's name.
+        if (args.provider) providers.set(`${args.type}::${args.name}`, args.provider.split("::").slice(-2)[0]);
         // A dynamic resource's serialized provider code is the engine's business, not the plan's.
         const { __provider: _code, ...inputs } = args.inputs as Record<string, unknown>;
         resources.push({
@@ -111,7 +129,7 @@ export async function recordResources<T>(
         };
       },
       call(args) {
-        return args.inputs;
+        return { ...args.inputs, ...computedCall(args.token) };
       },
     },
     options.project ?? "dx-backup",
@@ -119,11 +137,41 @@ export async function recordResources<T>(
     options.preview ?? false,
   );
   pulumi.runtime.setAllConfig({ ...(options.config?.values ?? {}) }, [...(options.config?.secretKeys ?? [])]);
-  const result = await pulumi.runtime.runInPulumiStack(async () => program());
+  const resourceOptions = new Map<string, pulumi.ResourceOptions>();
+  const result = await pulumi.runtime.runInPulumiStack(async () => {
+    // Mocks see inputs only: a stack transformation sees every resource's options as the engine will.
+    pulumi.runtime.registerStackTransformation(({ type, name, opts }) => {
+      resourceOptions.set(`${type}::${name}`, opts);
+      return undefined;
+    });
+    return program();
+  });
   // Registrations that wait on outputs finish after the program returns; the
   // language host waits for the RPC queue to drain before exiting, so do we.
   await waitForRPCs();
+  for (const r of resources) {
+    const key = `${r.type}::${r.name}`;
+    const planned = await plannedOptions(resourceOptions.get(key));
+    const provider = providers.get(key);
+    if (planned || provider) r.options = { ...planned, ...(provider ? { provider } : {}) };
+  }
   return { resources, result: result as pulumi.Unwrap<T> };
+}
+
+/** The options worth a reviewer's eye, with dependencies by name; undefined when none is set. */
+async function plannedOptions(opts: pulumi.ResourceOptions | undefined): Promise<PlanResourceOptions | undefined> {
+  if (!opts) return undefined;
+  const out: PlanResourceOptions = {};
+  if (opts.protect) out.protect = true;
+  if (opts.retainOnDelete) out.retainOnDelete = true;
+  const deps = await new Promise<pulumi.Resource[]>((resolve) =>
+    pulumi.output(opts.dependsOn ?? []).apply((d) => resolve(([] as pulumi.Resource[]).concat(d as pulumi.Resource[]))),
+  );
+  if (deps.length) {
+    const urns = await Promise.all(deps.map((d) => new Promise<string>((resolve) => d.urn.apply(resolve))));
+    out.dependsOn = urns.map((urn) => urn.slice(urn.lastIndexOf("::") + 2)).sort();
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 /** The runtime's own "wait until the RPC queue is empty" (internal to @pulumi/pulumi, not in its typings). */

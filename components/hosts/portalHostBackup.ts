@@ -76,7 +76,9 @@ export class PortalHostBackup extends pulumi.ComponentResource {
         configDigest: this.configDigest,
         decommissioned: host.decommissioned,
       },
-      { parent: this },
+      // The first backup runs right after the install: the host's IAM policy, the bucket policy and
+      // the default encryption must exist by then, not only the access key the bundle carries.
+      { parent: this, dependsOn: args.storage.dependsOn },
     );
     this.installOutput = this.install.installOutput;
 

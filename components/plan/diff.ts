@@ -1,12 +1,16 @@
 import { formatMinutes } from "../coverage/rpo";
 import type { CoverageRow } from "../coverage/report";
+import { encryptionKeyChanges } from "./keyChanges";
 import { replacingInputs } from "./replacements";
 import type { PlanReport } from "./report";
 import { formatDays } from "./warnings";
 
-/** One change in backup terms. `weaker` changes make recovery worse. */
+/**
+ * One change in backup terms. `weaker` changes make recovery worse; a
+ * `warning` is safe as planned but one careless step away from data loss.
+ */
 export interface Change {
-  kind: "weaker" | "stronger" | "changed";
+  kind: "weaker" | "warning" | "stronger" | "changed";
   /** Plain words, e.g. "prod / jcr (db2): worst-case RPO 13h → 7d". */
   text: string;
 }
@@ -18,6 +22,10 @@ export interface ResourceChange {
   name: string;
   /** For a replacement, the inputs that force it. */
   because?: string[];
+  /** A replace or delete of a protected resource: the engine refuses it, and `pulumi up` fails. */
+  refused?: true;
+  /** A delete of a resource retained on delete: it leaves the stack and stays in the cloud. */
+  retained?: true;
 }
 
 export interface PlanDiff {
@@ -163,14 +171,24 @@ export function diffPlans(base: PlanReport, head: PlanReport, baseRef: string): 
       const because = replacingInputs(r.type, b.inputs, r.inputs);
       resources.push(
         because.length
-          ? { op: "replace", type: r.type, name: r.name, because }
+          ? { op: "replace", type: r.type, name: r.name, because, ...(b.options?.protect ? { refused: true } : {}) }
           : { op: "update", type: r.type, name: r.name },
       );
     }
   }
-  for (const [k, r] of bRes) if (!hRes.has(k)) resources.push({ op: "delete", type: r.type, name: r.name });
+  for (const [k, r] of bRes) {
+    if (hRes.has(k)) continue;
+    const { protect, retainOnDelete } = r.options ?? {};
+    resources.push({
+      op: "delete",
+      type: r.type,
+      name: r.name,
+      ...(protect ? { refused: true } : retainOnDelete ? { retained: true } : {}),
+    });
+  }
+  for (const c of encryptionKeyChanges(base.resources, head.resources)) push(c.kind, c.text);
 
-  const order = { weaker: 0, changed: 1, stronger: 2 };
+  const order = { weaker: 0, warning: 1, changed: 2, stronger: 3 };
   changes.sort((a, b) => order[a.kind] - order[b.kind]);
   return { stack: s, base: baseRef, changes, resources, weakened: changes.some((c) => c.kind === "weaker") };
 }

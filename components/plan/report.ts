@@ -17,6 +17,26 @@ export interface PlanResource {
   type: string;
   name: string;
   inputs: Record<string, unknown>;
+  /** The lifecycle options the engine acts on, where the program set them. */
+  options?: PlanResourceOptions;
+}
+
+/** What the engine does with a resource beyond its inputs: what a reviewer must see in a plan. */
+export interface PlanResourceOptions {
+  /** The engine refuses to delete (or replace) it. */
+  protect?: true;
+  /** A delete (a destroy, a removal from the program) leaves it in the cloud. */
+  retainOnDelete?: true;
+  /** Names of the resources it is created after. */
+  dependsOn?: string[];
+  /** The name of the explicit provider it is managed with (none: the default provider). */
+  provider?: string;
+}
+
+/** "  [protected]" or "  [retained on delete]" after a resource's name; "" for neither. */
+export function lifecycleNote(r: { options?: PlanResourceOptions }): string {
+  const notes = [r.options?.protect && "protected", r.options?.retainOnDelete && "retained on delete"].filter(Boolean);
+  return notes.length ? `  [${notes.join(", ")}]` : "";
 }
 
 export interface PlanTarget {

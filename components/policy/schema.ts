@@ -42,8 +42,18 @@ export const s3StorageSchema = z
       .string()
       .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a valid S3 bucket name")
       .optional(),
-    /** An existing KMS key; a dedicated key is created when omitted. */
+    /**
+     * An existing KMS key that encrypts new objects. The stack's own key is
+     * created and kept either way: objects written before a switch stay
+     * encrypted with it, and hosts keep decrypting them.
+     */
     kmsKeyArn: z.string().startsWith("arn:", "must be a KMS key ARN").optional(),
+    /**
+     * Keys of your own that encrypted the bucket's objects before `kmsKeyArn`
+     * (when you move from one of your keys to another): hosts keep
+     * `kms:Decrypt` on them, since restic reads old pack files for ever.
+     */
+    formerKmsKeyArns: z.array(z.string().startsWith("arn:", "must be a KMS key ARN")).default([]),
     /** Days after which overwritten or deleted object versions are expired. */
     noncurrentVersionDays: days.default(90),
     /** Days after which incomplete multipart uploads are aborted. */

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { childOptions, childTags, type ChildOptions } from "../childOptions";
 import type { S3Storage } from "../policy/schema";
 import type { Storage } from "../policy/types";
 import { hostCredentialPolicy, replicationRolePolicy, s3AssumeRolePolicy, tlsOnlyBucketPolicy } from "./documents";
@@ -18,6 +19,35 @@ export interface BackupStoreArgs {
   s3Credentials?: { accessKeyId: pulumi.Input<string>; secretAccessKey: pulumi.Input<string> };
   /** Tags for every AWS resource. */
   tags?: Record<string, string>;
+  /** Tags and resource options per child (AWS storage only). */
+  children?: BackupStoreChildren;
+}
+
+/**
+ * Per-child tags and resource options. The defaults protect the buckets and
+ * retain the keys and the replication role: a `pulumi destroy` (even with
+ * `--exclude-protected`) never takes what the backups need to be read.
+ */
+export interface BackupStoreChildren {
+  /** The primary bucket (default: protected). */
+  bucket?: ChildOptions;
+  /** The stack's own KMS key of the primary bucket (default: retained on delete). */
+  key?: ChildOptions;
+  /** The replica bucket in the second region (default: protected). */
+  replicaBucket?: ChildOptions;
+  /** The replica bucket's KMS key (default: retained on delete). */
+  replicaKey?: ChildOptions;
+  /** The role S3 replicates with, and its policy (default: retained on delete). */
+  replicationRole?: ChildOptions;
+  /** Each host's IAM user, user policy and access key. */
+  hostCredentials?: ChildOptions;
+}
+
+/** One host's AWS identity: limited to its own prefix of the bucket. */
+export interface HostCredentials {
+  user: aws.iam.User;
+  policy: aws.iam.UserPolicy;
+  accessKey: aws.iam.AccessKey;
 }
 
 /** What one host needs to reach its repository. */
@@ -26,6 +56,12 @@ export interface HostStorageAccess {
   repositoryUrl: pulumi.Output<string>;
   /** Environment variables restic needs (credentials); always a secret. */
   environment: pulumi.Output<Record<string, string>>;
+  /**
+   * What must exist before the host's first backup: its IAM policy and key,
+   * the bucket's policy and default encryption. An install depends on them, so
+   * the first backup never races IAM or writes an object before KMS is the default.
+   */
+  dependsOn: pulumi.Resource[];
 }
 
 /**
@@ -38,6 +74,18 @@ export interface HostStorageAccess {
 export class BackupStore extends pulumi.ComponentResource {
   /** Per host name: repository URL and credentials. */
   readonly hosts: Record<string, HostStorageAccess>;
+  /** The primary bucket (AWS). */
+  readonly bucket?: aws.s3.Bucket;
+  /** The stack's own key of the primary bucket (AWS), kept even when `kmsKeyArn` names another. */
+  readonly key?: aws.kms.Key;
+  /** The replica bucket in the second region (AWS, with replication). */
+  readonly replicaBucket?: aws.s3.Bucket;
+  /** The replica bucket's key. */
+  readonly replicaKey?: aws.kms.Key;
+  /** The role S3 replicates with. */
+  readonly replicationRole?: aws.iam.Role;
+  /** Per host name: its IAM user, policy and access key (AWS). */
+  readonly hostCredentials: Record<string, HostCredentials>;
   readonly bucketName?: pulumi.Output<string>;
   readonly bucketArn?: pulumi.Output<string>;
   readonly replicaBucketName?: pulumi.Output<string>;
@@ -45,43 +93,83 @@ export class BackupStore extends pulumi.ComponentResource {
   constructor(name: string, args: BackupStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dxbackup:storage:BackupStore", name, {}, opts);
     const { storage } = args;
+    const children = args.children ?? {};
     this.hosts = {};
+    this.hostCredentials = {};
 
     if (storage.kind === "s3") {
       const tags = args.tags ?? {};
-      const primary = hardenedBucket(this, name, "", storage.s3, storage.s3.region, tags);
+      const s3 = storage.s3;
+      const primary = hardenedBucket(this, `${name}-`, s3, s3.region, tags, {
+        bucket: children.bucket,
+        key: children.key,
+        bucketName: s3.bucketName,
+        description: `dx-backup repository encryption (${name})`,
+        encryptionKeyArn: s3.kmsKeyArn,
+      });
+      this.bucket = primary.bucket;
+      this.key = primary.key;
       this.bucketName = primary.bucket.bucket;
       this.bucketArn = primary.bucket.arn;
-      if (storage.s3.replication) {
-        const replica = hardenedBucket(this, name, "replica-", storage.s3, storage.s3.replication.region, tags);
+      // New objects use your key when you name one; everything written before keeps its key.
+      const currentKey = primary.encryptionKeyArn;
+      const readableKeys = pulumi.all([primary.key.arn, ...s3.formerKmsKeyArns]);
+      if (s3.replication) {
+        const replica = hardenedBucket(this, `${name}-replica-`, s3, s3.replication.region, tags, {
+          bucket: children.replicaBucket,
+          key: children.replicaKey,
+          description: `dx-backup replica repository encryption (${name})`,
+        });
+        this.replicaBucket = replica.bucket;
+        this.replicaKey = replica.key;
         this.replicaBucketName = replica.bucket.bucket;
-        replicate(this, name, storage.s3.region, primary, replica, storage.s3.replication.storageClass, tags);
+        this.replicationRole = replicate(this, name, {
+          region: s3.region,
+          primary,
+          sourceKeyArns: pulumi.all([currentKey, readableKeys]).apply(([c, r]) => [c, ...r]),
+          replica,
+          storageClass: s3.replication.storageClass,
+          tags,
+          child: children.replicationRole,
+        });
       }
       for (const host of args.hostNames) {
         // A renamed host keeps its IAM user, policy and key: the policy's prefix is updated in place.
         const renamed = (role: string): pulumi.CustomResourceOptions => ({
-          parent: this,
+          ...childOptions(this, {}, children.hostCredentials),
           aliases: (args.formerHostNames?.[host] ?? []).map((former) => ({ name: `${name}-${former}-${role}` })),
         });
-        const user = new aws.iam.User(`${name}-${host}-user`, { path: "/dxbackup/", tags }, renamed("user"));
-        new aws.iam.UserPolicy(
+        const userTags = childTags(tags, children.hostCredentials);
+        const user = new aws.iam.User(`${name}-${host}-user`, { path: "/dxbackup/", tags: userTags }, renamed("user"));
+        const policy = new aws.iam.UserPolicy(
           `${name}-${host}-policy`,
           {
             user: user.name,
             policy: pulumi
-              .all([primary.bucket.arn, primary.keyArn])
-              .apply(([bucketArn, kmsKeyArn]) =>
+              .all([primary.bucket.arn, currentKey, readableKeys])
+              .apply(([bucketArn, kmsKeyArn, formerKmsKeyArns]) =>
                 JSON.stringify(
-                  hostCredentialPolicy({ bucketArn, prefix: repositoryPrefix(args.policyName, host), kmsKeyArn }),
+                  hostCredentialPolicy({
+                    bucketArn,
+                    prefix: repositoryPrefix(args.policyName, host),
+                    kmsKeyArn,
+                    formerKmsKeyArns,
+                  }),
                 ),
               ),
           },
           renamed("policy"),
         );
-        const key = new aws.iam.AccessKey(`${name}-${host}-access-key`, { user: user.name }, renamed("access-key"));
+        const accessKey = new aws.iam.AccessKey(
+          `${name}-${host}-access-key`,
+          { user: user.name },
+          renamed("access-key"),
+        );
+        this.hostCredentials[host] = { user, policy, accessKey };
         this.hosts[host] = {
           repositoryUrl: primary.bucket.bucket.apply((b) => repositoryUrl(storage, args.policyName, host, b)),
-          environment: s3Environment(key.id, key.secret),
+          environment: s3Environment(accessKey.id, accessKey.secret),
+          dependsOn: [policy, accessKey, primary.policy, primary.encryption],
         };
       }
     } else {
@@ -95,6 +183,7 @@ export class BackupStore extends pulumi.ComponentResource {
           environment: credentials
             ? s3Environment(credentials.accessKeyId, credentials.secretAccessKey)
             : pulumi.secret(pulumi.output<Record<string, string>>({})),
+          dependsOn: [],
         };
       }
     }
@@ -119,67 +208,65 @@ function s3Environment(id: pulumi.Input<string>, secret: pulumi.Input<string>): 
 
 interface HardenedBucket {
   bucket: aws.s3.Bucket;
-  keyArn: pulumi.Output<string>;
+  key: aws.kms.Key;
   versioning: aws.s3.BucketVersioning;
+  policy: aws.s3.BucketPolicy;
+  /** The default encryption: the key new objects are written with. */
+  encryption: aws.s3.BucketServerSideEncryptionConfiguration;
+  /** The ARN of that key. */
+  encryptionKeyArn: pulumi.Output<string>;
 }
 
 /**
- * A bucket with everything a backup bucket must have. `role` ("" or
- * "replica-") keeps the child names of the primary and the replica apart.
+ * A bucket with everything a backup bucket must have, and its own KMS key.
+ * `prefix` (`<name>-` or `<name>-replica-`) keeps the child names of the
+ * primary and the replica apart; they are the names stacks have in state.
  */
 function hardenedBucket(
   parent: pulumi.Resource,
-  name: string,
-  role: string,
+  prefix: string,
   s3: S3Storage,
   region: string,
   tags: Record<string, string>,
+  own: {
+    bucket?: ChildOptions;
+    key?: ChildOptions;
+    bucketName?: string;
+    description: string;
+    /** A key of the user's for new objects; the bucket's own key otherwise. */
+    encryptionKeyArn?: string;
+  },
 ): HardenedBucket {
   const opts = { parent };
-  const prefix = `${name}-${role}`;
-  const keyArn =
-    s3.kmsKeyArn && role === ""
-      ? pulumi.output(s3.kmsKeyArn)
-      : new aws.kms.Key(
-          `${prefix}key`,
-          {
-            region,
-            description: `dx-backup ${role ? "replica " : ""}repository encryption (${name})`,
-            enableKeyRotation: true,
-            deletionWindowInDays: 30,
-            tags,
-          },
-          opts,
-        ).arn;
+  // Retained: every pack file ever written is encrypted with a data key under it, and the data
+  // outlives the stack (the bucket is protected). Deleting the key would delete the backups.
+  const key = new aws.kms.Key(
+    `${prefix}key`,
+    {
+      region,
+      description: own.description,
+      enableKeyRotation: true,
+      deletionWindowInDays: 30,
+      tags: childTags(tags, own.key),
+    },
+    childOptions(parent, { retainOnDelete: true }, own.key),
+  );
   const bucket = new aws.s3.Bucket(
     `${prefix}bucket`,
     {
       region,
-      bucket: s3.bucketName && role === "" ? s3.bucketName : undefined,
-      objectLockEnabled: s3.objectLock ? true : undefined,
+      bucket: own.bucketName,
       // Never let `pulumi destroy` delete backups together with the bucket.
       forceDestroy: false,
-      tags,
+      tags: childTags(tags, own.bucket),
     },
-    { ...opts, protect: true },
+    // Object lock is enabled by its configuration below, never by `objectLockEnabled` here: that
+    // input forces a replacement, which `protect` refuses, so the lock could not be turned on later.
+    childOptions(parent, { protect: true }, own.bucket),
   );
   const versioning = new aws.s3.BucketVersioning(
     `${prefix}versioning`,
     { region, bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
-    opts,
-  );
-  new aws.s3.BucketServerSideEncryptionConfiguration(
-    `${prefix}encryption`,
-    {
-      region,
-      bucket: bucket.id,
-      rules: [
-        {
-          applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn },
-          bucketKeyEnabled: true,
-        },
-      ],
-    },
     opts,
   );
   const publicAccess = new aws.s3.BucketPublicAccessBlock(
@@ -221,57 +308,83 @@ function hardenedBucket(
     },
     { ...opts, dependsOn: [versioning] },
   );
-  new aws.s3.BucketPolicy(
+  const policy = new aws.s3.BucketPolicy(
     `${prefix}tls-only`,
     { region, bucket: bucket.id, policy: bucket.arn.apply((arn) => JSON.stringify(tlsOnlyBucketPolicy(arn))) },
     { ...opts, dependsOn: [publicAccess] },
   );
   if (s3.objectLock) {
+    // Works on a new and on an existing bucket alike, once versioning is on (S3's own requirement).
     new aws.s3.BucketObjectLockConfiguration(
       `${prefix}object-lock`,
       {
         region,
         bucket: bucket.id,
+        objectLockEnabled: "Enabled",
         rule: { defaultRetention: { mode: s3.objectLock.mode, days: s3.objectLock.days } },
       },
       { ...opts, dependsOn: [versioning] },
     );
   }
-  return { bucket, keyArn, versioning };
+  const encryptionKeyArn = own.encryptionKeyArn ? pulumi.output(own.encryptionKeyArn) : key.arn;
+  const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
+    `${prefix}encryption`,
+    {
+      region,
+      bucket: bucket.id,
+      rules: [
+        {
+          applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: encryptionKeyArn },
+          bucketKeyEnabled: true,
+        },
+      ],
+    },
+    opts,
+  );
+  return { bucket, key, versioning, policy, encryption, encryptionKeyArn };
 }
 
-/** Replicates every object version, delete markers included, into the replica bucket. */
+/**
+ * Replicates every object version, delete markers included, into the replica
+ * bucket. The role is retained like the buckets: a destroy that keeps them
+ * must not leave a replication configuration pointing at a deleted role.
+ */
 function replicate(
   parent: pulumi.Resource,
   name: string,
-  region: string,
-  primary: HardenedBucket,
-  replica: HardenedBucket,
-  storageClass: string,
-  tags: Record<string, string>,
-): void {
-  const opts = { parent };
+  args: {
+    region: string;
+    primary: HardenedBucket;
+    sourceKeyArns: pulumi.Output<string[]>;
+    replica: HardenedBucket;
+    storageClass: string;
+    tags: Record<string, string>;
+    child?: ChildOptions;
+  },
+): aws.iam.Role {
+  const { primary, replica } = args;
+  const retained = childOptions(parent, { retainOnDelete: true }, args.child);
   const role = new aws.iam.Role(
     `${name}-replication-role`,
-    { assumeRolePolicy: JSON.stringify(s3AssumeRolePolicy()), tags },
-    opts,
+    { assumeRolePolicy: JSON.stringify(s3AssumeRolePolicy()), tags: childTags(args.tags, args.child) },
+    retained,
   );
   const rolePolicy = new aws.iam.RolePolicy(
     `${name}-replication-policy`,
     {
       role: role.id,
       policy: pulumi
-        .all([primary.bucket.arn, replica.bucket.arn, primary.keyArn, replica.keyArn])
-        .apply(([sourceBucketArn, replicaBucketArn, sourceKeyArn, replicaKeyArn]) =>
-          JSON.stringify(replicationRolePolicy({ sourceBucketArn, replicaBucketArn, sourceKeyArn, replicaKeyArn })),
+        .all([primary.bucket.arn, replica.bucket.arn, args.sourceKeyArns, replica.key.arn])
+        .apply(([sourceBucketArn, replicaBucketArn, sourceKeyArns, replicaKeyArn]) =>
+          JSON.stringify(replicationRolePolicy({ sourceBucketArn, replicaBucketArn, sourceKeyArns, replicaKeyArn })),
         ),
     },
-    opts,
+    retained,
   );
   new aws.s3.BucketReplicationConfig(
     `${name}-replication`,
     {
-      region,
+      region: args.region,
       bucket: primary.bucket.id,
       role: role.arn,
       rules: [
@@ -283,12 +396,13 @@ function replicate(
           sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: "Enabled" } },
           destination: {
             bucket: replica.bucket.arn,
-            storageClass,
-            encryptionConfiguration: { replicaKmsKeyId: replica.keyArn },
+            storageClass: args.storageClass,
+            encryptionConfiguration: { replicaKmsKeyId: replica.key.arn },
           },
         },
       ],
     },
-    { ...opts, dependsOn: [primary.versioning, replica.versioning, rolePolicy] },
+    { parent, dependsOn: [primary.versioning, replica.versioning, rolePolicy] },
   );
+  return role;
 }

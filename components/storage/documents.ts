@@ -31,8 +31,16 @@ export function tlsOnlyBucketPolicy(bucketArn: string): PolicyDocument {
  * It may never delete object versions or change the bucket, so with
  * versioning on a compromised host cannot destroy history.
  */
-export function hostCredentialPolicy(args: { bucketArn: string; prefix: string; kmsKeyArn: string }): PolicyDocument {
+export function hostCredentialPolicy(args: {
+  bucketArn: string;
+  prefix: string;
+  /** The key new objects are encrypted with. */
+  kmsKeyArn: string;
+  /** Keys older objects may still be encrypted with: decrypt only. */
+  formerKmsKeyArns?: string[];
+}): PolicyDocument {
   const { bucketArn, prefix, kmsKeyArn } = args;
+  const former = [...new Set(args.formerKmsKeyArns ?? [])].filter((k) => k !== kmsKeyArn);
   return {
     Version: "2012-10-17",
     Statement: [
@@ -58,6 +66,10 @@ export function hostCredentialPolicy(args: { bucketArn: string; prefix: string; 
         Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
         Resource: kmsKeyArn,
       },
+      // restic reads pack files written years ago: losing decrypt on an old key loses that history.
+      ...(former.length
+        ? [{ Sid: "ReadObjectsOfFormerKeys", Effect: "Allow", Action: "kms:Decrypt", Resource: former }]
+        : []),
       {
         Sid: "NeverDestroyHistoryOrChangeTheBucket",
         Effect: "Deny",
@@ -95,10 +107,12 @@ export function s3AssumeRolePolicy(): PolicyDocument {
 export function replicationRolePolicy(args: {
   sourceBucketArn: string;
   replicaBucketArn: string;
-  sourceKeyArn: string;
+  /** Every key the source bucket's objects may be encrypted with (current and former). */
+  sourceKeyArns: string[];
   replicaKeyArn: string;
 }): PolicyDocument {
-  const { sourceBucketArn, replicaBucketArn, sourceKeyArn, replicaKeyArn } = args;
+  const { sourceBucketArn, replicaBucketArn, replicaKeyArn } = args;
+  const sourceKeyArns = [...new Set(args.sourceKeyArns)];
   return {
     Version: "2012-10-17",
     Statement: [
@@ -123,7 +137,11 @@ export function replicationRolePolicy(args: {
         Action: ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
         Resource: `${replicaBucketArn}/*`,
       },
-      { Effect: "Allow", Action: ["kms:Decrypt"], Resource: sourceKeyArn },
+      {
+        Effect: "Allow",
+        Action: ["kms:Decrypt"],
+        Resource: sourceKeyArns.length === 1 ? sourceKeyArns[0] : sourceKeyArns,
+      },
       { Effect: "Allow", Action: ["kms:Encrypt", "kms:GenerateDataKey"], Resource: replicaKeyArn },
     ],
   };

@@ -1,7 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { childOptions, childTags, type ChildOptions } from "../childOptions";
 import type { SystemInput } from "../policy/systemSchema";
 import { toAwsCron } from "./awsCron";
+import { alertsKeyPolicy, alertsTopicPolicy, failureFilterPolicy, VAULT_EVENTS } from "./documents";
 
 type AwsSystem = NonNullable<SystemInput["aws"]>;
 
@@ -11,10 +13,29 @@ export interface SystemBackupArgs {
   /** The policy name: the default selection tag value and resource names. */
   policyName: string;
   tags?: Record<string, string>;
+  /** Tags and resource options per child. */
+  children?: SystemBackupChildren;
 }
 
-/** The vault events that mean something went wrong. */
-export const FAILURE_EVENTS = ["BACKUP_JOB_FAILED", "COPY_JOB_FAILED", "RESTORE_JOB_FAILED", "S3_BACKUP_OBJECT_FAILED"];
+/**
+ * Per-child tags and resource options. The defaults protect the vaults and
+ * retain their keys: recovery points outlive the stack, and they cannot be
+ * read without the key they were encrypted with.
+ */
+export interface SystemBackupChildren {
+  /** The vault (default: protected). */
+  vault?: ChildOptions;
+  /** The vault's KMS key (default: retained on delete). */
+  vaultKey?: ChildOptions;
+  /** The copy's vault in the second region (default: protected). */
+  drVault?: ChildOptions;
+  /** The copy vault's KMS key (default: retained on delete). */
+  drVaultKey?: ChildOptions;
+  /** The alert topic and its KMS key. */
+  alerts?: ChildOptions;
+  /** The backup plan. */
+  plan?: ChildOptions;
+}
 
 const backupServiceRole = JSON.stringify({
   Version: "2012-10-17",
@@ -28,6 +49,17 @@ const backupServiceRole = JSON.stringify({
  * instance, failure notifications to SNS, and a restore testing plan.
  */
 export class SystemBackup extends pulumi.ComponentResource {
+  readonly vault: aws.backup.Vault;
+  /** The key the vault encrypts recovery points with. */
+  readonly vaultKey: aws.kms.Key;
+  /** The vault copies go to, with `copyToRegion`. */
+  readonly drVault?: aws.backup.Vault;
+  readonly drVaultKey?: aws.kms.Key;
+  readonly plan: aws.backup.Plan;
+  /** Where AWS Backup publishes failed jobs. */
+  readonly alertsTopic: aws.sns.Topic;
+  /** The customer-managed key the alerts are encrypted with (AWS Backup may use it). */
+  readonly alertsKey: aws.kms.Key;
   readonly vaultName: pulumi.Output<string>;
   readonly planId: pulumi.Output<string>;
 
@@ -35,16 +67,27 @@ export class SystemBackup extends pulumi.ComponentResource {
     super("dxbackup:system:SystemBackup", name, {}, opts);
     const cfg = args.aws;
     const tags = args.tags ?? {};
+    const children = args.children ?? {};
     const o = { parent: this };
     const region = cfg.region;
     const selection = cfg.selectionTag ?? { key: "dxbackup:policy", value: args.policyName };
 
     const key = new aws.kms.Key(
       `${name}-vault-key`,
-      { region, description: `dx-backup system tier vault (${name})`, enableKeyRotation: true, tags },
-      o,
+      {
+        region,
+        description: `dx-backup system tier vault (${name})`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        tags: childTags(tags, children.vaultKey),
+      },
+      childOptions(this, { retainOnDelete: true }, children.vaultKey),
     );
-    const vault = new aws.backup.Vault(`${name}-vault`, { region, kmsKeyArn: key.arn, tags }, { ...o, protect: true });
+    const vault = new aws.backup.Vault(
+      `${name}-vault`,
+      { region, kmsKeyArn: key.arn, tags: childTags(tags, children.vault) },
+      childOptions(this, { protect: true }, children.vault),
+    );
     if (cfg.vaultLock) {
       new aws.backup.VaultLockConfiguration(
         `${name}-vault-lock`,
@@ -66,15 +109,18 @@ export class SystemBackup extends pulumi.ComponentResource {
           region: cfg.copyToRegion,
           description: `dx-backup system tier DR vault (${name})`,
           enableKeyRotation: true,
-          tags,
+          deletionWindowInDays: 30,
+          tags: childTags(tags, children.drVaultKey),
         },
-        o,
+        childOptions(this, { retainOnDelete: true }, children.drVaultKey),
       );
       const drVault = new aws.backup.Vault(
         `${name}-dr-vault`,
-        { region: cfg.copyToRegion, kmsKeyArn: drKey.arn, tags },
-        { ...o, protect: true },
+        { region: cfg.copyToRegion, kmsKeyArn: drKey.arn, tags: childTags(tags, children.drVault) },
+        childOptions(this, { protect: true }, children.drVault),
       );
+      this.drVault = drVault;
+      this.drVaultKey = drKey;
       copyActions = [{ destinationVaultArn: drVault.arn, lifecycle: { deleteAfter: cfg.deleteAfterDays } }];
     }
 
@@ -107,9 +153,9 @@ export class SystemBackup extends pulumi.ComponentResource {
             recoveryPointTags: { "dxbackup:policy": args.policyName },
           },
         ],
-        tags,
+        tags: childTags(tags, children.plan),
       },
-      o,
+      childOptions(this, {}, children.plan),
     );
     new aws.backup.Selection(
       `${name}-selection`,
@@ -124,32 +170,58 @@ export class SystemBackup extends pulumi.ComponentResource {
       o,
     );
 
-    const topic = new aws.sns.Topic(`${name}-alerts`, { region, kmsMasterKeyId: "alias/aws/sns", tags }, o);
-    new aws.sns.TopicPolicy(
+    // Alerts: a customer-managed key (AWS Backup cannot publish to a topic under alias/aws/sns),
+    // the events AWS Backup really sends, and a filter that lets only failures through.
+    const identity = aws.getCallerIdentityOutput({}, { parent: this });
+    const partition = aws.getPartitionOutput({}, { parent: this }).partition;
+    const alertOpts = childOptions(this, {}, children.alerts);
+    const alertsKey = new aws.kms.Key(
+      `${name}-alerts-key`,
+      {
+        region,
+        description: `dx-backup AWS Backup alerts (${name})`,
+        enableKeyRotation: true,
+        policy: pulumi
+          .all([partition, identity.accountId])
+          .apply(([p, accountId]) => JSON.stringify(alertsKeyPolicy({ partition: p, accountId }))),
+        tags: childTags(tags, children.alerts),
+      },
+      alertOpts,
+    );
+    const topic = new aws.sns.Topic(
+      `${name}-alerts`,
+      { region, kmsMasterKeyId: alertsKey.arn, tags: childTags(tags, children.alerts) },
+      alertOpts,
+    );
+    const topicPolicy = new aws.sns.TopicPolicy(
       `${name}-alerts-policy`,
       {
         region,
         arn: topic.arn,
-        policy: topic.arn.apply((arn) =>
-          JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-              { Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "SNS:Publish", Resource: arn },
-            ],
-          }),
-        ),
+        policy: pulumi
+          .all([topic.arn, partition, identity.accountId])
+          .apply(([topicArn, p, accountId]) =>
+            JSON.stringify(alertsTopicPolicy({ topicArn, partition: p, region, accountId })),
+          ),
       },
       o,
     );
     new aws.backup.VaultNotifications(
       `${name}-notifications`,
-      { region, backupVaultName: vault.name, snsTopicArn: topic.arn, backupVaultEvents: FAILURE_EVENTS },
-      o,
+      { region, backupVaultName: vault.name, snsTopicArn: topic.arn, backupVaultEvents: VAULT_EVENTS },
+      { ...o, dependsOn: [topicPolicy] },
     );
     if (cfg.notifyEmail) {
       new aws.sns.TopicSubscription(
         `${name}-alerts-email`,
-        { region, topic: topic.arn, protocol: "email", endpoint: cfg.notifyEmail },
+        {
+          region,
+          topic: topic.arn,
+          protocol: "email",
+          endpoint: cfg.notifyEmail,
+          filterPolicyScope: "MessageAttributes",
+          filterPolicy: JSON.stringify(failureFilterPolicy()),
+        },
         o,
       );
     }
@@ -196,6 +268,11 @@ export class SystemBackup extends pulumi.ComponentResource {
       );
     }
 
+    this.vault = vault;
+    this.vaultKey = key;
+    this.plan = plan;
+    this.alertsTopic = topic;
+    this.alertsKey = alertsKey;
     this.vaultName = vault.name;
     this.planId = plan.id;
     this.registerOutputs({ vaultName: this.vaultName, planId: this.planId });

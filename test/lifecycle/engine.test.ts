@@ -380,27 +380,62 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
   describe("guardrails: the CrossGuard policy pack in the engine (pulumi preview --policy-pack policy-pack)", () => {
     const policyPack = path.join(__dirname, "..", "..", "policy-pack");
     /** A preview of `c` as a stack of its own (nothing reaches the host), with the policy pack. */
-    async function previewWithPolicies(name: string, c: StackConfig): Promise<string> {
+    async function previewWithPolicies(name: string, c: StackConfig, pack = policyPack): Promise<string> {
       const s = await deploy(c, path.join(dir, "policies"), name);
       const out: string[] = [];
-      await s.preview({ color: "never", policyPacks: [policyPack], onOutput: (t) => out.push(t) });
+      await s.preview({ color: "never", policyPacks: [pack], onOutput: (t) => out.push(t) });
       return out.join("");
     }
+    const prodWithThreePoints = () =>
+      withValue({ ...config, values: { ...config.values, "dxbackup:environment": "prod" } }, "retention", {
+        keepLast: 3,
+      });
 
     it("passes the stack of this suite", async () => {
       expect(await previewWithPolicies("guarded", config)).to.match(/✅ dx-backup-guardrails@v0\.1\.0/);
     });
 
     it("fails a production stack with 3 restore points and no drill, naming the rule", async () => {
-      const prod = withValue({ ...config, values: { ...config.values, "dxbackup:environment": "prod" } }, "retention", {
-        keepLast: 3,
-      });
       let message = "";
-      await previewWithPolicies("prod", prod).catch((err: Error) => (message = err.message));
+      await previewWithPolicies("prod", prodWithThreePoints()).catch((err: Error) => (message = err.message));
       expect(message).to.match(/❌ dx-backup-guardrails@v0\.1\.0/);
       expect(message).to.match(/\[mandatory\] +production-history +\(dxbackup:index:BackupPolicy: dx-prod\)/);
       expect(message).to.match(/keeps restore points for \d+ days; production keeps at least 30/);
       expect(message).to.match(/has no restore drill schedule/);
+    });
+
+    it("loads in its published form: the tarball `pulumi policy publish` packs, installed on its own", async () => {
+      // `pulumi policy publish` runs `npm pack` in the pack's folder; Pulumi Cloud unpacks the
+      // tarball elsewhere and installs its dependencies. Do the same, far from this repository.
+      const out = mkdtempSync(path.join(tmpdir(), "dxb-published-pack-"));
+      try {
+        execFileSync("npm", ["run", "build:policy-pack"], { cwd: path.join(policyPack, ".."), stdio: "ignore" });
+        // Pulumi reads the tarball's name from this command's whole stdout: it must print nothing else.
+        const tarball = execFileSync("npm", ["pack", "--loglevel=error", "--pack-destination", out], {
+          cwd: policyPack,
+          encoding: "utf8",
+        }).trim();
+        const files = execFileSync("tar", ["-tzf", path.join(out, tarball)], { encoding: "utf8" }).split("\n");
+        expect(files.filter(Boolean).sort()).to.deep.equal([
+          "package/PulumiPolicy.yaml",
+          "package/dist/index.js",
+          "package/package.json",
+        ]);
+        execFileSync("tar", ["-xzf", path.join(out, tarball), "-C", out]);
+        const installed = path.join(out, "package");
+        execFileSync("npm", ["install", "--omit=dev", "--no-audit", "--no-fund", "--prefer-offline"], {
+          cwd: installed,
+          stdio: "ignore",
+        });
+        let message = "";
+        await previewWithPolicies("published", prodWithThreePoints(), installed).catch(
+          (err: Error) => (message = err.message),
+        );
+        expect(message).to.match(/❌ dx-backup-guardrails@v0\.1\.0/);
+        expect(message).to.match(/\[mandatory\] +production-history +\(dxbackup:index:BackupPolicy: dx-prod\)/);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
     });
   });
 

@@ -22,6 +22,8 @@ function prodWith(change: (config: Record<string, unknown>) => void): string {
   return stringify(doc);
 }
 
+const LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration";
+
 const schedulesOf = (c: Record<string, unknown>) => c["dxbackup:schedules"] as Array<Record<string, unknown>>;
 
 describe("plan diff: what a change does to recoverability", function () {
@@ -83,6 +85,89 @@ describe("plan diff: what a change does to recoverability", function () {
       replacingInputs("aws:s3/bucket:Bucket", { objectLockEnabled: false }, { objectLockEnabled: true }),
     ).to.deep.equal(["objectLockEnabled"]);
     expect(replacingInputs("aws:s3/bucket:Bucket", { tags: { a: "1" } }, { tags: { a: "2" } })).to.deep.equal([]);
+  });
+
+  describe("day two on AWS: what the engine does, said before it does it", () => {
+    const s3Of = (c: Record<string, unknown>) => (c["dxbackup:storage"] as { s3: Record<string, unknown> }).s3;
+    const plan = (name: string, change: (c: Record<string, unknown>) => void) =>
+      computePlan("prod", parseStackConfig(prodWith(change), name), NOW);
+
+    it("turns object lock on for a live bucket without replacing it: the lock's own configuration is created", async () => {
+      const unlocked = await plan("unlocked", (c) => delete s3Of(c).objectLock);
+      const diff = diffPlans(unlocked, await base(), "main");
+      expect(diff.resources.filter((r) => r.op === "replace" || r.op === "delete")).to.deep.equal([]);
+      expect(diff.resources).to.deep.include.members([
+        { op: "create", type: LOCK, name: "dx-prod-store-object-lock" },
+        { op: "create", type: LOCK, name: "dx-prod-store-replica-object-lock" },
+      ]);
+      const lock = (await base()).resources.find((r) => r.name === "dx-prod-store-object-lock");
+      expect(lock?.inputs).to.deep.include({
+        objectLockEnabled: "Enabled",
+        rule: { defaultRetention: { mode: "COMPLIANCE", days: 35 } },
+      });
+      expect(lock?.options?.dependsOn).to.deep.equal(["dx-prod-store-versioning"]);
+      const bucket = (await base()).resources.find((r) => r.name === "dx-prod-store-bucket");
+      expect(bucket?.inputs).to.not.have.property("objectLockEnabled");
+      expect(renderDiffText(diff)).to.match(/\+ prod \/ object lock of dx-prod-store: none → 35 days/);
+    });
+
+    it("a protected resource the engine would replace is marked REFUSED, as `pulumi up` would fail", async () => {
+      const head = await plan("renamed-bucket", (c) => (s3Of(c).bucketName = "acme-dx-prod-backups-2"));
+      const diff = diffPlans(await base(), head, "main");
+      expect(diff.resources).to.deep.include({
+        op: "replace",
+        type: "aws:s3/bucket:Bucket",
+        name: "dx-prod-store-bucket",
+        because: ["bucket"],
+        refused: true,
+      });
+      expect(renderDiffText(diff)).to.include(
+        "+- aws:s3/bucket:Bucket  dx-prod-store-bucket (replaced: bucket changed) REFUSED: the resource is protected, so pulumi up fails",
+      );
+    });
+
+    it("moving the bucket to a key of your own keeps the stack's key and warns loudly", async () => {
+      const mine = "arn:aws:kms:eu-central-1:123456789012:key/acme-backup-key";
+      const head = await plan("own-key", (c) => (s3Of(c).kmsKeyArn = mine));
+      const diff = diffPlans(await base(), head, "main");
+      // The stack's key is neither deleted nor replaced: objects written with it stay readable.
+      expect(diff.resources.filter((r) => r.name === "dx-prod-store-key")).to.deep.equal([]);
+      expect(diff.weakened).to.equal(false);
+      const text = renderDiffText(diff);
+      expect(text).to.match(/^WARNINGS \(safe as planned, one careless step from losing data\):$/m);
+      expect(text).to.include(
+        `! prod / dx-prod-store: encryption key arn:aws:kms:eu-central-1:123456789012:key/dx-prod-store-key → ${mine}. Objects written before stay encrypted with arn:aws:kms:eu-central-1:123456789012:key/dx-prod-store-key (hosts keep kms:Decrypt on it)`,
+      );
+    });
+
+    it("moving from one key of your own to another without formerKmsKeyArns weakens the backups, naming the fix", async () => {
+      const [a, b] = ["key/acme-2025", "key/acme-2026"].map((k) => `arn:aws:kms:eu-central-1:123456789012:${k}`);
+      const before = await plan("key-a", (c) => (s3Of(c).kmsKeyArn = a));
+      const forgotten = diffPlans(before, await plan("key-b", (c) => (s3Of(c).kmsKeyArn = b)), "main");
+      expect(forgotten.weakened).to.equal(true);
+      expect(renderDiffText(forgotten).split("\n")[1]).to.equal(
+        `  - prod / dx-prod-store: new objects are encrypted with ${b}, and dx-prod-store-dmgr-policy, dx-prod-store-portal-1-policy, dx-prod-store-portal-2-policy, dx-prod-store-web-1-policy, dx-prod-store-db-1-policy lose kms:Decrypt on ${a}, which every object written before needs: restic could no longer read those repositories. Add ${a} to storage.s3.formerKmsKeyArns`,
+      );
+      const kept = diffPlans(
+        before,
+        await plan("key-b-kept", (c) => Object.assign(s3Of(c), { kmsKeyArn: b, formerKmsKeyArns: [a] })),
+        "main",
+      );
+      expect(kept.weakened).to.equal(false);
+      expect(kept.changes.map((c) => c.kind)).to.include("warning");
+    });
+
+    it("a key removed from the program is retained, and the diff says it stays in the cloud", async () => {
+      const head = await plan("no-system", (c) => delete c["dxbackup:system"]);
+      const diff = diffPlans(await base(), head, "main");
+      const gone = (name: string) => diff.resources.find((r) => r.name === name);
+      expect(gone("dx-prod-system-vault-key")).to.deep.include({ op: "delete", retained: true });
+      expect(gone("dx-prod-system-dr-vault-key")).to.deep.include({ op: "delete", retained: true });
+      expect(gone("dx-prod-system-vault")).to.deep.include({ op: "delete", refused: true });
+      expect(renderDiffText(diff)).to.include(
+        "- aws:kms/key:Key  dx-prod-system-vault-key (retained: it leaves the stack and stays in the cloud)",
+      );
+    });
   });
 
   it("a host renamed with formerNames is updated in place, as the engine's aliases make it", async () => {
@@ -218,6 +303,8 @@ describe("the CI workflow (.github/workflows/backup-plan.yml)", () => {
     expect(runs("deploy")).to.match(/pulumi preview --stack \$\{\{ matrix.stack \}\} --policy-pack policy-pack/);
     expect(runs("deploy")).to.match(/pulumi up --stack \$\{\{ matrix.stack \}\} --policy-pack policy-pack --yes/);
     expect(existsSync(path.join(ROOT, "policy-pack", "PulumiPolicy.yaml"))).to.equal(true);
+    // --policy-pack loads the pack's bundle: it is built before the first Pulumi step.
+    expect(runs("deploy")).to.match(/npm ci\nnpm run build:policy-pack\n(.|\n)*pulumi preview/);
   });
 
   it("uses only options the dxbackup command has", () => {

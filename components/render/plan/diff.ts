@@ -11,9 +11,11 @@ function resourceSummary(diff: PlanDiff): string {
   return `${n("create")} to create, ${n("update")} to update${replaced}, ${n("delete")} to delete`;
 }
 
-/** "(replaced: connection.host changed)" after a replacement. */
+/** "(replaced: connection.host changed)" after a replacement; what the engine will do instead, where it differs. */
 const why = (r: PlanDiff["resources"][number]) =>
-  r.op === "replace" ? ` (replaced: ${r.because?.join(", ")} changed)` : "";
+  (r.op === "replace" ? ` (replaced: ${r.because?.join(", ")} changed)` : "") +
+  (r.refused ? " REFUSED: the resource is protected, so pulumi up fails" : "") +
+  (r.retained ? " (retained: it leaves the stack and stays in the cloud)" : "");
 
 /** The diff for a terminal: the verdict in the first line. */
 export function renderDiffText(diff: PlanDiff): string {
@@ -25,7 +27,12 @@ export function renderDiffText(diff: PlanDiff): string {
       : `No weaker backups: this change to stack '${diff.stack}' (against ${diff.base}) weakens nothing.`,
   );
   for (const c of weaker) out.push(`  - ${c.text}`);
-  const other = diff.changes.filter((c) => c.kind !== "weaker");
+  const warnings = diff.changes.filter((c) => c.kind === "warning");
+  if (warnings.length) {
+    out.push("", "WARNINGS (safe as planned, one careless step from losing data):");
+    for (const c of warnings) out.push(`  ! ${c.text}`);
+  }
+  const other = diff.changes.filter((c) => c.kind === "changed" || c.kind === "stronger");
   if (other.length) {
     out.push("", "Other changes:");
     for (const c of other) out.push(`  ${c.kind === "stronger" ? "+" : "~"} ${c.text}`);
@@ -47,7 +54,13 @@ export function renderDiffMarkdown(diff: PlanDiff, head: PlanReport): string {
     out.push("> ✅ This change weakens no backup.");
   }
   out.push("");
-  const other = diff.changes.filter((c) => c.kind !== "weaker");
+  const warnings = diff.changes.filter((c) => c.kind === "warning");
+  if (warnings.length) {
+    out.push("> [!WARNING]", "> Safe as planned, one careless step from losing data:", ">");
+    for (const c of warnings) out.push(`> - ${c.text}`);
+    out.push("");
+  }
+  const other = diff.changes.filter((c) => c.kind === "changed" || c.kind === "stronger");
   if (other.length) {
     out.push("### Other changes", "");
     for (const c of other) out.push(`- ${c.kind === "stronger" ? "stronger" : "changed"}: ${c.text}`);

@@ -1,4 +1,4 @@
-import type { PlanReport } from "../../plan/report";
+import { lifecycleNote, type PlanReport } from "../../plan/report";
 import { formatMinutes } from "../../coverage/rpo";
 import { formatDays } from "../../plan/warnings";
 import { countByType, localTime, restorePointsInWords, retentionInWords } from "./words";
@@ -148,7 +148,7 @@ export function renderPlanMarkdown(plan: PlanReport): string {
   out.push(
     ...table(
       ["Type", "Name"],
-      plan.resources.map((r) => [`\`${r.type}\``, `\`${r.name}\``]),
+      plan.resources.map((r) => [`\`${r.type}\``, `\`${r.name}\`${lifecycleNote(r)}`]),
     ),
   );
   out.push("");

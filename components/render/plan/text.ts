@@ -1,4 +1,4 @@
-import type { PlanReport } from "../../plan/report";
+import { lifecycleNote, type PlanReport } from "../../plan/report";
 import { formatMinutes } from "../../coverage/rpo";
 import { formatDays } from "../../plan/warnings";
 import { localTime, restorePointsInWords, retentionInWords } from "./words";
@@ -15,7 +15,7 @@ export function renderPlanText(plan: PlanReport): string {
   out.push("");
   out.push(`Resources: pulumi up would create ${plan.resources.length}`);
   const width = Math.max(...plan.resources.map((r) => r.type.length));
-  for (const r of plan.resources) out.push(`  + ${r.type.padEnd(width)}  ${r.name}`);
+  for (const r of plan.resources) out.push(`  + ${r.type.padEnd(width)}  ${r.name}${lifecycleNote(r)}`);
   out.push("");
   out.push(`Hosts (${plan.hosts.length}):`);
   for (const h of plan.hosts) {
