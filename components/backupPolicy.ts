@@ -40,6 +40,12 @@ export class BackupPolicy extends pulumi.ComponentResource {
   readonly remoteSources: RemoteSource[];
   /** The restore runbook (Markdown): per host and tier, the exact commands in order. */
   readonly runbook: pulumi.Output<string>;
+  /**
+   * The ARN of every KMS key the stack created, by resource name: the keys
+   * stay in AWS after a destroy (retained), and these are the ARNs to put in
+   * `storage.s3.formerKmsKeyArns` or to schedule for deletion once no data needs them.
+   */
+  readonly keyArns: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: BackupPolicyArgs, opts?: pulumi.ComponentResourceOptions) {
     // The summary is an input (what `dxbackup plan` reads under mocks) and an output (what stack
@@ -107,11 +113,15 @@ export class BackupPolicy extends pulumi.ComponentResource {
     );
 
     this.runbook = pulumi.output(this.store.bucketName ?? "<bucket>").apply((bucket) => renderRunbook(policy, bucket));
+    this.keyArns = pulumi
+      .all([this.store.keyArns, this.system?.keyArns ?? {}])
+      .apply(([store, system]) => ({ ...store, ...system }));
     this.registerOutputs({
       summary,
       repositories: this.repositories,
       bucketName: this.store.bucketName,
       runbook: this.runbook,
+      keyArns: this.keyArns,
     });
   }
 }

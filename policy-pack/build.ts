@@ -4,7 +4,8 @@
 // pack that loads on its own. @pulumi/policy and @pulumi/pulumi stay outside:
 // they are the pack's dependencies, installed where the pack runs.
 // No `prepack` script: npm prints its banner on stdout, and Pulumi reads the
-// tarball's name from that stdout. `npm run publish:policy-pack` builds first.
+// tarball's name from that stdout. `npm run publish:policy-pack` builds first
+// (this script runs from the repository: esbuild and tsx are its dev dependencies).
 import { buildSync } from "esbuild";
 import * as path from "node:path";
 

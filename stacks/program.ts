@@ -38,5 +38,6 @@ export function buildStack(config: StackConfig = currentStackConfig()) {
     // Only AWS storage has buckets; an undefined stack output would only draw a warning.
     ...(backup.store.bucketName ? { bucketName: backup.store.bucketName } : {}),
     ...(backup.store.replicaBucketName ? { replicaBucketName: backup.store.replicaBucketName } : {}),
+    ...(policy.storage.kind === "s3" || policy.system?.aws ? { keyArns: backup.keyArns } : {}),
   };
 }

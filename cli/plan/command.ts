@@ -131,12 +131,15 @@ export async function planDiffCommand(opts: PlanOptions & { against: string }): 
       : opts.format === "markdown"
         ? renderDiffMarkdown(diff, head)
         : renderDiffText(diff);
+  // A change the engine would refuse fails every gate: its `pulumi up` cannot succeed.
   const gate =
-    opts.failOn === "weakened"
-      ? diff.weakened
-      : opts.failOn
-        ? head.findings.some((f) => opts.failOn === "warning" || f.severity === "error")
-        : false;
+    diff.refused.length > 0 && opts.failOn !== undefined
+      ? true
+      : opts.failOn === "weakened"
+        ? diff.weakened
+        : opts.failOn
+          ? head.findings.some((f) => opts.failOn === "warning" || f.severity === "error")
+          : false;
   return {
     exitCode: gate ? 1 : 0,
     stdout,

@@ -137,11 +137,11 @@ export async function recordResources<T>(
     options.preview ?? false,
   );
   pulumi.runtime.setAllConfig({ ...(options.config?.values ?? {}) }, [...(options.config?.secretKeys ?? [])]);
-  const resourceOptions = new Map<string, pulumi.ResourceOptions>();
+  const registered = new Map<string, { resource: pulumi.Resource; opts: pulumi.ResourceOptions }>();
   const result = await pulumi.runtime.runInPulumiStack(async () => {
-    // Mocks see inputs only: a stack transformation sees every resource's options as the engine will.
-    pulumi.runtime.registerStackTransformation(({ type, name, opts }) => {
-      resourceOptions.set(`${type}::${name}`, opts);
+    // Mocks see inputs only: a stack transformation sees every resource and its options.
+    pulumi.runtime.registerStackTransformation(({ resource, type, name, opts }) => {
+      registered.set(`${type}::${name}`, { resource, opts });
       return undefined;
     });
     return program();
@@ -151,7 +151,7 @@ export async function recordResources<T>(
   await waitForRPCs();
   for (const r of resources) {
     const key = `${r.type}::${r.name}`;
-    const planned = await plannedOptions(resourceOptions.get(key));
+    const planned = await plannedOptions(registered.get(key));
     const provider = providers.get(key);
     if (planned || provider) r.options = { ...planned, ...(provider ? { provider } : {}) };
   }
@@ -159,14 +159,20 @@ export async function recordResources<T>(
 }
 
 /** The options worth a reviewer's eye, with dependencies by name; undefined when none is set. */
-async function plannedOptions(opts: pulumi.ResourceOptions | undefined): Promise<PlanResourceOptions | undefined> {
-  if (!opts) return undefined;
+async function plannedOptions(
+  registered: { resource: pulumi.Resource; opts: pulumi.ResourceOptions } | undefined,
+): Promise<PlanResourceOptions | undefined> {
+  if (!registered) return undefined;
+  const { resource, opts } = registered;
   const out: PlanResourceOptions = {};
-  if (opts.protect) out.protect = true;
+  // The constructor resolves `protect` after the transformations ran (a child inherits its
+  // parent's): read the value the engine is sent, not the one the program passed.
+  if ((resource as unknown as { __protect?: boolean }).__protect) out.protect = true;
   if (opts.retainOnDelete) out.retainOnDelete = true;
-  const deps = await new Promise<pulumi.Resource[]>((resolve) =>
-    pulumi.output(opts.dependsOn ?? []).apply((d) => resolve(([] as pulumi.Resource[]).concat(d as pulumi.Resource[]))),
-  );
+  const custom = opts as pulumi.CustomResourceOptions;
+  if (custom.deleteBeforeReplace) out.deleteBeforeReplace = true;
+  // Only resources given directly: an unknown Output would never resolve under a preview.
+  const deps = ([] as unknown[]).concat(opts.dependsOn ?? []).filter((d) => pulumi.Resource.isInstance(d));
   if (deps.length) {
     const urns = await Promise.all(deps.map((d) => new Promise<string>((resolve) => d.urn.apply(resolve))));
     out.dependsOn = urns.map((urn) => urn.slice(urn.lastIndexOf("::") + 2)).sort();

@@ -76,8 +76,8 @@ export class PortalHostBackup extends pulumi.ComponentResource {
         configDigest: this.configDigest,
         decommissioned: host.decommissioned,
       },
-      // The first backup runs right after the install: the host's IAM policy, the bucket policy and
-      // the default encryption must exist by then, not only the access key the bundle carries.
+      // The install enables the timers (and opens the repository when it re-keys it): the host's IAM
+      // policy, the bucket's policy, default encryption and lock come first, not only the access key.
       { parent: this, dependsOn: args.storage.dependsOn },
     );
     this.installOutput = this.install.installOutput;

@@ -35,6 +35,8 @@ export interface PlanDiff {
   resources: ResourceChange[];
   /** True when any change makes recovery worse. */
   weakened: boolean;
+  /** Protected resources the change would replace or delete: `pulumi up` refuses, and fails. */
+  refused: string[];
 }
 
 const rpo = (m: number | undefined) => (m === undefined ? "none" : formatMinutes(m));
@@ -130,12 +132,23 @@ export function diffPlans(base: PlanReport, head: PlanReport, baseRef: string): 
   const bImm = immutability(base);
   const hImm = immutability(head);
   for (const [what, days] of Object.entries(bImm)) {
-    if (!(what in hImm)) push("weaker", `${what}: ${days} days → none`);
+    if (!(what in hImm))
+      push(
+        "weaker",
+        `${what}: ${days} days → none for new objects (versions locked so far stay locked until their retention ends; a bucket's lock cannot be turned off)`,
+      );
     else if (hImm[what] !== days)
       push(hImm[what] < days ? "weaker" : "stronger", `${what}: ${days} → ${hImm[what]} days`);
   }
   for (const [what, days] of Object.entries(hImm))
     if (!(what in bImm)) push("stronger", `${what}: none → ${days} days`);
+
+  const alerts = (p: PlanReport) =>
+    p.resources
+      .filter((r) => r.type === "aws:sns/topicSubscription:TopicSubscription")
+      .map((r) => String(r.inputs.endpoint));
+  for (const gone of alerts(base).filter((e) => !alerts(head).includes(e)))
+    push("weaker", `AWS Backup failure alerts to ${gone}: removed (nobody is told of a failed backup or restore job)`);
 
   const bErrors = base.findings.filter((f) => f.severity === "error").length;
   const hErrors = head.findings.filter((f) => f.severity === "error").length;
@@ -190,5 +203,12 @@ export function diffPlans(base: PlanReport, head: PlanReport, baseRef: string): 
 
   const order = { weaker: 0, warning: 1, changed: 2, stronger: 3 };
   changes.sort((a, b) => order[a.kind] - order[b.kind]);
-  return { stack: s, base: baseRef, changes, resources, weakened: changes.some((c) => c.kind === "weaker") };
+  return {
+    stack: s,
+    base: baseRef,
+    changes,
+    resources,
+    weakened: changes.some((c) => c.kind === "weaker"),
+    refused: resources.filter((r) => r.refused).map((r) => r.name),
+  };
 }

@@ -2,7 +2,9 @@ import type { Change } from "./diff";
 import type { PlanResource } from "./report";
 
 const ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration";
-const USER_POLICY = "aws:iam/userPolicy:UserPolicy";
+const KEY = "aws:kms/key:Key";
+/** The policies that read the bucket: each host's user policy and the replication role's. */
+const READERS = ["aws:iam/userPolicy:UserPolicy", "aws:iam/rolePolicy:RolePolicy"];
 
 /** The KMS key a bucket's default encryption names. */
 function encryptionKey(r: PlanResource): string | undefined {
@@ -12,45 +14,55 @@ function encryptionKey(r: PlanResource): string | undefined {
 
 const asList = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]) as string[];
 
-/** Whether an IAM policy document (as the plan holds it, a JSON string) lets its holder decrypt with `key`. */
-function allowsDecrypt(policy: unknown, key: string): boolean {
-  if (typeof policy !== "string") return false;
+/** The keys an IAM policy document (as the plan holds it, a JSON string) lets its holder decrypt with. */
+function decryptKeys(policy: unknown): Set<string> {
+  if (typeof policy !== "string") return new Set();
   const doc = JSON.parse(policy) as { Statement: Array<{ Effect: string; Action: unknown; Resource: unknown }> };
-  return doc.Statement.some(
-    (s) =>
-      s.Effect === "Allow" &&
-      asList(s.Action).some((a) => a === "kms:Decrypt" || a === "kms:*") &&
-      asList(s.Resource).some((r) => r === key || r === "*"),
+  return new Set(
+    doc.Statement.filter(
+      (s) => s.Effect === "Allow" && asList(s.Action).some((a) => a === "kms:Decrypt" || a === "kms:*"),
+    ).flatMap((s) => asList(s.Resource)),
   );
 }
 
 /**
- * A bucket whose default encryption moves to another key: every object
- * written before (every pack file restic will ever read again) stays
- * encrypted with the old one. Worse backups when a host policy no longer
- * allows decrypting with it; a loud warning otherwise, since scheduling that
- * key for deletion would destroy the history.
+ * Key changes in words a reviewer can act on. Losing `kms:Decrypt` on a key
+ * makes every object written under it unreadable: restic reads old pack
+ * files for as long as the repository lives, so that is weaker backups. A
+ * new default key with the old one still readable is a loud warning, since
+ * scheduling the old key for deletion would destroy the history.
  */
 export function encryptionKeyChanges(base: PlanResource[], head: PlanResource[]): Change[] {
+  // The plan's ARNs of the stack's own keys are made up: name those keys as the state does.
+  const ownKeys = [...base, ...head].filter((r) => r.type === KEY).map((r) => r.name);
+  const label = (arn: string) => {
+    const own = ownKeys.find((name) => arn.endsWith(`:key/${name}`));
+    return own ? `the stack's key ${own} (its ARN: pulumi stack output keyArns)` : arn;
+  };
   const out: Change[] = [];
-  const hostPolicies = head.filter((r) => r.type === USER_POLICY);
+  const lost = new Map<string, string[]>();
+  for (const h of head.filter((r) => READERS.includes(r.type))) {
+    const b = base.find((r) => r.type === h.type && r.name === h.name);
+    if (!b) continue;
+    const now = decryptKeys(h.inputs.policy);
+    for (const key of decryptKeys(b.inputs.policy)) {
+      if (!now.has(key) && !now.has("*")) lost.set(key, [...(lost.get(key) ?? []), h.name]);
+    }
+  }
+  for (const [key, readers] of lost) {
+    out.push({
+      kind: "weaker",
+      text: `${readers.join(", ")} lose kms:Decrypt on ${label(key)}, which every object written under it needs: restic could no longer read that history. Keep the key in storage.s3.formerKmsKeyArns`,
+    });
+  }
   for (const h of head.filter((r) => r.type === ENCRYPTION)) {
     const b = base.find((r) => r.type === ENCRYPTION && r.name === h.name);
     const [before, after] = [b && encryptionKey(b), encryptionKey(h)];
-    if (!before || !after || before === after) continue;
-    const bucket = h.name.replace(/-encryption$/, "");
-    const blind = hostPolicies.filter((p) => !allowsDecrypt(p.inputs.policy, before)).map((p) => p.name);
-    if (blind.length) {
-      out.push({
-        kind: "weaker",
-        text: `${bucket}: new objects are encrypted with ${after}, and ${blind.join(", ")} lose kms:Decrypt on ${before}, which every object written before needs: restic could no longer read those repositories. Add ${before} to storage.s3.formerKmsKeyArns`,
-      });
-    } else {
-      out.push({
-        kind: "warning",
-        text: `${bucket}: encryption key ${before} → ${after}. Objects written before stay encrypted with ${before} (hosts keep kms:Decrypt on it): never schedule it for deletion while the bucket holds them, versions included`,
-      });
-    }
+    if (!before || !after || before === after || lost.has(before)) continue;
+    out.push({
+      kind: "warning",
+      text: `${h.name.replace(/-encryption$/, "")}: new objects are encrypted with ${label(after)}; objects written before stay encrypted with ${label(before)}, which hosts keep decrypting: never schedule it for deletion while the bucket holds them, versions included`,
+    });
   }
   return out;
 }

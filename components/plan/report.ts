@@ -27,6 +27,8 @@ export interface PlanResourceOptions {
   protect?: true;
   /** A delete (a destroy, a removal from the program) leaves it in the cloud. */
   retainOnDelete?: true;
+  /** A replacement deletes the old one before it creates the new one. */
+  deleteBeforeReplace?: true;
   /** Names of the resources it is created after. */
   dependsOn?: string[];
   /** The name of the explicit provider it is managed with (none: the default provider). */

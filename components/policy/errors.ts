@@ -104,7 +104,8 @@ export function fromZodIssues(
     let message = issue.message;
     if (issue.code === "invalid_type" && /received undefined$/.test(message))
       message = `is required (${issue.expected})`;
-    else if (issue.code === "invalid_type") message = `${message}: write a ${issue.expected}`;
+    else if (issue.code === "invalid_type")
+      message = `${message}: write ${/^[aeiou]/.test(issue.expected) ? "an" : "a"} ${issue.expected}`;
     else if (issue.code === "invalid_value" && "values" in issue) {
       message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
     }

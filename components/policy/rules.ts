@@ -53,6 +53,21 @@ export const storageRule: Rule = ({ input }) => {
       ),
     );
   }
+  // S3 encrypts with a key of the bucket's own region only (and the objects of a former key are here).
+  const keys: Array<[Array<string | number>, string | undefined]> = [
+    [["storage", "s3", "kmsKeyArn"], s3?.kmsKeyArn],
+    ...(s3?.formerKmsKeyArns ?? []).map((k, i): [Array<string | number>, string] => [
+      ["storage", "s3", "formerKmsKeyArns", i],
+      k,
+    ]),
+  ];
+  for (const [path, arn] of keys) {
+    const region = arn?.split(":")[3];
+    if (s3 && region && region !== s3.region)
+      out.push(
+        issue(path, `is a key in ${region}: the bucket is in ${s3.region}, and S3 uses keys of its own region only`),
+      );
+  }
   if (s3?.replication && s3.replication.region === s3.region) {
     out.push(
       issue(

@@ -33,6 +33,14 @@ export const retentionSchema = z
   })
   .strict();
 
+/** A KMS key's ARN: IAM grants the use of a key on its key ARN only, never on an alias. */
+const kmsKeyArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
+    "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>), not an alias: IAM policies grant the use of a key on its key ARN only",
+  );
+
 export const s3StorageSchema = z
   .object({
     /** AWS region of the bucket, e.g. eu-central-1. */
@@ -47,13 +55,13 @@ export const s3StorageSchema = z
      * created and kept either way: objects written before a switch stay
      * encrypted with it, and hosts keep decrypting them.
      */
-    kmsKeyArn: z.string().startsWith("arn:", "must be a KMS key ARN").optional(),
+    kmsKeyArn: kmsKeyArn.optional(),
     /**
      * Keys of your own that encrypted the bucket's objects before `kmsKeyArn`
      * (when you move from one of your keys to another): hosts keep
      * `kms:Decrypt` on them, since restic reads old pack files for ever.
      */
-    formerKmsKeyArns: z.array(z.string().startsWith("arn:", "must be a KMS key ARN")).default([]),
+    formerKmsKeyArns: z.array(kmsKeyArn).default([]),
     /** Days after which overwritten or deleted object versions are expired. */
     noncurrentVersionDays: days.default(90),
     /** Days after which incomplete multipart uploads are aborted. */

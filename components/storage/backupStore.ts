@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { childOptions, childTags, type ChildOptions } from "../childOptions";
+import { childOptions, childTags, companionOptions, type ChildOptions } from "../childOptions";
 import type { S3Storage } from "../policy/schema";
 import type { Storage } from "../policy/types";
 import { hostCredentialPolicy, replicationRolePolicy, s3AssumeRolePolicy, tlsOnlyBucketPolicy } from "./documents";
@@ -45,8 +45,11 @@ export interface BackupStoreChildren {
 
 /** One host's AWS identity: limited to its own prefix of the bucket. */
 export interface HostCredentials {
+  /** The host's IAM user (path `/dxbackup/`). */
   user: aws.iam.User;
+  /** Its inline policy: its own prefix, the bucket's keys, never a version delete. */
   policy: aws.iam.UserPolicy;
+  /** The access key the host's restic uses (its secret is a Pulumi secret). */
   accessKey: aws.iam.AccessKey;
 }
 
@@ -58,10 +61,12 @@ export interface HostStorageAccess {
   environment: pulumi.Output<Record<string, string>>;
   /**
    * What must exist before the host's first backup: its IAM policy and key,
-   * the bucket's policy and default encryption. An install depends on them, so
-   * the first backup never races IAM or writes an object before KMS is the default.
+   * the bucket's policy, default encryption and object lock. An install
+   * depends on them, so it starts after AWS accepted them (IAM then
+   * propagates within seconds, before the first scheduled run) and no object
+   * is written before KMS and the lock are the bucket's defaults.
    */
-  dependsOn: pulumi.Resource[];
+  dependsOn?: pulumi.Resource[];
 }
 
 /**
@@ -89,6 +94,8 @@ export class BackupStore extends pulumi.ComponentResource {
   readonly bucketName?: pulumi.Output<string>;
   readonly bucketArn?: pulumi.Output<string>;
   readonly replicaBucketName?: pulumi.Output<string>;
+  /** The ARNs of the keys this component created, by resource name (empty for other kinds). */
+  readonly keyArns: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: BackupStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dxbackup:storage:BackupStore", name, {}, opts);
@@ -100,12 +107,21 @@ export class BackupStore extends pulumi.ComponentResource {
     if (storage.kind === "s3") {
       const tags = args.tags ?? {};
       const s3 = storage.s3;
+      // The replica first: the primary's object lock waits for the replica's.
+      const replica = s3.replication
+        ? hardenedBucket(this, `${name}-replica-`, s3, s3.replication.region, tags, {
+            bucket: children.replicaBucket,
+            key: children.replicaKey,
+            description: `dx-backup replica repository encryption (${name})`,
+          })
+        : undefined;
       const primary = hardenedBucket(this, `${name}-`, s3, s3.region, tags, {
         bucket: children.bucket,
         key: children.key,
         bucketName: s3.bucketName,
         description: `dx-backup repository encryption (${name})`,
         encryptionKeyArn: s3.kmsKeyArn,
+        lockAfter: replica?.lock ? [replica.lock] : [],
       });
       this.bucket = primary.bucket;
       this.key = primary.key;
@@ -114,12 +130,7 @@ export class BackupStore extends pulumi.ComponentResource {
       // New objects use your key when you name one; everything written before keeps its key.
       const currentKey = primary.encryptionKeyArn;
       const readableKeys = pulumi.all([primary.key.arn, ...s3.formerKmsKeyArns]);
-      if (s3.replication) {
-        const replica = hardenedBucket(this, `${name}-replica-`, s3, s3.replication.region, tags, {
-          bucket: children.replicaBucket,
-          key: children.replicaKey,
-          description: `dx-backup replica repository encryption (${name})`,
-        });
+      if (s3.replication && replica) {
         this.replicaBucket = replica.bucket;
         this.replicaKey = replica.key;
         this.replicaBucketName = replica.bucket.bucket;
@@ -135,10 +146,12 @@ export class BackupStore extends pulumi.ComponentResource {
       }
       for (const host of args.hostNames) {
         // A renamed host keeps its IAM user, policy and key: the policy's prefix is updated in place.
-        const renamed = (role: string): pulumi.CustomResourceOptions => ({
-          ...childOptions(this, {}, children.hostCredentials),
-          aliases: (args.formerHostNames?.[host] ?? []).map((former) => ({ name: `${name}-${former}-${role}` })),
-        });
+        const renamed = (role: string): pulumi.CustomResourceOptions =>
+          childOptions(
+            this,
+            { aliases: (args.formerHostNames?.[host] ?? []).map((former) => ({ name: `${name}-${former}-${role}` })) },
+            children.hostCredentials,
+          );
         const userTags = childTags(tags, children.hostCredentials);
         const user = new aws.iam.User(`${name}-${host}-user`, { path: "/dxbackup/", tags: userTags }, renamed("user"));
         const policy = new aws.iam.UserPolicy(
@@ -169,7 +182,7 @@ export class BackupStore extends pulumi.ComponentResource {
         this.hosts[host] = {
           repositoryUrl: primary.bucket.bucket.apply((b) => repositoryUrl(storage, args.policyName, host, b)),
           environment: s3Environment(accessKey.id, accessKey.secret),
-          dependsOn: [policy, accessKey, primary.policy, primary.encryption],
+          dependsOn: [policy, accessKey, primary.policy, primary.encryption, ...(primary.lock ? [primary.lock] : [])],
         };
       }
     } else {
@@ -188,7 +201,12 @@ export class BackupStore extends pulumi.ComponentResource {
       }
     }
 
+    this.keyArns = pulumi.all({
+      ...(this.key ? { [`${name}-key`]: this.key.arn } : {}),
+      ...(this.replicaKey ? { [`${name}-replica-key`]: this.replicaKey.arn } : {}),
+    });
     this.registerOutputs({
+      keyArns: this.keyArns,
       bucketName: this.bucketName,
       bucketArn: this.bucketArn,
       replicaBucketName: this.replicaBucketName,
@@ -215,6 +233,8 @@ interface HardenedBucket {
   encryption: aws.s3.BucketServerSideEncryptionConfiguration;
   /** The ARN of that key. */
   encryptionKeyArn: pulumi.Output<string>;
+  /** The object lock, when the policy declares one. */
+  lock?: aws.s3.BucketObjectLockConfiguration;
 }
 
 /**
@@ -235,9 +255,15 @@ function hardenedBucket(
     description: string;
     /** A key of the user's for new objects; the bucket's own key otherwise. */
     encryptionKeyArn?: string;
+    /** What the object lock must wait for (the replica's lock: a locked object cannot replicate to an unlocked bucket). */
+    lockAfter?: pulumi.Resource[];
   },
 ): HardenedBucket {
-  const opts = { parent };
+  // The bucket's configuration outlives the stack with the bucket: a destroy that keeps the
+  // (protected) bucket must not strip its encryption default, policy or lifecycle, nor try to
+  // suspend versioning (which S3 refuses on a locked bucket, failing the destroy).
+  const config = (dependsOn?: pulumi.Resource[]) =>
+    companionOptions(parent, own.bucket, { retainOnDelete: true, dependsOn });
   // Retained: every pack file ever written is encrypted with a data key under it, and the data
   // outlives the stack (the bucket is protected). Deleting the key would delete the backups.
   const key = new aws.kms.Key(
@@ -267,7 +293,7 @@ function hardenedBucket(
   const versioning = new aws.s3.BucketVersioning(
     `${prefix}versioning`,
     { region, bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
-    opts,
+    config(),
   );
   const publicAccess = new aws.s3.BucketPublicAccessBlock(
     `${prefix}public-access-block`,
@@ -279,12 +305,12 @@ function hardenedBucket(
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     },
-    opts,
+    config(),
   );
   new aws.s3.BucketOwnershipControls(
     `${prefix}ownership`,
     { region, bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
-    opts,
+    config(),
   );
   new aws.s3.BucketLifecycleConfiguration(
     `${prefix}lifecycle`,
@@ -306,16 +332,17 @@ function hardenedBucket(
         },
       ],
     },
-    { ...opts, dependsOn: [versioning] },
+    config([versioning]),
   );
   const policy = new aws.s3.BucketPolicy(
     `${prefix}tls-only`,
     { region, bucket: bucket.id, policy: bucket.arn.apply((arn) => JSON.stringify(tlsOnlyBucketPolicy(arn))) },
-    { ...opts, dependsOn: [publicAccess] },
+    config([publicAccess]),
   );
+  let lock: aws.s3.BucketObjectLockConfiguration | undefined;
   if (s3.objectLock) {
     // Works on a new and on an existing bucket alike, once versioning is on (S3's own requirement).
-    new aws.s3.BucketObjectLockConfiguration(
+    lock = new aws.s3.BucketObjectLockConfiguration(
       `${prefix}object-lock`,
       {
         region,
@@ -323,7 +350,7 @@ function hardenedBucket(
         objectLockEnabled: "Enabled",
         rule: { defaultRetention: { mode: s3.objectLock.mode, days: s3.objectLock.days } },
       },
-      { ...opts, dependsOn: [versioning] },
+      config([versioning, ...(own.lockAfter ?? [])]),
     );
   }
   const encryptionKeyArn = own.encryptionKeyArn ? pulumi.output(own.encryptionKeyArn) : key.arn;
@@ -339,9 +366,9 @@ function hardenedBucket(
         },
       ],
     },
-    opts,
+    config(),
   );
-  return { bucket, key, versioning, policy, encryption, encryptionKeyArn };
+  return { bucket, key, versioning, policy, encryption, encryptionKeyArn, lock };
 }
 
 /**
@@ -402,7 +429,11 @@ function replicate(
         },
       ],
     },
-    { parent, dependsOn: [primary.versioning, replica.versioning, rolePolicy] },
+    // Retained like the buckets; started once the replica accepts what the primary holds (its lock).
+    companionOptions(parent, undefined, {
+      retainOnDelete: true,
+      dependsOn: [primary.versioning, replica.versioning, rolePolicy, ...(replica.lock ? [replica.lock] : [])],
+    }),
   );
   return role;
 }

@@ -8,7 +8,9 @@ import type { PolicyDocument } from "../storage/documents";
  * The vault events the alerts subscribe to. AWS Backup reports a failed,
  * aborted, expired or partial job as `BACKUP_JOB_COMPLETED` (or
  * `RESTORE_JOB_COMPLETED`) with a `State` other than `COMPLETED`: the
- * `*_JOB_FAILED` names of older lists are deprecated and never sent.
+ * `BACKUP_JOB_FAILED`/`RESTORE_JOB_FAILED` names of older lists are
+ * deprecated and never sent. The S3 events matter when the selection tag
+ * also catches buckets.
  */
 export const VAULT_EVENTS = [
   "BACKUP_JOB_COMPLETED",
@@ -20,14 +22,12 @@ export const VAULT_EVENTS = [
 
 /**
  * The subscription filter (on the message attributes AWS Backup sets): a
- * person is mailed only what went wrong, not every nightly success.
+ * person is mailed what went wrong, not every nightly success. A message
+ * without a `State` passes too: one mail too many beats a failure lost.
  */
 export function failureFilterPolicy(): Record<string, unknown> {
   return {
-    $or: [
-      { State: [{ "anything-but": ["COMPLETED"] }] },
-      { EventType: ["COPY_JOB_FAILED", "S3_BACKUP_OBJECT_FAILED", "S3_RESTORE_OBJECT_FAILED"] },
-    ],
+    $or: [{ State: [{ "anything-but": ["COMPLETED"] }] }, { State: [{ exists: false }] }],
   };
 }
 
@@ -49,6 +49,8 @@ export function alertsKeyPolicy(args: { partition: string; accountId: string }):
         Action: "kms:*",
         Resource: "*",
       },
+      // No condition: SNS asks KMS on the publisher's behalf, and the key serves nothing but this
+      // topic (whose own policy admits only this account's vaults).
       {
         Sid: "BackupPublishesEncryptedAlerts",
         Effect: "Allow",
@@ -63,7 +65,9 @@ export function alertsKeyPolicy(args: { partition: string; accountId: string }):
 /**
  * Only AWS Backup, on behalf of this account's vaults in this region, may
  * publish (`aws:SourceAccount`/`aws:SourceArn` keep another account's
- * vaults out: the confused deputy).
+ * vaults out: the confused deputy). `IfExists`: AWS documents neither key
+ * for AWS Backup's notifications, and a condition on a key that is not sent
+ * never matches, which would drop every alert again.
  */
 export function alertsTopicPolicy(args: {
   topicArn: string;
@@ -82,8 +86,8 @@ export function alertsTopicPolicy(args: {
         Action: "SNS:Publish",
         Resource: topicArn,
         Condition: {
-          StringEquals: { "aws:SourceAccount": accountId },
-          ArnLike: { "aws:SourceArn": `arn:${partition}:backup:${region}:${accountId}:backup-vault:*` },
+          StringEqualsIfExists: { "aws:SourceAccount": accountId },
+          ArnLikeIfExists: { "aws:SourceArn": `arn:${partition}:backup:${region}:${accountId}:backup-vault:*` },
         },
       },
     ],

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { childOptions, childTags, type ChildOptions } from "../childOptions";
+import { childOptions, childTags, companionOptions, type ChildOptions } from "../childOptions";
 import type { SystemInput } from "../policy/systemSchema";
 import { toAwsCron } from "./awsCron";
 import { alertsKeyPolicy, alertsTopicPolicy, failureFilterPolicy, VAULT_EVENTS } from "./documents";
@@ -23,7 +23,7 @@ export interface SystemBackupArgs {
  * read without the key they were encrypted with.
  */
 export interface SystemBackupChildren {
-  /** The vault (default: protected). */
+  /** The vault (default: protected; a provider here also manages its lock and notifications). */
   vault?: ChildOptions;
   /** The vault's KMS key (default: retained on delete). */
   vaultKey?: ChildOptions;
@@ -31,7 +31,7 @@ export interface SystemBackupChildren {
   drVault?: ChildOptions;
   /** The copy vault's KMS key (default: retained on delete). */
   drVaultKey?: ChildOptions;
-  /** The alert topic and its KMS key. */
+  /** The alert topic and its KMS key (a provider here also manages the topic's policy and subscription). */
   alerts?: ChildOptions;
   /** The backup plan. */
   plan?: ChildOptions;
@@ -49,12 +49,15 @@ const backupServiceRole = JSON.stringify({
  * instance, failure notifications to SNS, and a restore testing plan.
  */
 export class SystemBackup extends pulumi.ComponentResource {
+  /** The vault recovery points are stored in (protected). */
   readonly vault: aws.backup.Vault;
-  /** The key the vault encrypts recovery points with. */
+  /** The key the vault encrypts recovery points with (retained on delete). */
   readonly vaultKey: aws.kms.Key;
-  /** The vault copies go to, with `copyToRegion`. */
+  /** The vault copies go to, with `copyToRegion` (protected). */
   readonly drVault?: aws.backup.Vault;
+  /** The copy vault's key (retained on delete). */
   readonly drVaultKey?: aws.kms.Key;
+  /** The backup plan: the schedule, windows, lifecycle and copy from the policy. */
   readonly plan: aws.backup.Plan;
   /** Where AWS Backup publishes failed jobs. */
   readonly alertsTopic: aws.sns.Topic;
@@ -62,6 +65,8 @@ export class SystemBackup extends pulumi.ComponentResource {
   readonly alertsKey: aws.kms.Key;
   readonly vaultName: pulumi.Output<string>;
   readonly planId: pulumi.Output<string>;
+  /** The ARNs of the keys this component created, by resource name. */
+  readonly keyArns: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: SystemBackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dxbackup:system:SystemBackup", name, {}, opts);
@@ -98,7 +103,8 @@ export class SystemBackup extends pulumi.ComponentResource {
           maxRetentionDays: cfg.vaultLock.maxRetentionDays,
           changeableForDays: cfg.vaultLock.changeableForDays,
         },
-        o,
+        // Retained like the vault: a destroy must not lift a lock still in its grace period.
+        companionOptions(this, children.vault, { retainOnDelete: true }),
       );
     }
     let copyActions: aws.types.input.backup.PlanRuleCopyAction[] | undefined;
@@ -204,12 +210,17 @@ export class SystemBackup extends pulumi.ComponentResource {
             JSON.stringify(alertsTopicPolicy({ topicArn, partition: p, region, accountId })),
           ),
       },
-      o,
+      companionOptions(this, children.alerts),
     );
     new aws.backup.VaultNotifications(
       `${name}-notifications`,
       { region, backupVaultName: vault.name, snsTopicArn: topic.arn, backupVaultEvents: VAULT_EVENTS },
-      { ...o, dependsOn: [topicPolicy] },
+      {
+        ...companionOptions(this, children.vault, { dependsOn: [topicPolicy] }),
+        // Every input change replaces it, and old and new share one id (the vault): created first,
+        // the old one's delete would clear the new settings and leave the vault without alerts.
+        deleteBeforeReplace: true,
+      },
     );
     if (cfg.notifyEmail) {
       new aws.sns.TopicSubscription(
@@ -222,7 +233,7 @@ export class SystemBackup extends pulumi.ComponentResource {
           filterPolicyScope: "MessageAttributes",
           filterPolicy: JSON.stringify(failureFilterPolicy()),
         },
-        o,
+        companionOptions(this, children.alerts),
       );
     }
 
@@ -275,6 +286,11 @@ export class SystemBackup extends pulumi.ComponentResource {
     this.alertsKey = alertsKey;
     this.vaultName = vault.name;
     this.planId = plan.id;
-    this.registerOutputs({ vaultName: this.vaultName, planId: this.planId });
+    this.keyArns = pulumi.all({
+      [`${name}-vault-key`]: key.arn,
+      ...(this.drVaultKey ? { [`${name}-dr-vault-key`]: this.drVaultKey.arn } : {}),
+      [`${name}-alerts-key`]: alertsKey.arn,
+    });
+    this.registerOutputs({ vaultName: this.vaultName, planId: this.planId, keyArns: this.keyArns });
   }
 }

@@ -379,6 +379,10 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
 
   describe("guardrails: the CrossGuard policy pack in the engine (pulumi preview --policy-pack policy-pack)", () => {
     const policyPack = path.join(__dirname, "..", "..", "policy-pack");
+    // The pack loads its bundle: build it from the rules as they are now, never a stale one.
+    before(() =>
+      execFileSync("npm", ["run", "build:policy-pack"], { cwd: path.join(policyPack, ".."), stdio: "ignore" }),
+    );
     /** A preview of `c` as a stack of its own (nothing reaches the host), with the policy pack. */
     async function previewWithPolicies(name: string, c: StackConfig, pack = policyPack): Promise<string> {
       const s = await deploy(c, path.join(dir, "policies"), name);
@@ -409,7 +413,6 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
       // tarball elsewhere and installs its dependencies. Do the same, far from this repository.
       const out = mkdtempSync(path.join(tmpdir(), "dxb-published-pack-"));
       try {
-        execFileSync("npm", ["run", "build:policy-pack"], { cwd: path.join(policyPack, ".."), stdio: "ignore" });
         // Pulumi reads the tarball's name from this command's whole stdout: it must print nothing else.
         const tarball = execFileSync("npm", ["pack", "--loglevel=error", "--pack-destination", out], {
           cwd: policyPack,

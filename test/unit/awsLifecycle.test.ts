@@ -59,7 +59,7 @@ async function store(storage: Storage, children?: ConstructorParameters<typeof B
       return {
         bucketIsBucket: st.bucket instanceof aws.s3.Bucket,
         keyIsKey: st.key instanceof aws.kms.Key,
-        userIsUser: st.hostCredentials["portal-1"].user instanceof aws.iam.User,
+        userIsUser: st.hostCredentials?.["portal-1"]?.user instanceof aws.iam.User,
         roleIsRole: st.replicationRole instanceof aws.iam.Role,
         bucketUrn: st.bucket?.urn,
         replicaKeyArn: st.replicaKey?.arn,
@@ -113,18 +113,25 @@ describe("AWS resources that survive day two (mocks)", () => {
       ]);
     });
 
-    it("rejects a former key that is not an ARN, naming the key", () => {
-      const config = {
-        environment: "prod",
-        storage: { s3: { region: "eu-central-1", formerKmsKeyArns: ["alias/old"] } },
-        hosts: [{ name: "portal-1", address: "10.0.0.11", ssh: { hostKey: SAMPLE_HOST_KEY } }],
-        schedules: [{ name: "nightly", cron: "0 2 * * *", timezone: "Europe/Berlin" }],
-        retention: { keepDaily: 40 },
-      };
-      const { s3AccessKeyId: _a, s3SecretAccessKey: _b, ...secrets } = DEFAULT_SECRETS;
-      expect(() => loadPolicy(stackConfig(config, secrets))).to.throw(
-        /storage\.s3\.formerKmsKeyArns\[0\].*must be a KMS key ARN/,
+    const prodWithS3 = (s3: Record<string, unknown>) => ({
+      environment: "prod",
+      storage: { s3: { region: "eu-central-1", ...s3 } },
+      hosts: [{ name: "portal-1", address: "10.0.0.11", ssh: { hostKey: SAMPLE_HOST_KEY } }],
+      schedules: [{ name: "nightly", cron: "0 2 * * *", timezone: "Europe/Berlin" }],
+      retention: { keepDaily: 40 },
+    });
+    const { s3AccessKeyId: _a, s3SecretAccessKey: _b, ...secrets } = DEFAULT_SECRETS;
+    const load = (s3: Record<string, unknown>) => () => loadPolicy(stackConfig(prodWithS3(s3), secrets));
+
+    it("rejects an alias or a key of another region, naming the key and why", () => {
+      expect(load({ formerKmsKeyArns: ["arn:aws:kms:eu-central-1:123456789012:alias/old"] })).to.throw(
+        /storage\.s3\.formerKmsKeyArns\[0\]: must be a KMS key ARN \(arn:aws:kms:<region>:<account>:key\/<key id>\), not an alias/,
       );
+      expect(load({ kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/abc-1" })).to.throw(
+        /storage\.s3\.kmsKeyArn: is a key in eu-west-1: the bucket is in eu-central-1/,
+      );
+      expect(load({ formerKmsKeyArns: KEY("abc-0") })).to.throw(/storage\.s3\.formerKmsKeyArns: .*write an array/);
+      expect(load({ kmsKeyArn: KEY("abc-1"), formerKmsKeyArns: [KEY("abc-0")] })).to.not.throw();
     });
   });
 
@@ -137,8 +144,51 @@ describe("AWS resources that survive day two (mocks)", () => {
         objectLockEnabled: "Enabled",
         rule: { defaultRetention: { mode: "COMPLIANCE", days: 35 } },
       });
-      expect(lock.options?.dependsOn).to.deep.equal([`${prefix}versioning`]);
     }
+    // S3 requires versioning first; a locked object cannot replicate into a bucket not yet locked.
+    expect(find(resources, "dx-prod-store-replica-object-lock").options?.dependsOn).to.deep.equal([
+      "dx-prod-store-replica-versioning",
+    ]);
+    expect(find(resources, "dx-prod-store-object-lock").options?.dependsOn).to.deep.equal([
+      "dx-prod-store-replica-object-lock",
+      "dx-prod-store-versioning",
+    ]);
+    expect(find(resources, "dx-prod-store-replication").options?.dependsOn).to.include(
+      "dx-prod-store-replica-object-lock",
+    );
+  });
+
+  it("keeps a kept bucket's configuration when the stack is destroyed (retained like the bucket)", async () => {
+    const { resources } = await store(s3());
+    const parts = [
+      "versioning",
+      "encryption",
+      "public-access-block",
+      "ownership",
+      "lifecycle",
+      "tls-only",
+      "object-lock",
+    ];
+    for (const prefix of ["dx-prod-store-", "dx-prod-store-replica-"]) {
+      for (const part of parts) {
+        expect(find(resources, `${prefix}${part}`).options?.retainOnDelete, `${prefix}${part}`).to.equal(true);
+      }
+    }
+    expect(find(resources, "dx-prod-store-replication").options?.retainOnDelete).to.equal(true);
+  });
+
+  it("sees protect as the engine does: a child inherits its component's", async () => {
+    const { resources } = await recordResources(
+      () =>
+        new BackupStore(
+          "dx-prod-store",
+          { storage: s3(), policyName: "dx-prod", hostNames: ["portal-1"] },
+          { protect: true },
+        ).bucketName,
+      { stack: "prod" },
+    );
+    expect(find(resources, "dx-prod-store-key").options).to.deep.equal({ protect: true, retainOnDelete: true });
+    expect(find(resources, "dx-prod-store-portal-1-user").options).to.deep.equal({ protect: true });
   });
 
   describe("AWS Backup alerts that arrive", () => {
@@ -181,11 +231,9 @@ describe("AWS resources that survive day two (mocks)", () => {
       expect(events).to.not.include("RESTORE_JOB_FAILED");
       const email = find(resources, "dx-prod-system-alerts-email").inputs;
       expect(email.filterPolicyScope).to.equal("MessageAttributes");
+      // Every state but success, and a message without a State (one mail too many beats a lost failure).
       expect(JSON.parse(email.filterPolicy as string)).to.deep.equal({
-        $or: [
-          { State: [{ "anything-but": ["COMPLETED"] }] },
-          { EventType: ["COPY_JOB_FAILED", "S3_BACKUP_OBJECT_FAILED", "S3_RESTORE_OBJECT_FAILED"] },
-        ],
+        $or: [{ State: [{ "anything-but": ["COMPLETED"] }] }, { State: [{ exists: false }] }],
       });
     });
 
@@ -194,12 +242,15 @@ describe("AWS resources that survive day two (mocks)", () => {
         Statement & { Condition: unknown }
       >;
       expect(publish.Condition).to.deep.equal({
-        StringEquals: { "aws:SourceAccount": "123456789012" },
-        ArnLike: { "aws:SourceArn": "arn:aws:backup:eu-central-1:123456789012:backup-vault:*" },
+        StringEqualsIfExists: { "aws:SourceAccount": "123456789012" },
+        ArnLikeIfExists: { "aws:SourceArn": "arn:aws:backup:eu-central-1:123456789012:backup-vault:*" },
       });
-      expect(find(resources, "dx-prod-system-notifications").options?.dependsOn).to.deep.equal([
-        "dx-prod-system-alerts-policy",
-      ]);
+      // Replaced on any change (it has no update), and old and new share the vault's id: the old
+      // one goes first, or its delete would clear the new settings.
+      expect(find(resources, "dx-prod-system-notifications").options).to.deep.equal({
+        deleteBeforeReplace: true,
+        dependsOn: ["dx-prod-system-alerts-policy"],
+      });
     });
 
     it("retains the vault keys and protects the vaults", () => {
@@ -224,16 +275,18 @@ describe("AWS resources that survive day two (mocks)", () => {
       retention: { keepDaily: 40 },
     };
     const { s3AccessKeyId: _a, s3SecretAccessKey: _b, ...secrets } = DEFAULT_SECRETS;
-    const { resources } = await recordResources(
+    const { resources, result } = await recordResources(
       () => {
         const policy = loadPolicy(stackConfig(config, secrets));
         return new BackupPolicy("dx-prod", {
           policy,
           secrets: Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, pulumi.secret(v)])),
-        }).repositories;
+        }).keyArns;
       },
       { stack: "prod" },
     );
+    // The ARNs an administrator needs after a destroy (the keys stay) or for formerKmsKeyArns.
+    expect(result).to.deep.equal({ "dx-prod-store-key": KEY("dx-prod-store-key") });
     expect(find(resources, "dx-prod-portal-1-install").options?.dependsOn).to.deep.equal([
       "dx-prod-store-encryption",
       "dx-prod-store-portal-1-access-key",
@@ -305,6 +358,26 @@ describe("AWS resources that survive day two (mocks)", () => {
       });
       expect(find(resources, "dx-prod-system-dr-vault-key").options?.provider).to.equal("dr-account");
       expect(find(resources, "dx-prod-system-vault").options).to.deep.equal({ protect: true });
+    });
+
+    it("a bucket's provider manages its configuration too, not the other bucket's", async () => {
+      const { resources } = await recordResources(
+        () => {
+          const other = new aws.Provider("backup-account", { region: "eu-central-1" });
+          return new BackupStore("dx-prod-store", {
+            storage: s3(),
+            policyName: "dx-prod",
+            hostNames: ["portal-1"],
+            children: { bucket: { opts: { provider: other } } },
+          }).bucketName;
+        },
+        { stack: "prod" },
+      );
+      for (const part of ["bucket", "versioning", "encryption", "tls-only", "lifecycle", "object-lock"]) {
+        expect(find(resources, `dx-prod-store-${part}`).options?.provider, part).to.equal("backup-account");
+      }
+      expect(find(resources, "dx-prod-store-replica-bucket").options?.provider).to.equal(undefined);
+      expect(find(resources, "dx-prod-store-replica-versioning").options?.provider).to.equal(undefined);
     });
   });
 });

@@ -105,7 +105,7 @@ describe("plan diff: what a change does to recoverability", function () {
         objectLockEnabled: "Enabled",
         rule: { defaultRetention: { mode: "COMPLIANCE", days: 35 } },
       });
-      expect(lock?.options?.dependsOn).to.deep.equal(["dx-prod-store-versioning"]);
+      expect(lock?.options?.dependsOn).to.deep.equal(["dx-prod-store-replica-object-lock", "dx-prod-store-versioning"]);
       const bucket = (await base()).resources.find((r) => r.name === "dx-prod-store-bucket");
       expect(bucket?.inputs).to.not.have.property("objectLockEnabled");
       expect(renderDiffText(diff)).to.match(/\+ prod \/ object lock of dx-prod-store: none → 35 days/);
@@ -121,9 +121,14 @@ describe("plan diff: what a change does to recoverability", function () {
         because: ["bucket"],
         refused: true,
       });
-      expect(renderDiffText(diff)).to.include(
+      const text = renderDiffText(diff);
+      expect(text.split("\n")[0]).to.equal(
+        "CANNOT BE APPLIED: pulumi up would fail, since it would replace or delete protected dx-prod-store-bucket (see REFUSED below). Undo that part of the change, or move the data first and unprotect the resource on purpose (pulumi state unprotect).",
+      );
+      expect(text).to.include(
         "+- aws:s3/bucket:Bucket  dx-prod-store-bucket (replaced: bucket changed) REFUSED: the resource is protected, so pulumi up fails",
       );
+      expect(diff.refused).to.deep.equal(["dx-prod-store-bucket"]);
     });
 
     it("moving the bucket to a key of your own keeps the stack's key and warns loudly", async () => {
@@ -136,7 +141,7 @@ describe("plan diff: what a change does to recoverability", function () {
       const text = renderDiffText(diff);
       expect(text).to.match(/^WARNINGS \(safe as planned, one careless step from losing data\):$/m);
       expect(text).to.include(
-        `! prod / dx-prod-store: encryption key arn:aws:kms:eu-central-1:123456789012:key/dx-prod-store-key → ${mine}. Objects written before stay encrypted with arn:aws:kms:eu-central-1:123456789012:key/dx-prod-store-key (hosts keep kms:Decrypt on it)`,
+        `! prod / dx-prod-store: new objects are encrypted with ${mine}; objects written before stay encrypted with the stack's key dx-prod-store-key (its ARN: pulumi stack output keyArns), which hosts keep decrypting: never schedule it for deletion`,
       );
     });
 
@@ -146,7 +151,7 @@ describe("plan diff: what a change does to recoverability", function () {
       const forgotten = diffPlans(before, await plan("key-b", (c) => (s3Of(c).kmsKeyArn = b)), "main");
       expect(forgotten.weakened).to.equal(true);
       expect(renderDiffText(forgotten).split("\n")[1]).to.equal(
-        `  - prod / dx-prod-store: new objects are encrypted with ${b}, and dx-prod-store-dmgr-policy, dx-prod-store-portal-1-policy, dx-prod-store-portal-2-policy, dx-prod-store-web-1-policy, dx-prod-store-db-1-policy lose kms:Decrypt on ${a}, which every object written before needs: restic could no longer read those repositories. Add ${a} to storage.s3.formerKmsKeyArns`,
+        `  - prod / dx-prod-store-dmgr-policy, dx-prod-store-portal-1-policy, dx-prod-store-portal-2-policy, dx-prod-store-web-1-policy, dx-prod-store-db-1-policy, dx-prod-store-replication-policy lose kms:Decrypt on ${a}, which every object written under it needs: restic could no longer read that history. Keep the key in storage.s3.formerKmsKeyArns`,
       );
       const kept = diffPlans(
         before,
@@ -155,6 +160,27 @@ describe("plan diff: what a change does to recoverability", function () {
       );
       expect(kept.weakened).to.equal(false);
       expect(kept.changes.map((c) => c.kind)).to.include("warning");
+      // Later, dropping the former key from the list is the same loss.
+      const dropped = diffPlans(
+        await plan("key-b-kept-2", (c) => Object.assign(s3Of(c), { kmsKeyArn: b, formerKmsKeyArns: [a] })),
+        await plan("key-b-dropped", (c) => Object.assign(s3Of(c), { kmsKeyArn: b, formerKmsKeyArns: [] })),
+        "main",
+      );
+      expect(dropped.weakened).to.equal(true);
+      expect(dropped.changes.map((c) => c.text).join("\n")).to.include(`lose kms:Decrypt on ${a}`);
+    });
+
+    it("removing the alert email weakens the backups: nobody hears of a failed AWS Backup job", async () => {
+      const head = await plan(
+        "no-email",
+        (c) => delete (c["dxbackup:system"] as { aws: Record<string, unknown> }).aws.notifyEmail,
+      );
+      const diff = diffPlans(await base(), head, "main");
+      expect(diff.weakened).to.equal(true);
+      expect(diff.changes).to.deep.include({
+        kind: "weaker",
+        text: "prod / AWS Backup failure alerts to dx-ops@acme.example: removed (nobody is told of a failed backup or restore job)",
+      });
     });
 
     it("a key removed from the program is retained, and the diff says it stays in the cloud", async () => {
@@ -164,6 +190,7 @@ describe("plan diff: what a change does to recoverability", function () {
       expect(gone("dx-prod-system-vault-key")).to.deep.include({ op: "delete", retained: true });
       expect(gone("dx-prod-system-dr-vault-key")).to.deep.include({ op: "delete", retained: true });
       expect(gone("dx-prod-system-vault")).to.deep.include({ op: "delete", refused: true });
+      expect(gone("dx-prod-system-vault-lock")).to.deep.include({ op: "delete", retained: true });
       expect(renderDiffText(diff)).to.include(
         "- aws:kms/key:Key  dx-prod-system-vault-key (retained: it leaves the stack and stays in the cloud)",
       );
@@ -240,6 +267,23 @@ describe("plan diff: what a change does to recoverability", function () {
       expect(md.stdout).to.match(/```mermaid\ngantt\n/);
       expect(md.stdout).to.match(/section portal-1\n( {4}\S+ :.*\n)* {4}weekly-offline :crit, 2026-11-29 02:00, 30m/);
       expect(md.stdout).to.match(/ {4}drill :active, 2026-12-02 09:00, 30m/);
+    });
+
+    it("a change pulumi up would refuse (a protected bucket replaced) fails the gate, whatever it weakens", async () => {
+      writeFileSync(
+        file(),
+        prodWith((c) => ((c["dxbackup:storage"] as { s3: Record<string, unknown> }).s3.bucketName = "acme-dx-new")),
+      );
+      const r = await planDiffCommand({
+        configFile: file(),
+        format: "text",
+        against: "main",
+        failOn: "weakened",
+        now: NOW,
+      });
+      expect(r.exitCode).to.equal(1);
+      expect(r.stdout).to.match(/^CANNOT BE APPLIED: pulumi up would fail/);
+      expect(r.stderr).to.include("dxbackup plan: --fail-on weakened: the change fails the gate");
     });
 
     it("an unchanged stack weakens nothing and passes the gate", async () => {

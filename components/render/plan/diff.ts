@@ -17,9 +17,14 @@ const why = (r: PlanDiff["resources"][number]) =>
   (r.refused ? " REFUSED: the resource is protected, so pulumi up fails" : "") +
   (r.retained ? " (retained: it leaves the stack and stays in the cloud)" : "");
 
+/** The first thing to say about a change `pulumi up` would refuse. */
+const refusal = (diff: PlanDiff) =>
+  `CANNOT BE APPLIED: pulumi up would fail, since it would replace or delete protected ${diff.refused.join(", ")} (see REFUSED below). Undo that part of the change, or move the data first and unprotect the resource on purpose (pulumi state unprotect).`;
+
 /** The diff for a terminal: the verdict in the first line. */
 export function renderDiffText(diff: PlanDiff): string {
   const out: string[] = [];
+  if (diff.refused.length) out.push(refusal(diff));
   const weaker = diff.changes.filter((c) => c.kind === "weaker");
   out.push(
     weaker.length
@@ -47,6 +52,7 @@ export function renderDiffMarkdown(diff: PlanDiff, head: PlanReport): string {
   const out: string[] = [];
   const weaker = diff.changes.filter((c) => c.kind === "weaker");
   out.push(`## dx-backup: \`${diff.stack}\` compared with \`${diff.base}\``, "");
+  if (diff.refused.length) out.push(`> [!CAUTION]`, `> ${refusal(diff)}`, "");
   if (weaker.length) {
     out.push(`> ⚠️ **This change weakens the backups of \`${diff.stack}\`:**`, ">");
     for (const c of weaker) out.push(`> - ${c.text}`);
