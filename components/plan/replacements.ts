@@ -43,6 +43,15 @@ const FORCE_NEW: Record<string, readonly string[] | "all"> = {
   "aws:sns/topicSubscription:TopicSubscription": ["topic", "protocol", "endpoint"],
 };
 
+/**
+ * Optional inputs the provider also computes: leaving one out keeps the value
+ * in state (no diff), so only a new value forces the replacement. A stack
+ * that once set `objectLockEnabled` and no longer does keeps its bucket.
+ */
+const COMPUTED_WHEN_ABSENT: Record<string, readonly string[]> = {
+  "aws:s3/bucket:Bucket": ["objectLockEnabled"],
+};
+
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /**
@@ -57,5 +66,6 @@ export function replacingInputs(type: string, olds: Record<string, unknown>, new
   const rule = FORCE_NEW[type];
   if (rule === undefined) return [];
   const keys = rule === "all" ? [...new Set([...Object.keys(olds), ...Object.keys(news)])] : rule;
-  return keys.filter((k) => !same(olds[k], news[k])).sort();
+  const computed = COMPUTED_WHEN_ABSENT[type] ?? [];
+  return keys.filter((k) => !same(olds[k], news[k]) && !(news[k] === undefined && computed.includes(k))).sort();
 }
