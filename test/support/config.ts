@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { PolicyError, type PolicyIssue } from "../../components/policy/errors";
 import { loadPolicy, type StackConfig } from "../../components/policy/load";
+import type { SystemBackupArgs } from "../../components/system/systemBackup";
 
 /** A stack's `dxbackup:` keys as plain objects, the way they read in Pulumi.<stack>.yaml. */
 export type ConfigObject = Record<string, unknown>;
@@ -69,4 +70,20 @@ export function expectIssue(issues: PolicyIssue[], path: string, message: RegExp
     `no issue at ${path}; got:\n${issues.map((i) => `${i.path}: ${i.message}`).join("\n")}`,
   ).to.have.length.greaterThan(0);
   expect(at.map((i) => i.message).join("\n")).to.match(message);
+}
+
+/** A validated `system.aws` (AWS Backup nightly, copied to a second region, alerts mailed), with `extra` on top. */
+export function systemAws(extra: Partial<SystemBackupArgs["aws"]> = {}): SystemBackupArgs["aws"] {
+  return {
+    region: "eu-central-1",
+    cron: "0 23 * * *",
+    timezone: "Europe/Berlin",
+    startWindowMinutes: 60,
+    completionWindowMinutes: 480,
+    coldStorageAfterDays: 30,
+    deleteAfterDays: 365,
+    copyToRegion: "eu-west-1",
+    notifyEmail: "dx-ops@acme.example",
+    ...extra,
+  };
 }

@@ -7,7 +7,7 @@ import { loadPolicy } from "../../components/policy/load";
 import type { Storage } from "../../components/policy/types";
 import { BackupStore } from "../../components/storage/backupStore";
 import { SystemBackup } from "../../components/system/systemBackup";
-import { DEFAULT_SECRETS, SAMPLE_HOST_KEY, stackConfig } from "../support/config";
+import { DEFAULT_SECRETS, SAMPLE_HOST_KEY, stackConfig, systemAws } from "../support/config";
 
 /**
  * The AWS resources on their second `pulumi up` and at `pulumi destroy`, as
@@ -198,17 +198,7 @@ describe("AWS resources that survive day two (mocks)", () => {
         () =>
           new SystemBackup("dx-prod-system", {
             policyName: "dx-prod",
-            aws: {
-              region: "eu-central-1",
-              cron: "0 23 * * *",
-              timezone: "Europe/Berlin",
-              startWindowMinutes: 60,
-              completionWindowMinutes: 480,
-              coldStorageAfterDays: 30,
-              deleteAfterDays: 365,
-              copyToRegion: "eu-west-1",
-              notifyEmail: "dx-ops@acme.example",
-            },
+            aws: systemAws(),
           }),
         { stack: "prod" },
       ));
@@ -338,15 +328,7 @@ describe("AWS resources that survive day two (mocks)", () => {
           const dr = new aws.Provider("dr-account", { region: "eu-west-1" });
           return new SystemBackup("dx-prod-system", {
             policyName: "dx-prod",
-            aws: {
-              region: "eu-central-1",
-              cron: "0 23 * * *",
-              timezone: "Europe/Berlin",
-              startWindowMinutes: 60,
-              completionWindowMinutes: 480,
-              deleteAfterDays: 35,
-              copyToRegion: "eu-west-1",
-            },
+            aws: systemAws({ notifyEmail: undefined }),
             children: { drVault: { opts: { provider: dr } }, drVaultKey: { opts: { provider: dr } } },
           }).vaultName;
         },

@@ -8,7 +8,7 @@ import type { Storage } from "../../components/policy/types";
 import { BackupStore } from "../../components/storage/backupStore";
 import { hostCredentialPolicy } from "../../components/storage/documents";
 import { SystemBackup } from "../../components/system/systemBackup";
-import { DEFAULT_SECRETS, SAMPLE_HOST_KEY, stackConfig, validConfig } from "../support/config";
+import { DEFAULT_SECRETS, SAMPLE_HOST_KEY, stackConfig, systemAws, validConfig } from "../support/config";
 import { expectGolden } from "../support/golden";
 
 const s3Storage: Storage = {
@@ -269,19 +269,10 @@ describe("SystemBackup: AWS Backup for EC2-hosted Portal hosts (mocks)", () => {
       () =>
         new SystemBackup("dx-prod-system", {
           policyName: "dx-prod",
-          aws: {
-            region: "eu-central-1",
-            cron: "0 23 * * *",
-            timezone: "Europe/Berlin",
-            startWindowMinutes: 60,
-            completionWindowMinutes: 480,
-            coldStorageAfterDays: 30,
-            deleteAfterDays: 365,
+          aws: systemAws({
             vaultLock: { minRetentionDays: 7, maxRetentionDays: 400 },
-            copyToRegion: "eu-west-1",
-            notifyEmail: "dx-ops@acme.example",
             restoreTesting: { cron: "0 6 * * 0", timezone: "Europe/Berlin" },
-          },
+          }),
         }),
       { stack: "prod" },
     );
