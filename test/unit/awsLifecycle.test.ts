@@ -275,14 +275,14 @@ describe("AWS resources that survive day two (mocks)", () => {
       },
       { stack: "prod" },
     );
-    // The ARNs an administrator needs after a destroy (the keys stay) or for formerKmsKeyArns.
-    expect(result).to.deep.equal({ "dx-prod-store-key": KEY("dx-prod-store-key") });
     expect(find(resources, "dx-prod-portal-1-install").options?.dependsOn).to.deep.equal([
       "dx-prod-store-encryption",
       "dx-prod-store-portal-1-access-key",
       "dx-prod-store-portal-1-policy",
       "dx-prod-store-tls-only",
     ]);
+    // The ARNs an administrator needs after a destroy (the keys stay) or for formerKmsKeyArns.
+    expect(result).to.deep.equal({ "dx-prod-store-key": KEY("dx-prod-store-key") });
   });
 
   describe("components users can extend", () => {
