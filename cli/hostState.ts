@@ -16,12 +16,19 @@ export interface HostState {
   drill?: Record<string, unknown>;
 }
 
-/** Reads a host's state over SSH: runs.jsonl and drill-status.json. */
+/**
+ * Reads a host's state over SSH: runs.jsonl and drill-status.json. The host
+ * must prove its pinned `ssh.hostKey`, as for the installer: a host that
+ * presents another key is never logged in to, and its "state" never read.
+ */
 export async function fetchStateOverSsh(host: Host, privateKey: string): Promise<HostState> {
   const dir = host.agent.stateDir;
   const script = `for f in ${shQuote(`${dir}/runs.jsonl`)} ${shQuote(`${dir}/drill-status.json`)}; do printf '==> %s\\n' "$f"; tail -n 2000 "$f" 2>/dev/null || true; done`;
   const command = `${host.ssh.sudo ? "sudo -n " : ""}bash -c ${shQuote(script)}`;
-  const r = await runOverSsh({ host: host.address, port: host.ssh.port, user: host.ssh.user, privateKey }, command);
+  const r = await runOverSsh(
+    { host: host.address, port: host.ssh.port, user: host.ssh.user, privateKey, hostKey: host.ssh.hostKey },
+    command,
+  );
   if (r.code !== 0) throw new Error(r.stderr.trim() || `exit ${r.code}`);
   const parts = r.stdout.split(/^==> .*$/m).slice(1);
   return parseState(parts[0] ?? "", parts[1] ?? "");

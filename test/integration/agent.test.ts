@@ -8,6 +8,7 @@ import { statusCommand } from "../../cli/status";
 import { targetPaths } from "../../components/policy/targets";
 import { TARGETS } from "../../components/policy/schema";
 import type { StackConfig } from "../../components/policy/load";
+import { SAMPLE_HOST_KEY } from "../support/config";
 import { LocalPortalHost } from "../support/localHost";
 
 /**
@@ -282,6 +283,33 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
     expect(later.stdout).to.match(
       /portal-1 \/ nightly: [23] run\(s\) since the last success at \S+ produced no recovery point/,
     );
+  });
+
+  it("dxbackup status over SSH verifies the pinned host key: another key is refused before logging in", async () => {
+    const hosts = JSON.parse(config.values["dxbackup:hosts"]) as Array<{ ssh?: Record<string, unknown> }>;
+    const pin = (hostKey: string): StackConfig => ({
+      ...config,
+      values: {
+        ...config.values,
+        "dxbackup:hosts": JSON.stringify(hosts.map((h) => ({ ...h, ssh: { ...h.ssh, hostKey } }))),
+      },
+    });
+    const read = async (c: StackConfig) =>
+      JSON.parse(
+        (
+          await statusCommand({
+            stack: "it",
+            config: c,
+            sshKeyFile: path.join(host.root, "svc", "ssh", "client_ed25519"),
+            format: "json",
+          })
+        ).stdout,
+      ).hosts[0];
+    // A man in the middle (or a rebuilt host) presents another key: nothing is read from it.
+    const impostor = await read(pin(SAMPLE_HOST_KEY));
+    expect(impostor).to.deep.include({ host: "portal-1", reachable: false });
+    expect(impostor.error).to.match(/the host's SSH key is not the pinned hostKey; nothing was sent/);
+    expect(await read(pin(host.services.hostKey))).to.deep.include({ host: "portal-1", reachable: true });
   });
 
   it("dxbackup status reads the same evidence from the repository alone, without SSH to the host", async () => {
