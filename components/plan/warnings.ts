@@ -51,7 +51,8 @@ export function policyWarnings(policy: Policy, retention: Record<string, Retenti
   if (storage.kind === "s3Compatible" && storage.s3Compatible.endpoint.startsWith("http://")) {
     out.push({
       path: configPath(["storage", "s3Compatible", "endpoint"]),
-      message: "plain HTTP: the storage credentials travel unencrypted (restic still encrypts the data); use https",
+      message:
+        "plain HTTP (accepted for environment: local only): the storage credentials travel unencrypted (restic still encrypts the data); use https",
     });
   }
   for (const [i, h] of policy.hosts.entries()) {

@@ -53,6 +53,15 @@ export const storageRule: Rule = ({ input }) => {
       ),
     );
   }
+  const endpoint = input.storage.s3Compatible?.endpoint;
+  if (endpoint?.startsWith("http://") && input.environment !== "local") {
+    out.push(
+      issue(
+        ["storage", "s3Compatible", "endpoint"],
+        `is plain HTTP: the storage credentials travel unencrypted and anyone on the path can replay them (restic still encrypts the data); use https, with caCertificatePath for a private CA (http:// is accepted for environment: local only)`,
+      ),
+    );
+  }
   // S3 encrypts with a key of the bucket's own region only (and the objects of a former key are here).
   const keys: Array<[Array<string | number>, string | undefined]> = [
     [["storage", "s3", "kmsKeyArn"], s3?.kmsKeyArn],

@@ -139,6 +139,22 @@ describe("policy: malformed configs name the key and the fix", () => {
     expectIssue(issues, "dxbackup:retenton", /did you mean dxbackup:retention\?/);
   });
 
+  it("rejects a plain-HTTP storage endpoint outside environment: local, naming the key and the fix", () => {
+    const http = (environment: string) => {
+      const c = withChange(
+        (x) =>
+          ((x.storage as { s3Compatible: { endpoint: string } }).s3Compatible.endpoint = "http://s3.example.com:9000"),
+      );
+      return stackConfig({ ...c, environment });
+    };
+    expectIssue(
+      issuesOf(http("staging")),
+      "dxbackup:storage.s3Compatible.endpoint",
+      /is plain HTTP: the storage credentials travel unencrypted.*use https, with caCertificatePath/,
+    );
+    expect(() => loadPolicy(http("local"))).to.not.throw();
+  });
+
   it("rejects a wrong type", () => {
     const issues = issuesOf(stackConfig(withChange((c) => (hosts(c)[0].ssh = { port: "twenty-two" }))));
     expectIssue(issues, "dxbackup:hosts[0].ssh.port", /expected number.*write a number/);
