@@ -12,6 +12,7 @@ import { compareRestored } from "./local/compareTrees";
 import { parseCronFile, runCronJob } from "./local/cron";
 import { portOpen } from "./local/process";
 import { createPortalTree, portalLayout } from "./local/portalTree";
+import { ownPrivateDir } from "./local/privateDir";
 import { startLocalServices, type LocalServices } from "./local/services";
 import { computePlan, type CommandResult } from "./plan/command";
 import { plainStackConfig, readStackConfig, stackFilePath } from "./plan/stackFile";
@@ -84,6 +85,12 @@ export async function demoCommand(opts: { stack: string; now?: Date }): Promise<
       stdout: "",
       stderr: "dxbackup demo plays a Portal host (sshd, file owners): run it as root\n",
     };
+  }
+  // Under /var/tmp, where any user can create it first: nothing in it is trusted unless it is ours alone.
+  try {
+    ownPrivateDir(DEMO_ROOT);
+  } catch (err) {
+    return { exitCode: 1, stdout: "", stderr: `dxbackup demo: ${(err as Error).message}\n` };
   }
   const config = readStackConfig(stackFilePath(opts.stack));
   const policy = loadPolicy(config);

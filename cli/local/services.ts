@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { ServerProcess } from "./process";
 import { S3RVER_CREDENTIALS, startS3rver } from "./s3rver";
-import { ensureKeyPair, startSshd } from "./sshd";
+import { freshKeyPair, startSshd } from "./sshd";
 
 /** An SSH server and an S3-compatible server on loopback: what a Portal host and its storage need. */
 export interface LocalServices {
@@ -35,7 +35,8 @@ export async function startLocalServices(args: {
   certDir?: string;
 }): Promise<LocalServices> {
   const certDir = args.certDir ?? path.join(args.dir, "s3");
-  const clientKey = ensureKeyPair(path.join(args.dir, "ssh", "client_ed25519"));
+  // A new client key every time: root's sshd here trusts it, so it must never be one found on disk.
+  const clientKey = freshKeyPair(path.join(args.dir, "ssh", "client_ed25519"));
   const s3Args = { dataDir: path.join(args.dir, "s3", "data"), certDir, port: args.s3Port, bucket: args.bucket };
   let s3 = await startS3rver(s3Args);
   const sshdArgs = {

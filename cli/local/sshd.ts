@@ -1,7 +1,14 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { ServerProcess } from "./process";
+
+/** A new ed25519 key pair at `file`, replacing whatever was there (a key is never trusted for having been found). */
+export function freshKeyPair(file: string): { privateKey: string; publicKey: string } {
+  rmSync(file, { force: true });
+  rmSync(`${file}.pub`, { force: true });
+  return ensureKeyPair(file);
+}
 
 /** An ed25519 key pair (kept when it already exists). */
 export function ensureKeyPair(file: string): { privateKey: string; publicKey: string } {
