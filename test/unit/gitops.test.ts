@@ -333,12 +333,12 @@ describe("the CI workflow (.github/workflows/backup-plan.yml)", () => {
 
   it("runs the plan diff on every pull request that touches stacks/, against the base branch", () => {
     expect(wf.on.pull_request.paths).to.include("stacks/**");
-    expect(steps("plan-diff")[0]).to.deep.include({ uses: "actions/checkout@v4", with: { "fetch-depth": 0 } });
+    expect(steps("plan-diff")[0]).to.deep.include({ with: { "fetch-depth": 0, "persist-credentials": false } });
     expect(runs("plan-diff")).to.match(
       /npx dxbackup plan --stack \$\{\{ matrix.stack \}\} --against origin\/\$\{\{ github.base_ref \}\}/,
     );
     expect(runs("plan-diff")).to.include("gh pr comment");
-    expect(wf.permissions["pull-requests"]).to.equal("write");
+    expect(wf.jobs["plan-diff"].permissions).to.deep.equal({ contents: "read", "pull-requests": "write" });
     for (const stack of wf.jobs["plan-diff"].strategy.matrix.stack)
       expect(existsSync(stackFilePath(stack)), stack).to.equal(true);
   });
@@ -351,6 +351,44 @@ describe("the CI workflow (.github/workflows/backup-plan.yml)", () => {
     expect(existsSync(path.join(ROOT, "policy-pack", "PulumiPolicy.yaml"))).to.equal(true);
     // --policy-pack loads the pack's bundle: it is built before the first Pulumi step.
     expect(runs("deploy")).to.match(/npm ci\nnpm run build:policy-pack\n(.|\n)*pulumi preview/);
+  });
+
+  describe("who can reach the deploy credentials (tried as a pull request's author would)", () => {
+    const allSteps = () => Object.keys(wf.jobs).flatMap((job) => steps(job).map((step) => ({ job, step })));
+    const text = (v: unknown) => JSON.stringify(v ?? "");
+
+    it("pins every action to a commit SHA: a moved tag cannot change what runs next to the credentials", () => {
+      const uses = allSteps().flatMap(({ step }) => (step.uses ? [String(step.uses)] : []));
+      expect(uses.length).to.be.greaterThan(4);
+      for (const u of uses) expect(u, u).to.match(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/);
+    });
+
+    it("grants nothing by default, each job only what it needs; OIDC only to the deploy", () => {
+      expect(wf.permissions).to.deep.equal({});
+      expect(wf.jobs.deploy.permissions).to.deep.equal({ contents: "read", "id-token": "write" });
+      expect(wf.jobs.deploy.environment).to.equal("${{ matrix.stack }}");
+      for (const [, job] of Object.entries(wf.jobs as Record<string, Record<string, unknown>>))
+        expect(job.env, "no job-level environment").to.equal(undefined);
+      // No checkout leaves the token in .git/config for the code that runs after it.
+      for (const { step } of allSteps().filter(({ step }) => String(step.uses).startsWith("actions/checkout@")))
+        expect((step.with as Record<string, unknown>)["persist-credentials"]).to.equal(false);
+    });
+
+    it("hands secrets to the two Pulumi steps of the deploy only: never to npm ci, the plan, or a pull request", () => {
+      const holders = allSteps()
+        .filter(({ step }) => /secrets\.|steps\.aws\.outputs/.test(text(step.env) + text(step.with)))
+        .map(({ job, step }) => `${job}: ${String(step.name)}`);
+      expect(holders).to.deep.equal(["deploy: Preview with the guardrails", "deploy: Deploy"]);
+      expect(text(wf)).to.not.match(/secrets\.AWS_/); // no stored AWS key anywhere: OIDC
+      const aws = steps("deploy").find((step) => step.id === "aws");
+      expect(aws?.with).to.deep.include({ "output-credentials": true, "output-env-credentials": false });
+    });
+
+    it("asks a maintainer to review what the pull-request gate runs (CODEOWNERS)", () => {
+      const owners = readFileSync(path.join(ROOT, ".github", "CODEOWNERS"), "utf8");
+      for (const dir of ["/.github/", "/components/", "/cli/", "/policy-pack/"])
+        expect(owners).to.match(new RegExp(`^${dir.replace(/[/.]/g, "\\$&")}\\s+@`, "m"));
+    });
   });
 
   it("uses only options the dxbackup command has", () => {
