@@ -6,6 +6,8 @@
 # ~/.cache/dx-backup. Nothing is downloaded but Go modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/go-tool.sh
+. scripts/lib/go-tool.sh
 
 want="v$(node -p 'require("./package.json").dependencies["@pulumi/pulumi"]')"
 pinned=$(sed -n 's#^\tgithub.com/pulumi/pulumi/pkg/v3 \(v[^ ]*\).*#\1#p' tools/pulumi/go.mod)
@@ -27,18 +29,9 @@ fi
 
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/dx-backup/pulumi-$want"
 if [ ! -x "$cache/pulumi" ]; then
-  command -v go >/dev/null || { echo "setup: Go >= 1.25 is needed to build the Pulumi CLI $want, or a pulumi $want on PATH" >&2; exit 1; }
   echo "setup: building the Pulumi CLI $want from its Go module (cold: about 8 minutes on 2 cores; cached afterwards)"
-  mkdir -p "$cache"
-  start=$SECONDS
-  (cd tools/pulumi && go mod download) 2>&1 | sed 's/^/setup: /'
-  # -v names each package as it is compiled: print a count now and then as progress.
-  (cd tools/pulumi && go build -v -trimpath -o "$cache/pulumi.new" \
-    -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$want" \
-    github.com/pulumi/pulumi/pkg/v3/cmd/pulumi) 2>&1 |
-    awk '/^#|\.go:[0-9]+:/ { print "setup: " $0; next } { n++; if (n % 250 == 0) { printf "setup: %d packages compiled\n", n; fflush() } }'
-  mv -f "$cache/pulumi.new" "$cache/pulumi"
-  echo "setup: built the Pulumi CLI $want in $((SECONDS - start)) s"
+  build_go_tool tools/pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$cache/pulumi" \
+    -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$want"
 fi
 # A copy, not a link: the engine looks for its bundled plugins beside the binary it runs.
 cp -f "$cache/pulumi" "$bin/pulumi"
