@@ -17,9 +17,10 @@ export interface HostState {
 }
 
 /**
- * Reads a host's state over SSH: runs.jsonl and drill-status.json. The host
- * must prove its pinned `ssh.hostKey`, as for the installer: a host that
- * presents another key is never logged in to, and its "state" never read.
+ * Reads a host's state over SSH: runs.jsonl and drill-status.json. A host
+ * with a pinned `ssh.hostKey` (required in production) must prove it, as for
+ * the installer: one that presents another key is never logged in to, and
+ * its "state" never read. An unpinned host is read unverified, as it is installed.
  */
 export async function fetchStateOverSsh(host: Host, privateKey: string): Promise<HostState> {
   const dir = host.agent.stateDir;

@@ -27,7 +27,7 @@ if command -v pulumi >/dev/null && [ "$(pulumi version 2>/dev/null)" = "$want" ]
   exit 0
 fi
 
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/dx-backup/pulumi-$want"
+cache=$(go_tool_cache pulumi "$want" tools/pulumi)
 if [ ! -x "$cache/pulumi" ]; then
   echo "setup: building the Pulumi CLI $want from its Go module (cold: about 8 minutes on 2 cores; cached afterwards)"
   build_go_tool tools/pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$cache/pulumi" \

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 version=$(sed -n 's#^\tgithub.com/restic/restic \(v[^ ]*\).*#\1#p' tools/restic/go.mod)
 [ -n "$version" ] || { echo "setup: tools/restic/go.mod does not pin github.com/restic/restic" >&2; exit 1; }
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/dx-backup/restic-$version/restic"
+cache="$(go_tool_cache restic "$version" tools/restic)/restic"
 [ -x "$cache" ] || echo "setup: building restic $version from its Go module (cold: about 3 minutes; cached afterwards)"
 build_go_tool tools/restic github.com/restic/restic/cmd/restic "$cache"
 mkdir -p .tools/restic-newest

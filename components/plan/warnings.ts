@@ -52,7 +52,7 @@ export function policyWarnings(policy: Policy, retention: Record<string, Retenti
     out.push({
       path: configPath(["storage", "s3Compatible", "endpoint"]),
       message:
-        "plain HTTP (accepted for environment: local only): the storage credentials travel unencrypted (restic still encrypts the data); use https",
+        "plain HTTP (accepted for environment: local only): requests travel unencrypted and can be replayed or withheld (restic still encrypts the data); use https",
     });
   }
   for (const [i, h] of policy.hosts.entries()) {

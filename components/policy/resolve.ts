@@ -66,6 +66,7 @@ export function resolveHost(input: HostInput, policy: string): Host {
       systemdDir: a.systemdDir ?? DEFAULT_AGENT_DIRS.systemdDir,
       cronDir: a.cronDir ?? DEFAULT_AGENT_DIRS.cronDir,
       scheduler: a.scheduler,
+      restic: a.restic,
     },
   };
 }

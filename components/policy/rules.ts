@@ -58,7 +58,7 @@ export const storageRule: Rule = ({ input }) => {
     out.push(
       issue(
         ["storage", "s3Compatible", "endpoint"],
-        `is plain HTTP: the storage credentials travel unencrypted and anyone on the path can replay them (restic still encrypts the data); use https, with caCertificatePath for a private CA (http:// is accepted for environment: local only)`,
+        `is plain HTTP: anyone on the path sees object names and metadata, can replay the signed requests for minutes and can withhold or roll back what the hosts read (restic still encrypts the data); use https, with caCertificatePath for a private CA (http:// is accepted for environment: local only)`,
       ),
     );
   }

@@ -264,11 +264,16 @@ export const hostSchema = z
         stateDir: agentPath.optional(),
         systemdDir: agentPath.optional(),
         cronDir: agentPath.optional(),
+        /**
+         * The restic the agent runs: `restic` (found on the scheduler's PATH)
+         * or an absolute path, e.g. a newer static binary in /opt.
+         */
+        restic: z.union([z.literal("restic"), agentPath]).default("restic"),
         /** `auto` uses systemd timers when systemd runs, else a cron.d entry. */
         scheduler: z.enum(["auto", "systemd", "cron"]).default("auto"),
       })
       .strict()
-      .default({ scheduler: "auto" }),
+      .default({ scheduler: "auto", restic: "restic" }),
   })
   .strict();
 

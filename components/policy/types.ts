@@ -27,6 +27,8 @@ export interface AgentPaths {
   systemdDir: string;
   cronDir: string;
   scheduler: "auto" | "systemd" | "cron";
+  /** The restic binary: `restic` from PATH, or an absolute path. */
+  restic: string;
 }
 
 export interface IimDirs {

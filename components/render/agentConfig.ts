@@ -47,6 +47,7 @@ export function renderAgentConfig(policy: Policy, host: Host, repository: { url:
     shAssign("DXB_HOST", host.name),
     shAssign("DXB_ROLE", host.role),
     shAssign("DXB_REPOSITORY", repository.url),
+    shAssign("DXB_RESTIC", host.agent.restic),
     shArray("DXB_RESTIC_OPTIONS", repository.options),
     shAssign("DXB_PASSWORD_FILE", l.passwordFile),
     shAssign("DXB_STORAGE_ENV", l.storageEnv),

@@ -28,7 +28,8 @@ function header(policyName: string, host: Host): string {
     shAssign("PASSWORD_FILE", layout.passwordFile),
     shAssign("SCHEDULER", a.scheduler),
     // The engine the agent cannot work without: restic, or the Spectrum Protect client.
-    shAssign("ENGINE_COMMAND", host.fileEngine === "tsm" ? (host.tsm?.dsmc ?? "dsmc") : "restic"),
+    shAssign("FILE_ENGINE", host.fileEngine),
+    shAssign("ENGINE_COMMAND", host.fileEngine === "tsm" ? (host.tsm?.dsmc ?? "dsmc") : host.agent.restic),
   ].join("\n");
 }
 

@@ -14,12 +14,23 @@ build_go_tool() {
     return 1
   }
   mkdir -p "$(dirname "$out")"
+  rm -f "$out.new"
   local start=$SECONDS
   (cd "$dir" && go mod download) 2>&1 | sed 's/^/setup: /'
-  # -v names each package as it is compiled: print a count now and then as progress.
-  (cd "$dir" && go build -v -trimpath -o "$out.new" "$@" "$package") 2>&1 |
-    awk '/^#|\.go:[0-9]+:/ { print "setup: " $0; next } { n++; if (n % 250 == 0) { printf "setup: %d packages compiled\n", n; fflush() } }'
-  [ -x "$out.new" ] || { echo "setup: building $package failed" >&2; return 1; }
+  # -v names each package as it is compiled: count those as progress, print everything else.
+  if ! (cd "$dir" && go build -v -trimpath -o "$out.new" "$@" "$package") 2>&1 |
+    awk '/^[A-Za-z0-9._~\/-]+$/ { n++; if (n % 250 == 0) { printf "setup: %d packages compiled\n", n; fflush() }; next } { print "setup: " $0 }'; then
+    echo "setup: building $package failed (see above)" >&2
+    return 1
+  fi
   mv -f "$out.new" "$out"
   echo "setup: built $(basename "$out") in $((SECONDS - start)) s"
+}
+
+# go_tool_cache NAME VERSION DIR: where the binary of DIR's pinned build is cached, keyed by
+# its go.mod and go.sum too, so a change of either (or of the pinned version) builds anew.
+go_tool_cache() {
+  local sum
+  sum=$(cat "$3/go.mod" "$3/go.sum" | sha256sum | cut -c1-12)
+  echo "${XDG_CACHE_HOME:-$HOME/.cache}/dx-backup/$1-$2-$sum"
 }

@@ -60,6 +60,17 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
     });
     expect(status.snapshotIds).to.have.length(1);
     expect(status.files as number).to.be.greaterThan(200);
+    // The scheduled run used the host's configured restic (agent.restic), whatever the scheduler's
+    // PATH: restic 0.17 and later record their version in the snapshot, 0.14 records none.
+    const version = /^restic (\d+)\.(\d+)\.(\d+)/.exec(
+      execFileSync(process.env.DXB_TEST_RESTIC ?? "restic", ["version"], { encoding: "utf8" }),
+    );
+    if (!version) expect.fail("restic version printed nothing recognisable");
+    const [major, minor] = [Number(version[1]), Number(version[2])];
+    const snapshot = host.snapshots(config).find((s) => s.id === (status.snapshotIds as string[])[0]);
+    expect((snapshot as { program_version?: string } | undefined)?.program_version).to.equal(
+      major > 0 || minor >= 17 ? `restic ${version.slice(1).join(".")}` : undefined,
+    );
 
     const { comparison, target } = restoreAndCompare(config, (status.snapshotIds as string[])[0]);
     expect(comparison.differences).to.deep.equal([]);

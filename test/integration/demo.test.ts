@@ -14,6 +14,16 @@ describe("the README's main job: npm run demo (real sshd, s3rver, restic)", func
     expect(demoProblems(loadPolicy(readStackConfig(stackFilePath("local"))))).to.deep.equal([]);
   });
 
+  it("trusts a CA certificate only inside its own directory", () => {
+    const config = readStackConfig(stackFilePath("local"));
+    const storage = JSON.parse(config.values["dxbackup:storage"]);
+    storage.s3Compatible.caCertificatePath = "/tmp/planted/cert.pem";
+    const moved = { ...config, values: { ...config.values, "dxbackup:storage": JSON.stringify(storage) } };
+    expect(demoProblems(loadPolicy(moved))).to.deep.equal([
+      "the demo's CA certificate must live under /var/tmp/dxbackup-local (the directory only you can write), not /tmp/planted/cert.pem",
+    ]);
+  });
+
   it("plans, pulumi up on the real engine, backs up, restores and verifies byte for byte, up again: twice in a row", () => {
     for (let i = 0; i < 2; i++) {
       const r = spawnSync("npm", ["run", "--silent", "demo"], { cwd: ROOT, encoding: "utf8" });

@@ -26,6 +26,8 @@ export function agentDirsUnder(root: string) {
     systemdDir: `${root}/etc/systemd/system`,
     cronDir: `${root}/etc/cron.d`,
     scheduler: "cron",
+    // scripts/test-restic-newest.sh runs the suites again with another restic.
+    ...(process.env.DXB_TEST_RESTIC ? { restic: process.env.DXB_TEST_RESTIC } : {}),
   };
 }
 

@@ -350,7 +350,7 @@ describe("the CI workflow (.github/workflows/backup-plan.yml)", () => {
     expect(runs("deploy")).to.match(/pulumi up --stack \$\{\{ matrix.stack \}\} --policy-pack policy-pack --yes/);
     expect(existsSync(path.join(ROOT, "policy-pack", "PulumiPolicy.yaml"))).to.equal(true);
     // --policy-pack loads the pack's bundle: it is built before the first Pulumi step.
-    expect(runs("deploy")).to.match(/npm ci\nnpm run build:policy-pack\n(.|\n)*pulumi preview/);
+    expect(runs("deploy")).to.match(/npm ci --ignore-scripts\nnpm run build:policy-pack\n(.|\n)*pulumi preview/);
   });
 
   describe("who can reach the deploy credentials (tried as a pull request's author would)", () => {
@@ -384,10 +384,16 @@ describe("the CI workflow (.github/workflows/backup-plan.yml)", () => {
       expect(aws?.with).to.deep.include({ "output-credentials": true, "output-env-credentials": false });
     });
 
-    it("asks a maintainer to review what the pull-request gate runs (CODEOWNERS)", () => {
+    it("asks a maintainer to review every file: the gate runs the pull request's code, a merge deploys it", () => {
       const owners = readFileSync(path.join(ROOT, ".github", "CODEOWNERS"), "utf8");
-      for (const dir of ["/.github/", "/components/", "/cli/", "/policy-pack/"])
-        expect(owners).to.match(new RegExp(`^${dir.replace(/[/.]/g, "\\$&")}\\s+@`, "m"));
+      expect(owners).to.match(/^\*\s+@\S+/m);
+    });
+
+    it("installs without dependency scripts and with the CLI of package.json's @pulumi/pulumi, where tokens are near", () => {
+      expect(runs("deploy")).to.match(/^npm ci --ignore-scripts/m);
+      const cli = steps("deploy").find((step) => String(step.uses).startsWith("pulumi/actions@"));
+      const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8"));
+      expect((cli?.with as Record<string, unknown>)["pulumi-version"]).to.equal(pkg.dependencies["@pulumi/pulumi"]);
     });
   });
 

@@ -150,7 +150,7 @@ describe("policy: malformed configs name the key and the fix", () => {
     expectIssue(
       issuesOf(http("staging")),
       "dxbackup:storage.s3Compatible.endpoint",
-      /is plain HTTP: the storage credentials travel unencrypted.*use https, with caCertificatePath/,
+      /is plain HTTP: anyone on the path .* can replay the signed requests .*use https, with caCertificatePath/,
     );
     expect(() => loadPolicy(http("local"))).to.not.throw();
   });

@@ -17,17 +17,17 @@ umask 077
 INSTALL_ID=${1:-}
 
 : "${POLICY:?}" "${HOST_NAME:?}" "${INSTALL_DIR:?}" "${CONFIG_DIR:?}" "${STATE_DIR:?}" "${SYSTEMD_DIR:?}" "${CRON_DIR:?}" "${SCHEDULER:?}"
-: "${AGENT:?}" "${AGENT_CONFIG:?}" "${PASSWORD_FILE:?}"
+: "${AGENT:?}" "${AGENT_CONFIG:?}" "${PASSWORD_FILE:?}" "${FILE_ENGINE:?}" "${ENGINE_COMMAND:?}"
 
 say() { printf 'dx-backup install [%s]: %s\n' "$HOST_NAME" "$*"; }
 fail() { printf 'dx-backup install [%s]: ERROR: %s\n' "$HOST_NAME" "$*" >&2; exit 1; }
 
 command -v base64 >/dev/null || fail "base64 (coreutils) is missing"
-if ! command -v "${ENGINE_COMMAND:-restic}" >/dev/null; then
-  case "${ENGINE_COMMAND:-restic}" in
-    restic) fail "restic is not installed: install it first (apt-get install restic, dnf install restic, or the static binary from github.com/restic/restic/releases)" ;;
-    *) fail "the Spectrum Protect client ${ENGINE_COMMAND} is not installed: install the backup-archive client (dsmc) first" ;;
-  esac
+if ! command -v "$ENGINE_COMMAND" >/dev/null; then
+  if [ "$FILE_ENGINE" = restic ]; then
+    fail "restic ($ENGINE_COMMAND) is not installed: install it first (apt-get install restic, dnf install restic, or the static binary from github.com/restic/restic/releases; hosts[].agent.restic names where)"
+  fi
+  fail "the Spectrum Protect client ${ENGINE_COMMAND} is not installed: install the backup-archive client (dsmc) first"
 fi
 
 if [ "$SCHEDULER" = auto ]; then
@@ -131,7 +131,7 @@ chmod 0600 "$manifest"
 
 # A new password is added as a key of the restic repository before anything relies on it; the
 # old key goes (or is retried by the next install). TSM hosts keep no restic repository.
-if [ -n "$old_password" ] && ! cmp -s "$old_password" "$PASSWORD_FILE" && [ "${ENGINE_COMMAND:-restic}" = restic ]; then
+if [ -n "$old_password" ] && ! cmp -s "$old_password" "$PASSWORD_FILE" && [ "$FILE_ENGINE" = restic ]; then
   "$AGENT" --config "$AGENT_CONFIG" rekey "$old_password" ||
     fail "the repositoryPassword changed, but the repository's key could not be changed: the previous password is kept on this host; fix the cause above and run pulumi up again"
 fi
