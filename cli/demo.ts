@@ -55,7 +55,9 @@ export function demoProblems(policy: Policy): string[] {
   // The demo trusts the certificate and key it finds there: only inside its own private directory.
   const ca = policy.storage.kind === "s3Compatible" ? policy.storage.s3Compatible.caCertificatePath : undefined;
   if (ca && !ca.startsWith(`${DEMO_ROOT}/`))
-    problems.push(`the demo's CA certificate must live under ${DEMO_ROOT} (the directory only you can write), not ${ca}`);
+    problems.push(
+      `the demo's CA certificate must live under ${DEMO_ROOT} (the directory only you can write), not ${ca}`,
+    );
   const host = policy.hosts[0];
   const layout = portalLayout(path.join(DEMO_ROOT, "portal"));
   if (host && (host.roots.portalServer !== layout.portalServer || host.iim.agentDataDir !== layout.iimAgentData)) {
