@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Puts the newest restic that tools/restic/go.mod pins into .tools/restic-newest,
 # built from its Go module once per version (cached under ~/.cache/dx-backup).
-# The tests run against it as well as against the distribution's restic:
-# `PATH=.tools/restic-newest:$PATH` selects it.
+# `npm run test:restic-newest` runs the restic suites against it (not yet green
+# with the bash agent; the TypeScript agent is to pass them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/go-tool.sh

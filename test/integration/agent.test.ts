@@ -67,8 +67,9 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
     );
     if (!version) expect.fail("restic version printed nothing recognisable");
     const [major, minor] = [Number(version[1]), Number(version[2])];
-    const snapshot = host.snapshots(config).find((s) => s.id === (status.snapshotIds as string[])[0]);
-    expect((snapshot as { program_version?: string } | undefined)?.program_version).to.equal(
+    const snapshot = host.snapshots(config).find((s) => s.short_id === (status.snapshotIds as string[])[0]);
+    if (!snapshot) expect.fail(`no snapshot ${(status.snapshotIds as string[])[0]} in the repository`);
+    expect((snapshot as { program_version?: string }).program_version).to.equal(
       major > 0 || minor >= 17 ? `restic ${version.slice(1).join(".")}` : undefined,
     );
 
