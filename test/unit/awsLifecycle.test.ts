@@ -5,6 +5,7 @@ import { recordResources, type PlannedResource } from "../../cli/plan/evaluate";
 import { BackupPolicy } from "../../components/backupPolicy";
 import { loadPolicy } from "../../components/policy/load";
 import type { Storage } from "../../components/policy/types";
+import { resourceNamed, s3Storage } from "../support/planned";
 import { BackupStore } from "../../components/storage/backupStore";
 import { SystemBackup } from "../../components/system/systemBackup";
 import { DEFAULT_SECRETS, SAMPLE_HOST_KEY, stackConfig, systemAws } from "../support/config";
@@ -16,26 +17,8 @@ import { DEFAULT_SECRETS, SAMPLE_HOST_KEY, stackConfig, systemAws } from "../sup
  */
 const KEY = (name: string) => `arn:aws:kms:eu-central-1:123456789012:key/${name}`;
 
-function s3(extra: Record<string, unknown> = {}): Storage {
-  return {
-    kind: "s3",
-    s3: {
-      region: "eu-central-1",
-      noncurrentVersionDays: 120,
-      abortIncompleteUploadDays: 7,
-      formerKmsKeyArns: [],
-      objectLock: { mode: "COMPLIANCE", days: 35 },
-      replication: { region: "eu-west-1", storageClass: "STANDARD_IA" },
-      ...extra,
-    },
-  };
-}
-
-const find = (resources: PlannedResource[], name: string) => {
-  const r = resources.find((x) => x.name === name);
-  if (!r) expect.fail(`no resource named ${name}; have ${resources.map((x) => x.name).join(", ")}`);
-  return r;
-};
+const s3 = s3Storage;
+const find = resourceNamed;
 type Statement = { Sid?: string; Effect: string; Action: string | string[]; Resource: string | string[] };
 const statements = (r: PlannedResource) =>
   (JSON.parse(r.inputs.policy as string) as { Statement: Statement[] }).Statement;

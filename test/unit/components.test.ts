@@ -4,31 +4,15 @@ import { recordResources, SECRET_MASK, type PlannedResource } from "../../cli/pl
 import { BackupPolicy } from "../../components/backupPolicy";
 import { AGENT_INSTALL_TYPE } from "../../components/hosts/agentInstall";
 import { loadPolicy } from "../../components/policy/load";
-import type { Storage } from "../../components/policy/types";
 import { BackupStore } from "../../components/storage/backupStore";
 import { hostCredentialPolicy } from "../../components/storage/documents";
 import { SystemBackup } from "../../components/system/systemBackup";
 import { DEFAULT_SECRETS, SAMPLE_HOST_KEY, stackConfig, systemAws, validConfig } from "../support/config";
 import { expectGolden } from "../support/golden";
+import { resourceNamed, s3Storage } from "../support/planned";
 
-const s3Storage: Storage = {
-  kind: "s3",
-  s3: {
-    region: "eu-central-1",
-    bucketName: "acme-dx-backups",
-    noncurrentVersionDays: 120,
-    abortIncompleteUploadDays: 7,
-    formerKmsKeyArns: [],
-    objectLock: { mode: "COMPLIANCE", days: 35 },
-    replication: { region: "eu-west-1", storageClass: "STANDARD_IA" },
-  },
-};
-
-const byName = (resources: PlannedResource[], name: string) => {
-  const r = resources.find((x) => x.name === name);
-  if (!r) expect.fail(`no resource named ${name}; have ${resources.map((x) => x.name).join(", ")}`);
-  return r;
-};
+const s3 = s3Storage({ bucketName: "acme-dx-backups" });
+const byName = resourceNamed;
 
 describe("BackupStore on AWS (mocks)", () => {
   let resources: PlannedResource[] = [];
@@ -38,7 +22,7 @@ describe("BackupStore on AWS (mocks)", () => {
     const rec = await recordResources(
       () => {
         const store = new BackupStore("store", {
-          storage: s3Storage,
+          storage: s3,
           policyName: "dx-prod",
           hostNames: ["portal-1", "portal-2"],
         });
