@@ -12,7 +12,7 @@ import { performance } from "node:perf_hooks";
 import { parseCronFile, runCronJob } from "../cli/local/cron";
 import { createPortalTree } from "../cli/local/portalTree";
 import { hostFiles } from "../components/hosts/hostFiles";
-import { AGENT_SCRIPT_PATH } from "../components/hosts/portalHostBackup";
+import { agentBundle } from "../components/render/agentBundle";
 import { loadPolicy } from "../components/policy/load";
 import { TARGETS } from "../components/policy/schema";
 import { targetPaths } from "../components/policy/targets";
@@ -120,7 +120,7 @@ export async function benchAgent(): Promise<void> {
           host,
           `${path.join(root, "repos")}/${policy.name}/portal-1`,
           { repositoryPassword: "bench", storageEnvironment: {} },
-          readFileSync(AGENT_SCRIPT_PATH, "utf8"),
+          agentBundle(),
         ),
       ),
       encoding: "utf8",

@@ -1,10 +1,17 @@
 import { createHash } from "node:crypto";
 import { selectPieces, type Piece } from "../policy/pieces";
 import type { Host, Policy } from "../policy/types";
-import { pieceConfigPath, pieceSecrets, renderPieceConfig, secretFile } from "../render/pieceConfig";
-import { agentLayout, renderAgentConfig, renderScheduleConfig, renderStorageEnv } from "../render/agentConfig";
+import { pieceSecrets, secretFile } from "../render/pieceConfig";
+import { agentLayout, renderHostConfig, renderHostConfigFile, renderStorageEnv } from "../render/agentConfig";
 import type { BundleFile } from "../render/bundle";
-import { renderCronFile, renderService, renderTimer, unitName } from "../render/schedulerUnits";
+import {
+  alertUnitName,
+  renderAlertService,
+  renderCronFile,
+  renderService,
+  renderTimer,
+  unitName,
+} from "../render/schedulerUnits";
 import { knownHostsLine, resticOptions, STORAGE_FILES } from "../storage/repository";
 
 /** Secret values a host's files hold. Only ever handled inside an `apply`. */
@@ -25,9 +32,11 @@ export function hostPieces(policy: Policy, host: Host): Piece[] {
   return [...byName.values()];
 }
 
-/** The config keys of the secrets the host's pieces need. */
+/** The config keys of the secret files the host's agent reads: its pieces' and the alert URLs. */
 export function hostPieceSecrets(policy: Policy, host: Host): string[] {
-  return [...new Set(hostPieces(policy, host).flatMap(pieceSecrets))].sort();
+  const alerts = policy.agent.alerts;
+  const alertKeys = [alerts?.webhookUrlSecret, alerts?.pingUrlSecret].filter((k): k is string => Boolean(k));
+  return [...new Set([...hostPieces(policy, host).flatMap(pieceSecrets), ...alertKeys])].sort();
 }
 
 /** Every file the agent needs on `host`, systemd and cron variants both included. Pure. */
@@ -59,12 +68,15 @@ export function hostFiles(
     file(
       l.config,
       "0600",
-      renderAgentConfig(policy, host, { url: repositoryUrl, options: resticOptions(policy.storage, configDir) }),
+      renderHostConfigFile(
+        renderHostConfig(
+          policy,
+          host,
+          { url: repositoryUrl, options: resticOptions(policy.storage, configDir) },
+          hostPieces(policy, host),
+        ),
+      ),
     ),
-    ...schedules.map((s) =>
-      file(l.scheduleConfig(s.name), "0600", renderScheduleConfig(s, host, selectPieces(s, host, policy))),
-    ),
-    ...hostPieces(policy, host).map((p) => file(pieceConfigPath(host, p.name), "0600", renderPieceConfig(p, host))),
     ...hostPieceSecrets(policy, host).map((key) => {
       const value = secrets.pieces?.[key];
       if (value === undefined) throw new Error(`hostFiles: the secret '${key}' of host ${host.name} was not provided`);
@@ -80,6 +92,11 @@ export function hostFiles(
     files.push(file(`${configDir}/${STORAGE_FILES.sftpKey}`, "0600", key, { secret: true }));
     files.push(file(`${configDir}/${STORAGE_FILES.knownHosts}`, "0644", knownHostsLine(policy.storage)));
   }
+  files.push(
+    file(`${systemdDir}/${alertUnitName(policy.name)}.service`, "0644", renderAlertService(policy, host), {
+      scheduler: "systemd",
+    }),
+  );
   for (const s of schedules) {
     const unit = `${systemdDir}/${unitName(policy.name, s.name)}`;
     files.push(file(`${unit}.service`, "0644", renderService(policy, host, s), { scheduler: "systemd" }));

@@ -1,15 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
 import type { Host, Policy } from "../policy/types";
+import { agentBundle } from "../render/agentBundle";
 import { renderBundle } from "../render/bundle";
 import { remoteCommand, renderInstallScript, renderUninstallScript } from "../render/installer";
 import type { HostStorageAccess } from "../storage/backupStore";
 import { AgentInstall } from "./agentInstall";
 import { filesDigest, hostFiles } from "./hostFiles";
-
-/** The agent script shipped to every host. */
-export const AGENT_SCRIPT_PATH = path.join(__dirname, "..", "agent", "dxbackup-agent");
 
 export interface PortalHostBackupArgs {
   /** The validated policy this host belongs to. */
@@ -45,7 +41,7 @@ export class PortalHostBackup extends pulumi.ComponentResource {
   constructor(name: string, args: PortalHostBackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dxbackup:hosts:PortalHostBackup", name, {}, opts);
     const { policy, host } = args;
-    const agentScript = readFileSync(AGENT_SCRIPT_PATH, "utf8");
+    const agentScript = agentBundle();
 
     const files = pulumi
       .all([

@@ -327,6 +327,10 @@ export function secretReferences(input: PolicyInput): Array<{ key: string; usedB
     if (h.xmlaccess)
       refs.push({ key: h.xmlaccess.passwordSecret, usedBy: configPath(["hosts", i, "xmlaccess", "passwordSecret"]) });
   });
+  for (const k of ["webhookUrlSecret", "pingUrlSecret"] as const) {
+    const key = input.agent.alerts?.[k];
+    if (key) refs.push({ key, usedBy: configPath(["agent", "alerts", k]) });
+  }
   return refs;
 }
 

@@ -299,10 +299,29 @@ export const scheduleSchema = z
   })
   .strict();
 
+/**
+ * Where a failed or partial run, a failed drill and a run that did not happen
+ * reach a person. Both URLs carry tokens, so both are config keys of secrets.
+ */
+export const alertsSchema = z
+  .object({
+    /** A config key holding a webhook URL: every failed or partial run and failed drill is POSTed to it as JSON. */
+    webhookUrlSecret: secretRef.optional(),
+    /**
+     * A config key holding a healthchecks-style ping URL (e.g. https://hc-ping.com/<ping key>).
+     * Each host and schedule pings `<url>/dxbackup-<policy>-<host>-<schedule>` with `/start`,
+     * nothing (success) or `/fail`: the receiver notices a run that did not happen when due.
+     */
+    pingUrlSecret: secretRef.optional(),
+  })
+  .strict();
+
 export const agentSettingsSchema = z
   .object({
     /** Run `restic prune` after a successful run at most every N days. */
     pruneEveryDays: days.default(7),
+    /** Alerts that reach a person without anyone reading status files. */
+    alerts: alertsSchema.optional(),
   })
   .strict();
 

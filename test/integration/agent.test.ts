@@ -39,12 +39,12 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
 
   it("installs with the component's exact create command, twice without changes, and writes the schedule", async () => {
     const first = await host.install(config);
-    expect(first[0].stdout).to.match(/scheduler=cron files=8 changed=8 removed=0/);
+    expect(first[0].stdout).to.match(/scheduler=cron files=5 changed=5 removed=0/);
     const second = await host.install(config);
-    expect(second[0].stdout).to.match(/files=8 changed=0 removed=0/);
+    expect(second[0].stdout).to.match(/files=5 changed=0 removed=0/);
     const { host: h } = host.policy(config);
     const cron = readFileSync(path.join(h.agent.cronDir, "dxbackup-dx-it"), "utf8");
-    expect(cron).to.match(/^0 2 \* \* \* root '.*dxbackup-agent' '--config' '.*agent\.conf' 'run' 'nightly'/m);
+    expect(cron).to.match(/^0 2 \* \* \* root '.*dxbackup-agent' '--config' '.*agent\.json' 'run' 'nightly'/m);
     expect(cron).to.match(/^0 3 \* \* 0 root .* 'run' 'weekly'/m);
   });
 
@@ -371,7 +371,7 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
   it("uninstall removes the schedule and the agent, keeps the state and every snapshot", async () => {
     const snapshots = host.snapshots(config).map((s) => s.id);
     const result = await host.uninstall(config);
-    expect(result[0].stdout).to.match(/removed 8 file\(s\) and the schedule; kept .* and the backup repository/);
+    expect(result[0].stdout).to.match(/removed 5 file\(s\) and the schedule; kept .* and the backup repository/);
     const { host: h } = host.policy(config);
     expect(existsSync(path.join(h.agent.cronDir, "dxbackup-dx-it"))).to.equal(false);
     expect(existsSync(h.agent.installDir)).to.equal(false);

@@ -62,7 +62,7 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
     const { host: h } = host.policy(config);
     const r = spawnSync(
       path.join(h.agent.installDir, "bin", "dxbackup-agent"),
-      ["--config", path.join(h.agent.configDir, "agent.conf"), ...args],
+      ["--config", path.join(h.agent.configDir, "agent.json"), ...args],
       {
         encoding: "utf8",
         env: { ...process.env, ...env },
@@ -263,7 +263,7 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
     const { host: h } = host.policy(config);
     const child = execFileSync("bash", [
       "-c",
-      `setsid ${JSON.stringify(path.join(h.agent.installDir, "bin", "dxbackup-agent"))} --config ${JSON.stringify(path.join(h.agent.configDir, "agent.conf"))} restore ${status.runId} --in-place --piece files --yes >/dev/null 2>&1 & echo $!`,
+      `setsid ${JSON.stringify(path.join(h.agent.installDir, "bin", "dxbackup-agent"))} --config ${JSON.stringify(path.join(h.agent.configDir, "agent.json"))} restore ${status.runId} --in-place --piece files --yes >/dev/null 2>&1 & echo $!`,
     ]).toString();
     const pid = Number(child.trim());
     const deadline = Date.now() + 60_000;

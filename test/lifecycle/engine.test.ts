@@ -158,15 +158,15 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
     expect(readFileSync(path.join(h.agent.cronDir, `dxbackup-${policy.name}`), "utf8")).to.match(
       /^30 1 \* \* \* root /m,
     );
-    const schedule = readFileSync(path.join(h.agent.configDir, "schedules", "nightly.conf"), "utf8");
-    expect(schedule).to.match(/DXB_KEEP=\(.*'--keep-last' '5'/);
+    const agentConfig = JSON.parse(readFileSync(path.join(h.agent.configDir, "agent.json"), "utf8"));
+    expect(agentConfig.schedules.nightly.retention).to.deep.include({ keepLast: 5 });
     const { job, status } = await host.runSchedule(config, "nightly");
     expect(job.code, JSON.stringify(status)).to.equal(0);
   });
 
   it("a pinned host key that the host does not have is refused before anything is sent", async () => {
     const { host: h } = host.policy(config);
-    const schedulePath = path.join(h.agent.configDir, "schedules", "nightly.conf");
+    const schedulePath = path.join(h.agent.configDir, "agent.json");
     const beforeChange = readFileSync(schedulePath, "utf8");
     const spoofed = withValue(
       withHosts(config, ([one]) => [{ ...one, ssh: { ...one.ssh, hostKey: SAMPLE_HOST_KEY } }]),
@@ -288,7 +288,7 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
     stack = await deploy(two);
     await up(stack);
     const agent = path.join(host.root, "agent-2");
-    const conf = path.join(agent, "etc/dxbackup/dx-it/agent.conf");
+    const conf = path.join(agent, "etc/dxbackup/dx-it/agent.json");
     const run = spawnSync(
       path.join(agent, "opt/dxbackup/dx-it/bin/dxbackup-agent"),
       ["--config", conf, "run", "nightly"],

@@ -156,7 +156,7 @@ export class LocalPortalHost {
     const { policy, host } = this.policy(config);
     const text = readFileSync(path.join(host.agent.cronDir, `dxbackup-${policy.name}`), "utf8");
     const entry = parseCronFile(text).find((e) =>
-      e.command.endsWith(`'run' '${schedule}' >>'${host.agent.stateDir}/agent.log' 2>&1`),
+      e.command.includes(`'run' '${schedule}' >>'${host.agent.stateDir}/agent.log' 2>&1 ||`),
     );
     if (!entry) throw new Error(`no cron entry for ${schedule}:\n${text}`);
     return runCronJob(entry, env);

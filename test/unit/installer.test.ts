@@ -5,7 +5,7 @@ import { hostFiles } from "../../components/hosts/hostFiles";
 import type { Policy } from "../../components/policy/types";
 import { renderBundle, type BundleFile } from "../../components/render/bundle";
 import { remoteCommand, renderInstallScript, renderUninstallScript } from "../../components/render/installer";
-import { AGENT_SCRIPT_PATH } from "../../components/hosts/portalHostBackup";
+import { agentBundle } from "../../components/render/agentBundle";
 import { policyWithAgentIn } from "../support/hostPolicy";
 
 /** Runs a command string the way an SSH session does: through the login shell (sh), stdin attached. */
@@ -25,7 +25,7 @@ function filesFor(policy: Policy, pieces: Record<string, string> = {}): BundleFi
     policy.hosts[0],
     "s3:https://s3.example.com/b/portal-1",
     secrets,
-    readFileSync(AGENT_SCRIPT_PATH, "utf8"),
+    agentBundle(),
   );
 }
 
@@ -49,11 +49,11 @@ describe("host installer and uninstaller (real bash, as the SSH session runs the
     const first = install(made.policy);
     expect(first.stderr).to.equal("");
     expect(first.status).to.equal(0);
-    expect(first.stdout).to.match(/scheduler=cron files=7 changed=7 removed=0/);
+    expect(first.stdout).to.match(/scheduler=cron files=5 changed=5 removed=0/);
     const a = made.policy.hosts[0].agent;
     expect(mode(`${a.installDir}/bin/dxbackup-agent`)).to.equal("755");
     expect(mode(`${a.configDir}/secrets/repository-password`)).to.equal("600");
-    expect(mode(`${a.configDir}/agent.conf`)).to.equal("600");
+    expect(mode(`${a.configDir}/agent.json`)).to.equal("600");
     expect(mode(`${a.cronDir}/dxbackup-dx-test`)).to.equal("644");
     expect(readFileSync(`${a.configDir}/secrets/repository-password`, "utf8")).to.equal("pw'$(touch /tmp/x)\n");
     // cron is the scheduler here: no systemd units are written.
@@ -61,7 +61,7 @@ describe("host installer and uninstaller (real bash, as the SSH session runs the
 
     const second = install(made.policy);
     expect(second.status).to.equal(0);
-    expect(second.stdout).to.match(/files=7 changed=0 removed=0/);
+    expect(second.stdout).to.match(/files=5 changed=0 removed=0/);
   });
 
   it("removes the files of a schedule that was dropped, and only those", () => {
@@ -69,15 +69,15 @@ describe("host installer and uninstaller (real bash, as the SSH session runs the
       (c.schedules as unknown[]).push({ name: "weekly", cron: "0 3 * * 0" });
     });
     root = two.root;
-    expect(install(two.policy).stdout).to.match(/files=8 changed=8/);
+    expect(install(two.policy).stdout).to.match(/files=5 changed=5/);
     const dir = two.policy.hosts[0].agent.configDir;
-    expect(existsSync(`${dir}/schedules/weekly.conf`)).to.equal(true);
+    const schedules = () => Object.keys(JSON.parse(readFileSync(`${dir}/agent.json`, "utf8")).schedules);
+    expect(schedules()).to.deep.equal(["nightly", "weekly"]);
 
     const one: Policy = { ...two.policy, schedules: two.policy.schedules.slice(0, 1) };
     const r = install(one);
-    expect(r.stdout).to.match(/files=7 changed=2 removed=1/); // agent.conf and the cron file change
-    expect(existsSync(`${dir}/schedules/weekly.conf`)).to.equal(false);
-    expect(existsSync(`${dir}/schedules/nightly.conf`)).to.equal(true);
+    expect(r.stdout).to.match(/files=5 changed=2 removed=0/); // agent.json and the cron file change
+    expect(schedules()).to.deep.equal(["nightly"]);
     expect(readFileSync(`${two.policy.hosts[0].agent.cronDir}/dxbackup-dx-test`, "utf8")).to.not.include("weekly");
   });
 
@@ -97,12 +97,11 @@ describe("host installer and uninstaller (real bash, as the SSH session runs the
     const dir = made.policy.hosts[0].agent.configDir;
     expect(readFileSync(`${dir}/secrets/config/derbyPassword`, "utf8")).to.equal("d3rby 'pw'");
     expect(mode(`${dir}/secrets/config/derbyPassword`)).to.equal("600");
-    expect(readFileSync(`${dir}/pieces/db-release.conf`, "utf8")).to.include(
-      `DERBY_PASSWORD_FILE='${dir}/secrets/config/derbyPassword'`,
-    );
-    expect(readFileSync(`${dir}/schedules/nightly.conf`, "utf8")).to.include(
-      "DXB_PIECES=('db-release' 'wasconfig-wpProfile')",
-    );
+    const config = JSON.parse(readFileSync(`${dir}/agent.json`, "utf8"));
+    expect(config.pieces["db-release"].database.derby.passwordFile).to.equal(`${dir}/secrets/config/derbyPassword`);
+    expect(config.schedules.nightly.pieces).to.deep.equal(["db-release", "wasconfig-wpProfile"]);
+    // The secret itself is only in its own file.
+    expect(readFileSync(`${dir}/agent.json`, "utf8")).to.not.include("d3rby");
     expect(() => filesFor(made.policy)).to.throw(/the secret 'derbyPassword' of host portal-1 was not provided/);
   });
 
@@ -130,7 +129,7 @@ describe("host installer and uninstaller (real bash, as the SSH session runs the
     const r = runAsSsh(remoteCommand(renderInstallScript(made.policy.name, made.policy.hosts[0]), false), truncated);
     expect(r.status).to.not.equal(0);
     expect(r.stderr).to.match(/ended early; nothing was removed/);
-    expect(existsSync(`${made.policy.hosts[0].agent.configDir}/agent.conf`)).to.equal(true);
+    expect(existsSync(`${made.policy.hosts[0].agent.configDir}/agent.json`)).to.equal(true);
   });
 
   it("uninstall removes the schedule and the agent but keeps the state directory; twice is harmless", () => {
@@ -142,7 +141,7 @@ describe("host installer and uninstaller (real bash, as the SSH session runs the
     const r = uninstall(made.policy);
     expect(r.status).to.equal(0);
     expect(r.stdout).to.match(
-      /removed 7 file\(s\) and the schedule; kept .*var\/lib\/dxbackup\/dx-test and the backup repository/,
+      /removed 5 file\(s\) and the schedule; kept .*var\/lib\/dxbackup\/dx-test and the backup repository/,
     );
     expect(existsSync(`${a.cronDir}/dxbackup-dx-test`)).to.equal(false);
     expect(existsSync(a.installDir)).to.equal(false);

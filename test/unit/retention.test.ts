@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import type { Retention } from "../../components/policy/schema";
-import { keepFlags } from "../../components/render/agentConfig";
+import { keepFlags } from "../../shared/retention";
 import { previousRuns } from "../../components/schedule/cron";
 import { ForgetSimulation, isoWeek, simulateRetention } from "../../components/schedule/retention";
 import { TempRepository } from "../support/restic";

@@ -1,0 +1,48 @@
+import { readFileSync } from "node:fs";
+import { run, type CommandResult } from "../exec";
+import { StepError } from "../errors";
+
+export interface DerbyTarget {
+  url: string;
+  user?: string;
+  passwordFile?: string;
+  command: string;
+}
+
+/** A SQL string literal: single quotes doubled. */
+export function sqlLiteral(v: string): string {
+  return `'${v.replace(/'/g, "''")}'`;
+}
+
+/** The Derby URL with its credentials: for ij's stdin only, never an argument. */
+export function derbyUrl(d: DerbyTarget): string {
+  let url = d.url;
+  if (d.user) url += `;user=${d.user}`;
+  if (d.passwordFile) url += `;password=${readFileSync(d.passwordFile, "utf8").replace(/\n$/, "")}`;
+  return url;
+}
+
+/**
+ * A script through ij (on stdin: the password never appears in an argument).
+ * ij exits 0 even when a statement fails: its output decides. Derby writes
+ * derby.log into the working directory: ij runs in `cwd` (the state dir).
+ */
+export async function derbyIj(
+  step: string,
+  what: string,
+  command: string,
+  script: string,
+  cwd: string,
+  logFile?: string,
+): Promise<CommandResult> {
+  const r = await run(command, [], { input: script, cwd, logFile });
+  const text = `${r.stdout}\n${r.stderr}`;
+  const error = text
+    .split("\n")
+    .map((l) => l.replace(/^(ij> )*/, ""))
+    .find((l) => /^ERROR [0-9A-Z]{5}/.test(l));
+  if (error) throw new StepError(step, `Derby ${what} failed: ${error}`);
+  if (r.code !== 0)
+    throw new StepError(step, `Derby ${what} failed: ij exited ${r.code}: ${r.stderr.trim().split("\n").pop() ?? ""}`);
+  return r;
+}

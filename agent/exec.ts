@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
+import { appendFileSync } from "node:fs";
+import { shQuote } from "../components/render/shell";
+import { StepError } from "./errors";
+
+/**
+ * The one way the agent runs an external command. `run` resolves with a
+ * typed result whatever the exit status; `must` turns any status it was not
+ * told to accept into a StepError naming the step, the command and its last
+ * error line, so that no step can go on after a failed command.
+ */
+
+export interface CommandResult {
+  command: string;
+  code: number;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** Added to the agent's environment (which holds no storage secret). */
+  env?: NodeJS.ProcessEnv;
+  /** Written to the command's stdin, then closed; stdin is /dev/null otherwise. */
+  input?: string;
+  cwd?: string;
+  /** Run through `su - USER -c` (a DB2 instance owner, the Oracle user). */
+  asUser?: string;
+  /** Also appended here: the run's log. */
+  logFile?: string;
+  /** Exit codes that are not a failure (default: 0). */
+  okCodes?: number[];
+  /** The line of the output that explains a failure: the first match, else the last non-empty line. */
+  errorLine?: RegExp;
+}
+
+/** How the command line is shown in messages: what was run, never a secret (secrets go in files or stdin). */
+export function describe(cmd: string, args: readonly string[]): string {
+  return [cmd, ...args].map((a) => (/^[A-Za-z0-9._/=:@%+,-]+$/.test(a) ? a : shQuote(a))).join(" ");
+}
+
+export function withUser(cmd: string, args: readonly string[], user?: string): [string, string[]] {
+  if (!user) return [cmd, [...args]];
+  return ["su", ["-", user, "-c", [cmd, ...args].map(shQuote).join(" ")]];
+}
+
+/** The line that explains a failure. */
+export function errorLineOf(text: string, pattern?: RegExp): string {
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const hit = pattern ? lines.find((l) => pattern.test(l)) : undefined;
+  return (hit ?? lines[lines.length - 1] ?? "").slice(0, 400);
+}
+
+/** Tracks the children that run, so a signal can stop them before the agent cleans up. */
+const running = new Set<ChildProcess>();
+export function killRunning(signal: NodeJS.Signals = "SIGTERM"): void {
+  for (const c of running) c.kill(signal);
+}
+
+export function spawnTracked(
+  cmd: string,
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; stdio: StdioOptions },
+): ChildProcess {
+  const child = spawn(cmd, args, { env: opts.env, cwd: opts.cwd, stdio: opts.stdio });
+  running.add(child);
+  child.once("close", () => running.delete(child));
+  child.once("error", () => running.delete(child));
+  return child;
+}
+
+export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
+  const [file, argv] = withUser(cmd, args, opts.asUser);
+  const command = describe(cmd, args);
+  return new Promise((resolve) => {
+    const child = spawnTracked(file, argv, {
+      env: { ...process.env, ...opts.env },
+      cwd: opts.cwd,
+      stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on("data", (b: Buffer) => out.push(b));
+    child.stderr!.on("data", (b: Buffer) => err.push(b));
+    if (opts.input !== undefined) {
+      child.stdin!.on("error", () => undefined); // a tool that exits without reading its stdin
+      child.stdin!.end(opts.input);
+    }
+    let spawnError: Error | undefined;
+    child.on("error", (e) => (spawnError = e));
+    child.on("close", (code, signal) => {
+      const stdout = Buffer.concat(out).toString("utf8");
+      let stderr = Buffer.concat(err).toString("utf8");
+      if (spawnError)
+        stderr += `${cmd}: ${(spawnError as NodeJS.ErrnoException).code === "ENOENT" ? "command not found" : spawnError.message}\n`;
+      if (opts.logFile) appendLog(opts.logFile, `$ ${command}\n${stdout}${stderr}`);
+      resolve({ command, code: code ?? (spawnError ? 127 : 128), signal, stdout, stderr });
+    });
+  });
+}
+
+/** Runs the command; any exit status not in okCodes fails `step` with the command's own explanation. */
+export async function must(
+  step: string,
+  what: string,
+  cmd: string,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<CommandResult> {
+  const r = await run(cmd, args, opts);
+  if (!(opts.okCodes ?? [0]).includes(r.code) || r.signal) throw failure(step, what, r, opts.errorLine);
+  return r;
+}
+
+export function failure(step: string, what: string, r: CommandResult, pattern?: RegExp): StepError {
+  const why = errorLineOf(r.stderr, pattern) || errorLineOf(r.stdout, pattern);
+  const status = r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
+  return new StepError(step, `${what} failed (${status})${why ? `: ${why}` : ""}`);
+}
+
+export function appendLog(file: string, text: string): void {
+  try {
+    appendFileSync(file, text.endsWith("\n") || text === "" ? text : `${text}\n`);
+  } catch {
+    // The log is for the operator; a full disk must not hide the run's real result.
+  }
+}

@@ -1,0 +1,27 @@
+import { chmodSync, closeSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+
+/** FILE replaced in one step, world-readable: monitoring never reads half a file. */
+export function publish(file: string, content: string, mode = 0o644): void {
+  const tmp = path.join(path.dirname(file), `.publish.${randomBytes(6).toString("hex")}`);
+  const fd = openSync(tmp, "wx", mode);
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  chmodSync(tmp, mode);
+  renameSync(tmp, file);
+}
+
+/** A private file (0600) created anew: password files for one tool. */
+export function writePrivate(file: string, content: string): void {
+  const fd = openSync(file, "wx", 0o600);
+  try {
+    writeSync(fd, content);
+  } finally {
+    closeSync(fd);
+  }
+}

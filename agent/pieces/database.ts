@@ -1,0 +1,161 @@
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import { isoSeconds } from "../log";
+import { must } from "../exec";
+import { StepError } from "../errors";
+import { derbyIj, derbyUrl, sqlLiteral } from "../engines/derby";
+import { pgConnection, writePgpass, type PostgresTarget } from "../engines/postgres";
+import type { DatabasePieceConfig } from "../../shared/hostConfig";
+import type { PieceOutcome, PieceRun } from "./types";
+
+/** A fresh, empty staging directory for the piece, optionally owned by the tool's OS user. */
+export function freshDir(dir: string, owner?: string): string {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (owner) {
+    const uid = Number(execFileSync("id", ["-u", owner], { encoding: "utf8" }).trim());
+    const gid = Number(execFileSync("id", ["-g", owner], { encoding: "utf8" }).trim());
+    chownSync(dir, uid, gid);
+  }
+  return dir;
+}
+
+/** pg_dump streamed into a snapshot of its own: no copy of the database on disk. */
+export async function streamPgDump(p: PieceRun, pg: PostgresTarget, file: string, what: string): Promise<string> {
+  const passfile = path.join(p.runDir, `${p.name}.pgpass`);
+  writePgpass(passfile, pg);
+  try {
+    return await p.ctx.restic.backupStdin(p.step, file, [...p.tags, "--tag", `piece:${p.name}`], {
+      cmd: pg.dumpCommand,
+      args: ["--format=custom", ...pgConnection(pg)],
+      env: { PGPASSFILE: passfile },
+      what,
+    });
+  } finally {
+    rmSync(passfile, { force: true });
+  }
+}
+
+const tsqlName = (v: string) => `[${v.replace(/]/g, "]]")}]`;
+const tsqlString = (v: string) => `N'${v.replace(/'/g, "''")}'`;
+
+export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
+  const piece = p.piece as DatabasePieceConfig;
+  const d = piece.database;
+  const { config } = p.ctx;
+  const now = () => isoSeconds(new Date());
+  const base = { engine: d.engine, domain: piece.domain };
+  switch (d.engine) {
+    case "postgresql": {
+      const file = `/${config.policy}/${piece.domain}.pgdump`;
+      const snapshot = await streamPgDump(p, d.postgresql, file, `pg_dump of ${d.postgresql.database}`);
+      return {
+        record: { ...base, database: d.postgresql.database, snapshot, file, backupTimestamp: now() },
+        snapshot,
+      };
+    }
+    case "derby": {
+      const dir = freshDir(p.staging);
+      await derbyIj(
+        p.step,
+        "backup",
+        d.derby.command,
+        `connect ${sqlLiteral(derbyUrl(d.derby))};\nCALL SYSCS_UTIL.SYSCS_BACKUP_DATABASE(${sqlLiteral(dir)});\nexit;\n`,
+        config.stateDir,
+        p.logFile,
+      );
+      const backup = readdirSync(dir).find((f) => statSync(path.join(dir, f)).isDirectory());
+      if (!backup) throw new StepError(p.step, `Derby wrote no backup into ${dir}`);
+      return { record: { ...base, database: d.derby.url, file: path.join(dir, backup), backupTimestamp: now() } };
+    }
+    case "db2": {
+      const db2 = d.db2;
+      const dir = freshDir(p.staging, db2.instanceUser);
+      const opts = { asUser: db2.instanceUser, logFile: p.logFile, errorLine: /SQL\d+N/ };
+      let args: string[];
+      if (p.mode === "online") {
+        // Online backups need archive logging: check it first, and say how to fix it.
+        const cfg = await must(
+          p.step,
+          `db2 get db cfg for ${db2.database}`,
+          db2.command,
+          ["get", "db", "cfg", "for", db2.database],
+          opts,
+        );
+        const logarch = /\(LOGARCHMETH1\) *= *(\S*)/.exec(cfg.stdout)?.[1] ?? "";
+        if (!logarch || logarch === "OFF")
+          throw new StepError(
+            p.step,
+            `online backup of DB2 ${db2.database} needs archive logging, but LOGARCHMETH1 is ${logarch || "not set"}: run 'db2 update db cfg for ${db2.database} using LOGARCHMETH1 DISK:<archive dir>' and take one offline backup, or capture '${piece.domain}' only in offline schedules`,
+          );
+        args = ["backup", "database", db2.database, "online", "to", dir, "compress", "include", "logs"];
+      } else {
+        args = ["backup", "database", db2.database, "to", dir, "compress"];
+      }
+      const out = await must(p.step, `db2 backup of ${db2.database}`, db2.command, args, opts);
+      const ts = /timestamp for this backup image is *: *(\d{14})/.exec(out.stdout)?.[1];
+      if (!ts) throw new StepError(p.step, `db2 backup of ${db2.database} reported no image timestamp`);
+      return { record: { ...base, database: db2.database, mode: p.mode, file: dir, backupTimestamp: ts } };
+    }
+    case "oracle": {
+      const o = d.oracle;
+      const dir = freshDir(p.staging, o.osUser);
+      const script = `RUN {\n  BACKUP AS COMPRESSED BACKUPSET DATABASE FORMAT ${sqlLiteral(`${dir}/db_%U`)} PLUS ARCHIVELOG FORMAT ${sqlLiteral(`${dir}/arch_%U`)};\n  BACKUP CURRENT CONTROLFILE FORMAT ${sqlLiteral(`${dir}/cf_%U`)};\n}\nEXIT;\n`;
+      const env = ["env", `ORACLE_SID=${o.sid}`, ...(o.oracleHome ? [`ORACLE_HOME=${o.oracleHome}`] : [])];
+      const out = await must(p.step, `RMAN backup of ${o.sid}`, env[0], [...env.slice(1), o.command, "target", "/"], {
+        asUser: o.osUser,
+        input: script,
+        logFile: p.logFile,
+        errorLine: /(RMAN|ORA)-\d+/,
+      });
+      const rmanError = `${out.stdout}\n${out.stderr}`.split("\n").find((l) => /(RMAN|ORA)-\d+/.test(l));
+      if (rmanError) throw new StepError(p.step, `RMAN reported an error: ${rmanError.trim()}`);
+      return { record: { ...base, database: o.sid, file: dir, backupTimestamp: now() } };
+    }
+    case "sqlserver": {
+      const s = d.sqlserver;
+      let dir: string;
+      const extraPaths: string[] = [];
+      if (s.backupDir) {
+        dir = s.backupDir;
+        extraPaths.push(`${s.backupDir}/${s.database}.bak`);
+      } else {
+        dir = freshDir(p.staging);
+        chmodSync(dir, 0o733); // the SQL Server service account writes the .bak here
+      }
+      const file = `${dir}/${s.database}.bak`;
+      const password = readFileSync(s.passwordFile, "utf8").replace(/\n$/, "");
+      const opts = { env: { SQLCMDPASSWORD: password }, logFile: p.logFile, errorLine: /^Msg \d+/ };
+      const sqlcmd = ["-S", s.server, "-U", s.user, "-b"];
+      await must(
+        p.step,
+        `SQL Server backup of ${s.database}`,
+        s.command,
+        [
+          ...sqlcmd,
+          "-Q",
+          `BACKUP DATABASE ${tsqlName(s.database)} TO DISK = ${tsqlString(file)} WITH CHECKSUM, COMPRESSION, INIT, FORMAT`,
+        ],
+        opts,
+      );
+      await must(
+        p.step,
+        `RESTORE VERIFYONLY of ${file}`,
+        s.command,
+        [...sqlcmd, "-Q", `RESTORE VERIFYONLY FROM DISK = ${tsqlString(file)} WITH CHECKSUM`],
+        opts,
+      );
+      return {
+        record: {
+          ...base,
+          database: s.database,
+          file,
+          verified: "RESTORE VERIFYONLY WITH CHECKSUM",
+          backupTimestamp: now(),
+        },
+        extraPaths,
+      };
+    }
+  }
+}

@@ -1,0 +1,153 @@
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import * as path from "node:path";
+import { isoSeconds } from "../log";
+import { must } from "../exec";
+import { StepError } from "../errors";
+import { writePrivate } from "../files";
+import type { PieceConfig } from "../../shared/hostConfig";
+import { freshDir, streamPgDump } from "./database";
+import type { PieceOutcome, PieceRun } from "./types";
+
+type Of<K extends PieceConfig["kind"]> = Extract<PieceConfig, { kind: K }>;
+
+/** Entries of an LDIF export: its `dn:` lines. */
+export function ldifEntries(file: string): number {
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("dn:")).length;
+}
+
+export async function captureLdap(p: PieceRun): Promise<PieceOutcome> {
+  const l = (p.piece as Of<"ldap">).ldap;
+  const dir = freshDir(p.staging);
+  const file = path.join(dir, "directory.ldif");
+  const opts = { logFile: p.logFile };
+  switch (l.tool) {
+    case "openldap":
+      await must(
+        p.step,
+        "slapcat",
+        l.command,
+        [
+          "-b",
+          l.suffix,
+          "-l",
+          file,
+          ...(l.configFile ? ["-f", l.configFile] : []),
+          ...(l.configDir ? ["-F", l.configDir] : []),
+        ],
+        opts,
+      );
+      break;
+    case "isds":
+      await must(p.step, "db2ldif", l.command, ["-o", file, ...(l.instance ? ["-I", l.instance] : [])], opts);
+      break;
+    case "ldapsearch": {
+      const r = await must(p.step, "ldapsearch", l.command, [
+        "-LLL",
+        "-x",
+        "-o",
+        "ldif-wrap=no",
+        "-H",
+        l.uri,
+        "-D",
+        l.bindDn,
+        "-y",
+        l.passwordFile,
+        "-b",
+        l.base,
+        "(objectClass=*)",
+        "*",
+        "+",
+      ]);
+      writePrivate(file, r.stdout);
+      break;
+    }
+  }
+  const entries = existsSync(file) ? ldifEntries(file) : 0;
+  if (entries === 0) throw new StepError(p.step, `the ${l.tool} export has no entries`);
+  return { record: { tool: l.tool, file, entries: String(entries) } };
+}
+
+/** A remote information source backed up by us: a PostgreSQL dump, or the declared command's output, streamed. */
+export async function captureRemoteSource(p: PieceRun): Promise<PieceOutcome> {
+  const r = p.piece as Of<"remoteSource">;
+  const { policy } = p.ctx.config;
+  const now = isoSeconds(new Date());
+  if (r.by.kind === "postgresql") {
+    const file = `/${policy}/remote/${r.source}.pgdump`;
+    const snapshot = await streamPgDump(p, r.by.postgresql, file, `pg_dump of ${r.by.postgresql.database}`);
+    return {
+      record: {
+        engine: "postgresql",
+        source: r.source,
+        database: r.by.postgresql.database,
+        snapshot,
+        file,
+        backupTimestamp: now,
+      },
+      snapshot,
+    };
+  }
+  const file = `/${policy}/remote/${r.by.filename}`;
+  // The operator's declared command, run as shell code on purpose.
+  const snapshot = await p.ctx.restic.backupStdin(p.step, file, [...p.tags, "--tag", `piece:${p.name}`], {
+    cmd: "bash",
+    args: ["-c", r.by.run],
+    what: `the export command of ${r.source}`,
+  });
+  return {
+    record: { engine: "command", source: r.source, snapshot, file, backupTimestamp: isoSeconds(new Date()) },
+    snapshot,
+  };
+}
+
+export async function captureWasConfig(p: PieceRun): Promise<PieceOutcome> {
+  const w = p.piece as Of<"wasConfig">;
+  const dir = freshDir(p.staging);
+  const zip = path.join(dir, `${w.profileRoot}.zip`);
+  // -nostop: the servers keep running (or are already stopped by an offline run).
+  // Credentials come from the profile's soap.client.props, never from arguments.
+  await must(
+    p.step,
+    `backupConfig.sh of ${w.profile}`,
+    `${w.profile}/bin/backupConfig.sh`,
+    [zip, "-nostop", "-quiet"],
+    {
+      logFile: p.logFile,
+      errorLine: /ADMU\d+E/,
+    },
+  );
+  if (!existsSync(zip) || statSync(zip).size === 0)
+    throw new StepError(p.step, `backupConfig.sh wrote no archive at ${zip}`);
+  return { record: { profile: w.profile, file: zip } };
+}
+
+/** A Java properties value: backslashes doubled, newlines escaped. */
+const propertiesValue = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+
+export async function captureXmlaccess(p: PieceRun): Promise<PieceOutcome> {
+  const x = p.piece as Of<"xmlaccess">;
+  const dir = freshDir(p.staging);
+  const result = path.join(dir, `${p.name}.xml`);
+  const props = path.join(p.runDir, `${p.name}.credentials.properties`);
+  const password = readFileSync(x.passwordFile, "utf8").replace(/\n$/, "");
+  writePrivate(props, `user=${propertiesValue(x.user)}\npassword=${propertiesValue(password)}\n`);
+  try {
+    await must(
+      p.step,
+      `xmlaccess export from ${x.url}`,
+      x.command,
+      ["-useEncryptedCredentials", props, "-url", x.url, "-in", x.request, "-out", result],
+      {
+        logFile: p.logFile,
+        errorLine: /EJP[A-Z0-9]+E/,
+      },
+    );
+  } finally {
+    rmSync(props, { force: true });
+  }
+  if (!existsSync(result) || !readFileSync(result, "utf8").includes('result="ok"'))
+    throw new StepError(p.step, `xmlaccess export from ${x.url} did not report result="ok" in ${result}`);
+  return { record: { url: x.url, virtualPortal: x.virtualPortal ?? "", file: result } };
+}

@@ -1,0 +1,101 @@
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from "node:fs";
+import type { AgentContext } from "./context";
+import { EXIT, UsageError } from "./errors";
+import { tryLock } from "./lock";
+import { RESTIC_ERROR } from "./restic";
+
+/**
+ * `rekey OLD_PASSWORD_FILE`: the stack's repositoryPassword changed; the
+ * installer has just put the new password in repository.passwordFile and
+ * passes the old one. The new password is added as a key of the repository
+ * (opened with the old one), then the old key is removed, so that backups go
+ * on and the old password opens nothing. Holds the run lock (waiting up to 10
+ * minutes), so no backup starts half-way. Safe to run again: a repository the
+ * new password already opens only loses a key the old password still opens.
+ *
+ * Exit status: 0 when the new password opens the repository (or there is
+ * none yet), 1 when the repository still opens with the old password only.
+ */
+export async function rekeyCommand(ctx: AgentContext, oldPasswordFile: string): Promise<number> {
+  const usage = "rekey OLD_PASSWORD_FILE: the file with the previous password is required";
+  if (!oldPasswordFile) throw new UsageError(usage);
+  try {
+    accessSync(oldPasswordFile, constants.R_OK);
+  } catch {
+    throw new UsageError(usage);
+  }
+  const { config, state } = ctx;
+  const url = config.repository.url;
+  mkdirSync(state.dir, { recursive: true });
+  if (!tryLock(state.lock, 600)) {
+    process.stderr.write(`dx-backup: ERROR: a run held ${state.lock} for 10 minutes\n`);
+    return EXIT.failed;
+  }
+  const current = ctx.restic;
+  const previous = ctx.restic.withPassword(oldPasswordFile);
+
+  if ((await current.run(["cat", "config"])).code !== 0) {
+    const opened = await previous.run(["cat", "config"]);
+    if (opened.code !== 0) {
+      const out = `${opened.stdout}${opened.stderr}`;
+      // restic says "Is there a repository" for a missing repository and for one it cannot
+      // reach alike: only a repository this host never initialised may be missing.
+      if (out.includes("Is there a repository at the following location?") && !initialisedHere(ctx)) {
+        process.stdout.write(`dx-backup: no repository at ${url} yet: the new password will create it\n`);
+        return EXIT.ok;
+      }
+      process.stderr.write(
+        `dx-backup: ERROR: neither the new nor the previous repository password opens ${url}: ${firstError(out)}\n`,
+      );
+      return EXIT.failed;
+    }
+    const added = await previous.run(["key", "add", "--new-password-file", config.repository.passwordFile]);
+    if (added.code !== 0) {
+      process.stderr.write(added.stderr);
+      return EXIT.failed;
+    }
+    process.stdout.write(`dx-backup: ${url} now opens with the new repository password\n`);
+  }
+
+  // The previous password's key, if it still opens the repository: its "current" key.
+  const listing = await previous.run(["key", "list", "--json"]);
+  if (listing.code !== 0) return EXIT.ok;
+  const oldId = currentKeyId(listing.stdout);
+  if (!oldId) return EXIT.ok;
+  if ((await current.run(["key", "remove", oldId])).code === 0) {
+    process.stdout.write(`dx-backup: removed the previous key ${oldId}: the previous password opens nothing\n`);
+  } else {
+    // Not fatal: backups work with the new password; the next install tries again.
+    process.stderr.write(
+      `dx-backup: WARNING: the previous key ${oldId} of ${url} could not be removed yet; the next pulumi up tries again\n`,
+    );
+  }
+  return EXIT.ok;
+}
+
+/** Whether this host initialised the repository at the configured URL (the marker names it). */
+function initialisedHere(ctx: AgentContext): boolean {
+  const marker = ctx.state.repositoryInitialized;
+  return existsSync(marker) && readFileSync(marker, "utf8").replace(/\n+$/, "") === ctx.config.repository.url;
+}
+
+/** The id of the key marked current in `restic key list --json` ("" when none). */
+export function currentKeyId(json: string): string {
+  try {
+    const keys = JSON.parse(json) as Array<{ current?: boolean; id?: string }> | null;
+    const id = (keys ?? []).find((k) => k.current === true)?.id ?? "";
+    return /^[0-9a-f]+$/.test(id) ? id : "";
+  } catch {
+    return "";
+  }
+}
+
+/** The first line that names an error (bash `first_error`), at most 300 characters. */
+function firstError(text: string): string {
+  return (
+    text
+      .split("\n")
+      .find((l) => RESTIC_ERROR.test(l))
+      ?.slice(0, 300) ?? ""
+  );
+}

@@ -1,0 +1,392 @@
+import { createWriteStream, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { createInterface } from "node:readline";
+import type { HostConfig } from "../shared/hostConfig";
+import { storageEnvironment } from "./config";
+import {
+  appendLog,
+  describe,
+  errorLineOf,
+  failure,
+  run,
+  spawnTracked,
+  type CommandResult,
+  type RunOptions,
+} from "./exec";
+import { StepError } from "./errors";
+
+/** What `restic backup --json` reports at the end. */
+export interface BackupSummary {
+  /** The short (8-character) id: restic 0.14 reports it, 0.17+ the full one; the record keeps one form. */
+  snapshotId: string;
+  dataAdded: number;
+  filesProcessed: number;
+  bytesProcessed: number;
+  filesNew: number;
+  filesChanged: number;
+}
+
+export interface Progress {
+  percent: number;
+  filesDone: number;
+  totalFiles: number;
+  bytesDone: number;
+  totalBytes: number;
+}
+
+export interface SnapshotJson {
+  id: string;
+  short_id?: string;
+  time: string;
+  tags?: string[];
+  paths?: string[];
+  hostname?: string;
+  program_version?: string;
+}
+
+/** A producer whose stdout becomes a snapshot of its own (a database dump). */
+export interface Producer {
+  cmd: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** What it is, for messages ("pg_dump of release"). */
+  what: string;
+}
+
+export const shortId = (id: string) => id.slice(0, 8);
+
+/**
+ * restic for one host's repository: the repository, password file, cache and
+ * storage credentials reach restic (and only restic) through its environment.
+ * Counts the processes it starts: each one that opens the repository costs a
+ * key derivation.
+ */
+export class Restic {
+  processes = 0;
+  /** Told when a stale lock (a killed run's) is removed before a retry. */
+  onStaleLock?: () => void;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly global: string[];
+
+  constructor(
+    readonly config: HostConfig,
+    /** Where tool output goes: the run's log during a run. */
+    public logFile?: string,
+    passwordFile = config.repository.passwordFile,
+  ) {
+    this.env = {
+      ...storageEnvironment(config),
+      RESTIC_REPOSITORY: config.repository.url,
+      RESTIC_PASSWORD_FILE: passwordFile,
+      RESTIC_CACHE_DIR: path.join(config.stateDir, "cache"),
+    };
+    this.global = config.repository.options;
+  }
+
+  /** The same repository opened with another password file (rekey). */
+  withPassword(file: string): Restic {
+    return new Restic(this.config, this.logFile, file);
+  }
+
+  run(args: string[], opts: RunOptions = {}): Promise<CommandResult> {
+    this.processes++;
+    return run(this.config.restic, [...this.global, ...args], {
+      logFile: this.logFile,
+      ...opts,
+      env: { ...this.env, ...opts.env },
+    });
+  }
+
+  /** Fails `step` unless restic succeeds; a stale lock (a killed prune) is removed once and the command retried. */
+  async must(step: string, what: string, args: string[], opts: RunOptions = {}): Promise<CommandResult> {
+    let r = await this.run(args, opts);
+    if (r.code !== 0 && isLocked(r.stderr)) {
+      this.onStaleLock?.();
+      await this.unlock();
+      r = await this.run(args, opts);
+    }
+    if (!(opts.okCodes ?? [0]).includes(r.code) || r.signal) throw failure(step, what, r, RESTIC_ERROR);
+    return r;
+  }
+
+  /** restic with the operator's terminal: output streams straight through (snapshots, check). */
+  inherit(args: string[]): Promise<number> {
+    this.processes++;
+    const child = spawnTracked(this.config.restic, [...this.global, ...args], {
+      env: { ...process.env, ...this.env },
+      stdio: ["inherit", "inherit", "inherit"],
+    });
+    return new Promise((resolve) => {
+      child.on("error", () => resolve(127));
+      child.on("close", (code) => resolve(code ?? 128));
+    });
+  }
+
+  unlock(): Promise<CommandResult> {
+    return this.run(["unlock"]);
+  }
+
+  async snapshots(filters: string[]): Promise<SnapshotJson[]> {
+    const r = await this.must("snapshots", "restic snapshots", [
+      "snapshots",
+      "--json",
+      "--host",
+      this.config.host,
+      ...filters,
+    ]);
+    return (JSON.parse(r.stdout) as SnapshotJson[] | null) ?? [];
+  }
+
+  /**
+   * `restic backup --json`, its output read line by line (a 50k-file tree
+   * never sits in memory), progress shown in a terminal. Exit 3 (some files
+   * unreadable) still yields a snapshot; the caller decides.
+   */
+  async backup(
+    args: string[],
+    onProgress?: (p: Progress) => void,
+  ): Promise<{ code: number; stderr: string; summary?: BackupSummary }> {
+    const attempt = async () => {
+      this.processes++;
+      const child = spawnTracked(this.config.restic, [...this.global, "backup", "--json", ...args], {
+        env: { ...process.env, ...this.env, ...(onProgress ? { RESTIC_PROGRESS_FPS: "2" } : {}) },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      const err: Buffer[] = [];
+      child.stderr!.on("data", (b: Buffer) => err.push(b));
+      let summary: BackupSummary | undefined;
+      const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
+      const closed = new Promise<number>((resolve) => {
+        child.on("error", () => resolve(127));
+        child.on("close", (code) => resolve(code ?? 128));
+      });
+      for await (const line of lines) {
+        if (line.startsWith('{"message_type":"status"')) {
+          if (!onProgress) continue;
+          const s = JSON.parse(line) as Record<string, number>;
+          onProgress({
+            percent: s.percent_done ?? 0,
+            filesDone: s.files_done ?? 0,
+            totalFiles: s.total_files ?? 0,
+            bytesDone: s.bytes_done ?? 0,
+            totalBytes: s.total_bytes ?? 0,
+          });
+        } else if (line.startsWith('{"message_type":"summary"')) {
+          const s = JSON.parse(line) as Record<string, number | string>;
+          summary = {
+            snapshotId: shortId(String(s.snapshot_id ?? "")),
+            dataAdded: Number(s.data_added ?? 0),
+            filesProcessed: Number(s.total_files_processed ?? 0),
+            bytesProcessed: Number(s.total_bytes_processed ?? 0),
+            filesNew: Number(s.files_new ?? 0),
+            filesChanged: Number(s.files_changed ?? 0),
+          };
+        }
+      }
+      const code = await closed;
+      const stderr = Buffer.concat(err).toString("utf8");
+      if (this.logFile) appendLog(this.logFile, stderr);
+      return { code, stderr, summary: summary?.snapshotId ? summary : undefined };
+    };
+    let r = await attempt();
+    if (r.code !== 0 && isLocked(r.stderr)) {
+      this.onStaleLock?.();
+      await this.unlock();
+      r = await attempt();
+    }
+    return r;
+  }
+
+  /**
+   * The producer's stdout becomes a snapshot of its own (`backup --stdin`),
+   * with no copy on disk. restic's stdin is closed only after the producer
+   * exited 0: a dump that died half-way is killed with restic before restic
+   * ever sees end-of-file, so it never becomes a snapshot.
+   */
+  async backupStdin(step: string, filename: string, tags: string[], producer: Producer): Promise<string> {
+    this.processes++;
+    const restic = spawnTracked(
+      this.config.restic,
+      [
+        ...this.global,
+        "backup",
+        "--json",
+        "--stdin",
+        "--stdin-filename",
+        filename,
+        "--host",
+        this.config.host,
+        ...tags,
+      ],
+      { env: { ...process.env, ...this.env }, stdio: ["pipe", "pipe", "pipe"] },
+    );
+    const dump = spawnTracked(producer.cmd, producer.args, {
+      env: { ...process.env, ...producer.env },
+      cwd: producer.cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const collect = (s: NodeJS.ReadableStream | null) => {
+      const parts: Buffer[] = [];
+      s?.on("data", (b: Buffer) => parts.push(b));
+      return () => Buffer.concat(parts).toString("utf8");
+    };
+    const resticOut = collect(restic.stdout);
+    const resticErr = collect(restic.stderr);
+    const dumpErr = collect(dump.stderr);
+    restic.stdin!.on("error", () => undefined);
+    dump.stdout!.pipe(restic.stdin!, { end: false });
+    const exited = (c: typeof dump) =>
+      new Promise<{ code: number; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+        let error: Error | undefined;
+        c.on("error", (e) => {
+          error = e;
+        });
+        c.on("close", (code, signal) => resolve({ code: code ?? (error ? 127 : 128), signal, error }));
+      });
+    const resticDone = exited(restic);
+    const d = await exited(dump);
+    if (this.logFile) appendLog(this.logFile, `$ ${describe(producer.cmd, producer.args)}\n${dumpErr()}`);
+    if (d.code !== 0 || d.signal) {
+      restic.kill("SIGTERM");
+      await resticDone;
+      const why = d.error ? `${producer.cmd}: command not found` : errorLineOf(dumpErr());
+      throw new StepError(
+        step,
+        `${producer.what} failed (${d.signal ? `killed by ${d.signal}` : `exit ${d.code}`})${why ? `: ${why}` : ""}; nothing of its output was kept`,
+      );
+    }
+    restic.stdin!.end();
+    const r = await resticDone;
+    if (this.logFile) appendLog(this.logFile, resticErr());
+    if (r.code !== 0)
+      throw new StepError(
+        step,
+        `restic backup --stdin of ${filename} failed (exit ${r.code}): ${errorLineOf(resticErr(), RESTIC_ERROR)}`,
+      );
+    const summary = resticOut()
+      .split("\n")
+      .find((l) => l.startsWith('{"message_type":"summary"'));
+    const id = summary ? String((JSON.parse(summary) as { snapshot_id?: string }).snapshot_id ?? "") : "";
+    if (!id) throw new StepError(step, `restic did not report a snapshot for ${filename}`);
+    return shortId(id);
+  }
+
+  /** `restic dump SNAPSHOT FILE` into a file (never through memory). */
+  async dumpToFile(step: string, snapshot: string, file: string, dest: string): Promise<void> {
+    this.processes++;
+    const out = createWriteStream(dest, { mode: 0o600 });
+    const child = spawnTracked(this.config.restic, [...this.global, "dump", snapshot, file], {
+      env: { ...process.env, ...this.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const err: Buffer[] = [];
+    child.stderr!.on("data", (b: Buffer) => err.push(b));
+    child.stdout!.pipe(out);
+    const code = await new Promise<number>((resolve) => {
+      child.on("error", () => resolve(127));
+      child.on("close", (c) => resolve(c ?? 128));
+    });
+    await new Promise<void>((resolve) => (out.writableFinished ? resolve() : out.on("finish", () => resolve())));
+    if (code !== 0)
+      throw failure(
+        step,
+        `restic dump of ${file} from ${snapshot}`,
+        { command: "restic dump", code, signal: null, stdout: "", stderr: Buffer.concat(err).toString("utf8") },
+        RESTIC_ERROR,
+      );
+  }
+
+  /** `restic dump` piped into a consumer (pg_restore): both must succeed. */
+  async dumpInto(step: string, snapshot: string, file: string, consumer: Producer): Promise<CommandResult> {
+    this.processes++;
+    const dump = spawnTracked(this.config.restic, [...this.global, "dump", snapshot, file], {
+      env: { ...process.env, ...this.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const sink = spawnTracked(consumer.cmd, consumer.args, {
+      env: { ...process.env, ...consumer.env },
+      cwd: consumer.cwd,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    sink.stdin!.on("error", () => undefined);
+    dump.stdout!.pipe(sink.stdin!);
+    const texts = (c: typeof dump) => {
+      const o: Buffer[] = [];
+      const e: Buffer[] = [];
+      c.stdout?.on("data", (b: Buffer) => o.push(b));
+      c.stderr?.on("data", (b: Buffer) => e.push(b));
+      return new Promise<CommandResult>((resolve) => {
+        let error = false;
+        c.on("error", () => (error = true));
+        c.on("close", (code, signal) =>
+          resolve({
+            command: "",
+            code: code ?? (error ? 127 : 128),
+            signal,
+            stdout: Buffer.concat(o).toString("utf8"),
+            stderr: Buffer.concat(e).toString("utf8") + (error ? "command not found\n" : ""),
+          }),
+        );
+      });
+    };
+    const [d, s] = await Promise.all([texts(dump), texts(sink)]);
+    if (this.logFile) appendLog(this.logFile, `$ ${describe(consumer.cmd, consumer.args)}\n${s.stdout}${s.stderr}`);
+    if (d.code !== 0) throw failure(step, `restic dump of ${file} from ${snapshot}`, d, RESTIC_ERROR);
+    if (s.code !== 0 || s.signal) throw failure(step, consumer.what, s);
+    return s;
+  }
+
+  /**
+   * The restic version, cached per binary (path, size, mtime) under the state
+   * directory, so that a run does not pay a process for it.
+   */
+  async version(): Promise<string> {
+    const cache = path.join(this.config.stateDir, "restic-version.json");
+    let stamp = this.config.restic;
+    try {
+      const which = this.config.restic.startsWith("/") ? this.config.restic : await resolveOnPath(this.config.restic);
+      const st = statSync(which);
+      stamp = `${which}:${st.size}:${st.mtimeMs}`;
+      if (existsSync(cache)) {
+        const c = JSON.parse(readFileSync(cache, "utf8")) as { stamp: string; version: string };
+        if (c.stamp === stamp) return c.version;
+      }
+    } catch {
+      // Not cached: ask restic.
+    }
+    const r = await run(this.config.restic, ["version"]);
+    const version = /restic (\d+\.\d+\.\d+)/.exec(r.stdout)?.[1];
+    if (!version) return "unknown";
+    try {
+      writeFileSync(cache, JSON.stringify({ stamp, version: `restic ${version}` }));
+    } catch {
+      // A cache only.
+    }
+    return `restic ${version}`;
+  }
+}
+
+async function resolveOnPath(cmd: string): Promise<string> {
+  for (const dir of (process.env.PATH ?? "").split(":")) {
+    const p = path.join(dir, cmd);
+    if (existsSync(p)) return p;
+  }
+  return cmd;
+}
+
+export const RESTIC_ERROR = /fatal|error/i;
+
+export function isLocked(stderr: string): boolean {
+  return /already locked/.test(stderr);
+}
+
+/** A restic pattern that matches only this path. */
+export function globLiteral(p: string): string {
+  return p.replace(/[\\*?[]/g, (c) => `\\${c}`);
+}
+
+/** `tag:value` of a snapshot. */
+export function tagValue(s: SnapshotJson, name: string): string | undefined {
+  return s.tags?.find((t) => t.startsWith(`${name}:`))?.slice(name.length + 1);
+}

@@ -1,0 +1,354 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { shQuote } from "../../components/render/shell";
+import type { AgentContext } from "../context";
+import { describe } from "../exec";
+import { EXIT, StepError, UsageError } from "../errors";
+import { iimState, levelChanges, type IimState } from "../iim";
+import { isoSeconds } from "../log";
+import type { RecordRead } from "../record";
+import { globLiteral, shortId, tagValue } from "../restic";
+import type { Pending } from "./operator";
+import { restorePiece } from "./pieces";
+import {
+  fetchRecord,
+  pickLatest,
+  recordDirs,
+  resolveRecoveryPoint,
+  tsmResolve,
+  tsmRestorePaths,
+  type RecoveryPoint,
+} from "./resolve";
+import {
+  allConfigTargets,
+  configTargets,
+  isInside,
+  planPiece,
+  restoreOrder,
+  RUN_ID,
+  selectRestore,
+  wantedValid,
+  type PiecePlan,
+  type Selection,
+} from "./select";
+import { RestoreServers, confirm } from "./servers";
+import { asidePath, lexists, moveAside, undoCommand } from "./undo";
+import { checkTarget, cleanWork, createTarget, newStamp, safeDest } from "./work";
+
+/**
+ * Restores that cannot lie. A recovery point (a run's files snapshot, its
+ * record and the pieces it names) goes back into a directory, or in place
+ * with the servers stopped, the current files moved aside for `undo`, and
+ * the fix-pack guard. Paths, engines and profiles come from the host's
+ * current config; the record read out of the snapshot is only compared with
+ * it. Every command must succeed: a failed step fails the restore, names the
+ * piece and the step, leaves the servers stopped and says how to undo.
+ */
+
+export interface RestoreOptions {
+  /** latest | run id | snapshot id */
+  spec: string;
+  target?: string;
+  inPlace: boolean;
+  force: boolean;
+  /** files | target:NAME | piece name; none = files and every piece */
+  pieces: string[];
+  before?: Date;
+  schedule?: string;
+  stopServers: boolean;
+  yes: boolean;
+  leavePortalAndIimAtDifferentLevels: boolean;
+}
+
+export { resolveRecoveryPoint, undoCommand };
+export type { RecoveryPoint };
+
+const includes = (paths: readonly string[]) => paths.flatMap((p) => ["--include", globLiteral(p)]);
+
+export async function restoreCommand(ctx: AgentContext, o: RestoreOptions): Promise<number> {
+  if (o.inPlace && o.target !== undefined) throw new UsageError("give --target DIR or --in-place, not both");
+  if (!o.inPlace && o.target === undefined)
+    throw new UsageError("restore needs --target DIR (an empty directory), or --in-place to overwrite the live system");
+  for (const w of o.pieces)
+    if (!wantedValid(w)) throw new UsageError(`--piece takes files, target:NAME or a piece name, not '${w}'`);
+  const target = o.target !== undefined ? checkTarget(o.target, o.force) : undefined;
+
+  const { config, state } = ctx;
+  mkdirSync(state.dir, { recursive: true });
+  const stamp = newStamp(ctx);
+  const work = state.restore(stamp);
+  mkdirSync(work, { recursive: true, mode: 0o700 });
+  const logFile = path.join(state.dir, "last-restore.log");
+  writeFileSync(logFile, "", { mode: 0o600 });
+  const keep: string[] = [];
+  try {
+    let rp: RecoveryPoint;
+    let record: RecordRead;
+    let pit: string[] = [];
+    if (config.fileEngine === "tsm") ({ rp, record, pit } = await tsmResolve(ctx, o.spec, o.before, work, logFile));
+    else {
+      rp = await resolveRecoveryPoint(ctx, o.spec, o.before, o.schedule);
+      record = await fetchRecord(ctx, rp, work, logFile);
+    }
+
+    // What to restore: paths of the current config the point holds, pieces checked against the config.
+    const sel = selectRestore(
+      { targets: record.targets, pieces: [...record.pieces.keys()] },
+      configTargets(config, record.schedule),
+      o.pieces,
+    );
+    const plans = sel.pieces.map((name) => planPiece(config, name, record.pieces.get(name)!, o.inPlace));
+    for (const n of sel.notes) ctx.log.warn("restore", n);
+    if (!sel.paths.length && !plans.length)
+      throw new UsageError(`nothing to restore: none of ${sel.wanted.join(" ")} is in recovery point ${rp.runId}`);
+    const shown = rp.filesSnapshot.startsWith("tsm:") ? rp.filesSnapshot : shortId(rp.filesSnapshot);
+    ctx.log.info(
+      "restore",
+      `recovery point ${rp.runId} (${isoSeconds(rp.time)}), snapshot ${shown}: ${sel.wanted.join(" ")}${o.inPlace ? " IN PLACE" : ` into ${target}`}`,
+    );
+
+    // The fix-pack guard: Portal files restored without the IIM state of the
+    // same recovery point, while IIM is now at another level, is what HCL calls
+    // unrecoverable.
+    if (sel.hasPortalFs && !sel.hasIim && record.iimPackages) {
+      const now = currentIim(ctx);
+      const changes = now ? levelChanges(record.iimPackages, now.packages) : [];
+      if (changes.length) {
+        if (o.inPlace && !o.leavePortalAndIimAtDifferentLevels) {
+          const after = await pointAfterFixPack(ctx, now!);
+          process.stderr.write(
+            fixPackRefusal({
+              runId: rp.runId,
+              changes,
+              agent: describe(ctx.agentPath, ["--config", ctx.configFile]),
+              after,
+              wanted: sel.wanted,
+            }),
+          );
+          return EXIT.refused;
+        }
+        ctx.log.warn("iim-levels", `Portal and IIM levels differ from the recovery point:\n${changes.join("\n")}`);
+      }
+    }
+
+    if (target !== undefined) return await intoDirectory(ctx, { rp, sel, plans, target, pit, logFile });
+    return await inPlace(ctx, o, { rp, sel, plans, stamp, work, pit, logFile, keep });
+  } finally {
+    cleanWork(work, keep);
+  }
+}
+
+function currentIim(ctx: AgentContext): IimState | undefined {
+  try {
+    return iimState(ctx.config.iim.agentDataDir);
+  } catch (e) {
+    ctx.log.warn(
+      "iim-levels",
+      `cannot read IIM's installed.xml in ${ctx.config.iim.agentDataDir} (${(e as Error).message}): the IIM levels are not compared`,
+    );
+    return undefined;
+  }
+}
+
+/** The newest recovery point taken at the IIM levels installed now, if the repository says. */
+async function pointAfterFixPack(ctx: AgentContext, now: IimState): Promise<{ runId?: string; error?: string }> {
+  if (ctx.config.fileEngine === "tsm") return {};
+  try {
+    const s = pickLatest(await ctx.restic.snapshots(["--tag", `piece:files,iim:${now.packagesDigest.slice(0, 16)}`]));
+    const run = s ? tagValue(s, "run") : undefined;
+    return { runId: run && RUN_ID.test(run) ? run : undefined };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+/** The fix-pack guard's refusal (exit 2), worded as the bash agent's. */
+export function fixPackRefusal(r: {
+  runId: string;
+  changes: string[];
+  /** `<agent> --config <file>` */
+  agent: string;
+  after: { runId?: string; error?: string };
+  wanted: string[];
+}): string {
+  const lines = [
+    `REFUSED: a fix pack changed IBM Installation Manager since recovery point ${r.runId}:`,
+    ...r.changes,
+    "Restoring the Portal file systems without IIM would leave Portal and IIM at different levels,",
+    "which HCL calls unrecoverable. The two safe choices:",
+    "  1. restore the Portal file systems and all three IIM directories together from this recovery point:",
+    `     ${r.agent} restore ${r.runId} --in-place --piece files`,
+  ];
+  if (r.after.runId)
+    lines.push(
+      `  2. or pick a recovery point taken after the fix pack, such as ${r.after.runId}:`,
+      `     ${r.agent} restore ${r.after.runId} --in-place ${r.wanted.map((w) => `--piece ${w}`).join(" ")}`,
+    );
+  else if (r.after.error)
+    lines.push(
+      `  2. or pick a recovery point taken after the fix pack (the repository could not be listed to find one: ${r.after.error}).`,
+    );
+  else lines.push("  2. or pick a recovery point taken after the fix pack (none exists yet: take one now with 'run').");
+  lines.push("(--leave-portal-and-iim-at-different-levels does it anyway; it is named for what it does.)");
+  return `${lines.join("\n")}\n`;
+}
+
+interface Resolved {
+  rp: RecoveryPoint;
+  sel: Selection;
+  plans: PiecePlan[];
+  pit: string[];
+  logFile: string;
+}
+
+/** Into a directory: nothing on the host changes. The record comes along: it says what the files are. */
+async function intoDirectory(ctx: AgentContext, r: Resolved & { target: string }): Promise<number> {
+  const { config } = ctx;
+  const { rp, sel, plans, target, pit, logFile } = r;
+  createTarget(target);
+  const recordDir = recordDirs(config, "").inSnapshot;
+  for (const p of plans.filter((x) => x.snapshot)) {
+    const dest = safeDest(target, p.file);
+    mkdirSync(path.dirname(dest), { recursive: true, mode: 0o700 });
+    await ctx.restic.dumpToFile(`piece:${p.name}`, p.snapshot!, p.file, dest);
+  }
+  const staged = plans.filter((x) => x.extract).map((x) => x.extract!);
+  if (config.fileEngine === "tsm") {
+    await tsmRestorePaths(config, "restore", target, [recordDir, ...sel.outermost, ...staged], pit, logFile);
+  } else {
+    await ctx.restic.must(
+      "restore",
+      `restic restore of ${shortId(rp.filesSnapshot)} into ${target}`,
+      [
+        "restore",
+        rp.filesSnapshot,
+        "--target",
+        target,
+        ...includes([recordDir, ...sel.paths.map((p) => p.path), ...staged]),
+      ],
+      { logFile },
+    );
+  }
+  ctx.log.info("restore", `restored into ${target}; nothing on this host was changed`);
+  return EXIT.ok;
+}
+
+/** In place: agreed first, servers down, current files moved aside (undo), then every piece in HCL's order. */
+async function inPlace(
+  ctx: AgentContext,
+  o: RestoreOptions,
+  r: Resolved & { stamp: string; work: string; keep: string[] },
+): Promise<number> {
+  const { config } = ctx;
+  const { rp, sel, plans, stamp, work, pit, logFile, keep } = r;
+  for (const p of sel.outermost) {
+    if (p === config.stateDir || isInside(config.stateDir, p))
+      throw new UsageError(`${p} holds the agent's state directory ${config.stateDir}: restore it with --target`);
+    if (lexists(asidePath(p, stamp)))
+      throw new UsageError(`${asidePath(p, stamp)} exists already: move it away first, nothing was restored`);
+  }
+  if (!(await confirm(`Restore ${sel.wanted.join(" ")} of ${rp.runId} over the live system on ${config.host}?`, o.yes)))
+    throw new UsageError("not confirmed (add --yes to confirm)");
+
+  const servers = new RestoreServers(ctx, logFile);
+  const needDown = sel.paths.length > 0 || plans.some((p) => p.config?.kind === "wasConfig");
+  if (needDown)
+    await servers.ensureStopped(
+      allConfigTargets(config)
+        .filter((t) => t.target !== "custom" && t.target !== "iim")
+        .map((t) => t.path),
+      o,
+    );
+
+  const undo = describe(ctx.agentPath, ["--config", ctx.configFile, "undo", stamp]);
+  const extract = path.join(work, "extract");
+  const pending: Pending[] = [];
+  let changed = false;
+  try {
+    if (sel.paths.length) {
+      try {
+        moveAside(ctx, stamp, sel.outermost);
+      } catch (e) {
+        if (e instanceof UsageError) await startAgainOrSay(ctx, servers, logFile);
+        throw e;
+      }
+      changed = true;
+      ctx.log.info("restore", `the current files are kept: undo with \`${undo}\``);
+      if (config.fileEngine === "tsm") await tsmRestorePaths(config, "restore", "", sel.outermost, pit, logFile);
+      else
+        await ctx.restic.must(
+          "restore",
+          `restic restore of ${shortId(rp.filesSnapshot)} into /`,
+          ["restore", rp.filesSnapshot, "--target", "/", ...includes(sel.paths.map((p) => p.path))],
+          { logFile },
+        );
+    }
+    // Staged pieces come out of the files snapshot into the work directory.
+    const staged = plans.filter((p) => p.extract).map((p) => p.extract!);
+    if (staged.length) {
+      if (config.fileEngine === "tsm") await tsmRestorePaths(config, "extract", extract, staged, pit, logFile);
+      else
+        await ctx.restic.must(
+          "extract",
+          `restic restore of the staged pieces of ${shortId(rp.filesSnapshot)}`,
+          ["restore", rp.filesSnapshot, "--target", extract, ...includes(staged)],
+          { logFile },
+        );
+    }
+    for (const plan of restoreOrder(plans)) {
+      ctx.log.info("restore", `restoring ${plan.name}`);
+      changed = true;
+      const p = await restorePiece(ctx, plan, { work, extract, time: rp.time, logFile });
+      if (p) pending.push(p);
+    }
+  } catch (e) {
+    if (!changed) {
+      // Nothing on the host was changed yet: the servers can run again.
+      await startAgainOrSay(ctx, servers, logFile);
+    } else {
+      ctx.log.error(
+        "restore-failed",
+        `the in-place restore of ${rp.runId} did not complete (see ${logFile}); what was restored before the failure stays restored`,
+      );
+      if (sel.paths.length)
+        ctx.log.error("restore-failed", `the files it replaced are kept: put them back with \`${undo}\``);
+      if (servers.stoppedByUs)
+        ctx.log.error(
+          "restore-failed",
+          `the servers are left STOPPED, so that nothing runs on half-restored data; once it is fixed (or undone), start them with: ${config.offline.start.join("; ") || "your start procedure"}`,
+        );
+      else if (needDown) ctx.log.error("restore-failed", "do not start the servers before it is fixed (or undone)");
+    }
+    leaveForOperator(pending, extract, work, keep);
+    throw e;
+  }
+
+  const failedStarts = await servers.startAgain();
+  const undoHint = sel.paths.length ? `; the previous files are kept: undo with \`${undo}\`` : "";
+  ctx.log.info("restore", `restored ${rp.runId} in place${undoHint}`);
+  leaveForOperator(pending, extract, work, keep);
+  if (failedStarts.length)
+    throw new StepError(
+      "start-servers",
+      `start command failed: ${failedStarts.join("; ")} (see ${logFile}); THE SERVERS MAY BE DOWN`,
+    );
+  return EXIT.ok;
+}
+
+async function startAgainOrSay(ctx: AgentContext, servers: RestoreServers, logFile: string): Promise<void> {
+  const failed = await servers.startAgain();
+  if (failed.length)
+    ctx.log.error("servers", `start command failed: ${failed.join("; ")} (see ${logFile}); THE SERVERS MAY BE DOWN`);
+}
+
+/** What is left for the operator, on stdout; the extracted backups it refers to are kept, and said so. */
+function leaveForOperator(pending: readonly Pending[], extract: string, work: string, keep: string[]): void {
+  if (!pending.length) return;
+  const kept = pending.flatMap((p) => p.keep);
+  process.stdout.write(
+    `Left for the operator${kept.length ? ` (backups extracted under ${extract})` : ""}:\n${pending.map((p) => `${p.text}\n`).join("")}`,
+  );
+  if (kept.length)
+    process.stdout.write(`The extracted backups are kept until you remove them: rm -rf ${shQuote(work)}\n`);
+  keep.push(...kept);
+}

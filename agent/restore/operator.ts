@@ -1,0 +1,117 @@
+import type { PieceConfig } from "../../shared/hostConfig";
+import { describe } from "../exec";
+import { sqlLiteral } from "../engines/derby";
+
+/**
+ * What the operator does by hand: the engines the agent does not drive
+ * (SQL Server, Oracle), the exports that are not loaded on purpose (XMLAccess,
+ * a remote source's backup for its owner), and what follows a WebSphere
+ * configuration restore. Pure: rendered from the host's config and the
+ * extracted file.
+ */
+export interface Pending {
+  /** One or more lines, without the final newline. */
+  text: string;
+  /** Extracted files the text refers to: kept for the operator. */
+  keep: string[];
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+
+/** Local wall-clock parts of a time (the databases and dsmc take local time). */
+function local(d: Date) {
+  return {
+    Y: pad(d.getFullYear(), 4),
+    M: pad(d.getMonth() + 1),
+    D: pad(d.getDate()),
+    h: pad(d.getHours()),
+    m: pad(d.getMinutes()),
+    s: pad(d.getSeconds()),
+  };
+}
+
+/** `2026-11-28-02.00.00`: DB2's `rollforward ... to TIME using local time`. */
+export function db2Until(d: Date): string {
+  const t = local(d);
+  return `${t.Y}-${t.M}-${t.D}-${t.h}.${t.m}.${t.s}`;
+}
+
+/** `2026-11-28 02:00:00`: Oracle's TO_DATE(..., 'YYYY-MM-DD HH24:MI:SS'). */
+export function oracleTime(d: Date): string {
+  const t = local(d);
+  return `${t.Y}-${t.M}-${t.D} ${t.h}:${t.m}:${t.s}`;
+}
+
+/** dsmc's point in time: `-pitdate=MM/DD/YYYY -pittime=HH:MM:SS` (local time). */
+export function tsmPit(d: Date): string[] {
+  const t = local(d);
+  return [`-pitdate=${t.M}/${t.D}/${t.Y}`, `-pittime=${t.h}:${t.m}:${t.s}`];
+}
+
+/** A double-quoted shell word (the T-SQL inside has single quotes). */
+export function dq(s: string): string {
+  return `"${s.replace(/[\\"$`]/g, "\\$&")}"`;
+}
+
+const tsqlName = (v: string) => `[${v.replace(/]/g, "]]")}]`;
+const tsqlString = (v: string) => `N'${v.replace(/'/g, "''")}'`;
+
+/** The commands of a database the agent does not restore itself; FILE is the extracted backup. */
+export function databaseCommands(c: Extract<PieceConfig, { kind: "database" }>, file: string, time: Date): string[] {
+  const d = c.database;
+  switch (d.engine) {
+    case "sqlserver": {
+      const s = d.sqlserver;
+      const sqlcmd = describe(s.command, ["-S", s.server, "-U", s.user, "-b"]);
+      return [
+        `  ${sqlcmd} -Q ${dq(`RESTORE VERIFYONLY FROM DISK = ${tsqlString(file)} WITH CHECKSUM`)}`,
+        `  ${sqlcmd} -Q ${dq(`RESTORE DATABASE ${tsqlName(s.database)} FROM DISK = ${tsqlString(file)} WITH REPLACE, CHECKSUM`)}`,
+        `  (sqlcmd takes the password from SQLCMDPASSWORD, or asks for it)`,
+      ];
+    }
+    case "oracle": {
+      const o = d.oracle;
+      const env = [`ORACLE_SID=${o.sid}`, ...(o.oracleHome ? [`ORACLE_HOME=${o.oracleHome}`] : [])];
+      return [
+        ...(o.osUser ? [`  as ${o.osUser} (the backup pieces must be readable by that user):`] : []),
+        `  ${describe("env", [...env, o.command, "target", "/"])} <<'EOF'`,
+        `  STARTUP FORCE MOUNT;`,
+        `  CATALOG START WITH ${sqlLiteral(`${file}/`)} NOPROMPT;`,
+        `  RESTORE DATABASE;`,
+        `  RECOVER DATABASE UNTIL TIME "TO_DATE('${oracleTime(time)}','YYYY-MM-DD HH24:MI:SS')";`,
+        `  ALTER DATABASE OPEN RESETLOGS;`,
+        `  EOF`,
+      ];
+    }
+    default:
+      return [];
+  }
+}
+
+/** What is left for the operator for one piece, or undefined when the agent restored it completely. */
+export function operatorPending(name: string, c: PieceConfig, file: string, time: Date): Pending | undefined {
+  switch (c.kind) {
+    case "database": {
+      const lines = databaseCommands(c, file, time);
+      return lines.length
+        ? { text: [`${name} (${c.database.engine}):`, ...lines].join("\n"), keep: [file] }
+        : undefined;
+    }
+    case "ldap":
+      return c.ldap.tool === "openldap"
+        ? undefined
+        : { text: `${name}: load ${file} with the directory's own tools (ldapadd, ldif2db)`, keep: [file] };
+    case "wasConfig":
+      return {
+        text: `${name}: in a cluster, resynchronise the nodes with the Deployment Manager (syncNode.sh <dmgr host> <soap port>) before starting them`,
+        keep: [],
+      };
+    case "remoteSource":
+      return { text: `${name}: the backup of the remote source is extracted for its owner: ${file}`, keep: [file] };
+    case "xmlaccess":
+      return {
+        text: `${name}: an XMLAccess export restores single applications, not the portal; import it only if you mean to: ${describe(c.command, ["-in", file, "-url", c.url, "-useEncryptedCredentials"])} <file>`,
+        keep: [file],
+      };
+  }
+}

@@ -1,0 +1,78 @@
+import { lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync } from "node:fs";
+import * as path from "node:path";
+import type { AgentContext } from "../context";
+import { UsageError } from "../errors";
+import { isoSeconds } from "../log";
+import { isInside } from "./select";
+import { stampFree } from "./undo";
+
+/** The restore's stamp (its work directory and undo journal): the UTC second, made unique. */
+export function newStamp(ctx: AgentContext, now = new Date()): string {
+  const base = isoSeconds(now).replace(/[-:]/g, "");
+  let stamp = base;
+  for (let i = 2; !stampFree(ctx, stamp); i++) stamp = `${base}-${i}`;
+  return stamp;
+}
+
+/**
+ * `--target DIR`: absolute; a directory or nothing yet (created 0700 when
+ * the restore starts); never a symlink; empty unless --force; never `/`.
+ */
+export function checkTarget(target: string, force: boolean): string {
+  const abs = path.resolve(target);
+  if (abs === "/")
+    throw new UsageError("--target / is the live system: restore with --in-place, which keeps what it replaces");
+  const st = lstatSync(abs, { throwIfNoEntry: false });
+  if (st?.isSymbolicLink()) throw new UsageError(`target ${target} is a symbolic link: give the directory itself`);
+  if (st && !st.isDirectory()) throw new UsageError(`target ${target} is not a directory`);
+  if (st && readdirSync(abs).length > 0 && !force)
+    throw new UsageError(`target ${target} is not empty: choose an empty directory, or add --force`);
+  return abs;
+}
+
+export function createTarget(abs: string): void {
+  mkdirSync(abs, { recursive: true, mode: 0o700 });
+  if (lstatSync(abs).isSymbolicLink() || !lstatSync(abs).isDirectory())
+    throw new UsageError(`target ${abs} is not a directory`);
+}
+
+/**
+ * TARGET + FILE for a file the restore writes itself: every directory on the
+ * way that exists already must be a real directory (a symlink in a --force
+ * target never redirects the write).
+ */
+export function safeDest(target: string, file: string): string {
+  const dest = target + file;
+  let d = target;
+  for (const part of file.split("/").filter(Boolean).slice(0, -1)) {
+    d = path.join(d, part);
+    const st = lstatSync(d, { throwIfNoEntry: false });
+    if (st && !st.isDirectory()) throw new UsageError(`${d} is not a directory: cannot write ${dest}`);
+  }
+  const st = lstatSync(dest, { throwIfNoEntry: false });
+  if (st && !st.isFile()) throw new UsageError(`${dest} exists and is not a file: refused`);
+  return dest;
+}
+
+/**
+ * Removes the work directory, except KEEP (extracted backups left for the
+ * operator) and the directories leading to them. Password files never stay.
+ */
+export function cleanWork(work: string, keep: readonly string[]): void {
+  const prune = (dir: string) => {
+    for (const entry of readdirSync(dir)) {
+      const p = path.join(dir, entry);
+      if (keep.includes(p)) continue;
+      const st = lstatSync(p);
+      if (st.isDirectory() && keep.some((k) => isInside(k, p))) prune(p);
+      else rmSync(p, { recursive: true, force: true });
+    }
+  };
+  if (keep.some((k) => isInside(k, work))) prune(work);
+  else rmSync(work, { recursive: true, force: true });
+  try {
+    rmdirSync(path.dirname(work)); // `restore/`, when nothing else is in it
+  } catch {
+    // Another restore's kept files.
+  }
+}

@@ -1,0 +1,39 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import type { AgentContext } from "./context";
+import { run } from "./exec";
+import { StepError } from "./errors";
+
+/**
+ * The operator's offline stop and start commands (shell code on purpose:
+ * their own procedure). A marker is written before the first stop command:
+ * if the agent is killed, even with SIGKILL, the next run finds it and starts
+ * the servers first.
+ */
+export async function stopServers(ctx: AgentContext, by: string, logFile: string): Promise<void> {
+  writeFileSync(ctx.state.serversStopped, `${by}\n`);
+  for (const cmd of ctx.config.offline.stop) {
+    const r = await run("bash", ["-c", cmd], { logFile });
+    if (r.code !== 0 || r.signal) throw new StepError("stop-servers", `stop command failed: ${cmd} (see ${logFile})`);
+  }
+}
+
+/** Starts the servers a run (or a killed run) stopped. Every start command runs, even after one failed. */
+export async function startServers(ctx: AgentContext, logFile: string): Promise<void> {
+  if (!existsSync(ctx.state.serversStopped)) return;
+  const failed: string[] = [];
+  for (const cmd of ctx.config.offline.start) {
+    const r = await run("bash", ["-c", cmd], { logFile });
+    if (r.code !== 0 || r.signal) failed.push(cmd);
+  }
+  if (failed.length)
+    throw new StepError(
+      "start-servers",
+      `start command failed: ${failed.join("; ")} (see ${logFile}); THE SERVERS MAY BE DOWN`,
+    );
+  rmSync(ctx.state.serversStopped, { force: true });
+}
+
+/** Which run left the servers stopped, if one did. */
+export function serversLeftStoppedBy(ctx: AgentContext): string | undefined {
+  return existsSync(ctx.state.serversStopped) ? readFileSync(ctx.state.serversStopped, "utf8").trim() : undefined;
+}

@@ -1,0 +1,80 @@
+/**
+ * What the agent writes and `dxbackup status` reads: the run status
+ * (status.json, one line of runs.jsonl), the pieces of a recovery point and
+ * the drill status. Pure: shared by the agent and the control plane.
+ */
+
+/** One piece a run captured: string values only (they travel as NUL-separated lists too). */
+export interface PieceRecord {
+  piece: string;
+  kind: string;
+  completed: string;
+  [key: string]: string;
+}
+
+export interface IimPackage {
+  id: string;
+  version: string;
+  kind: string;
+}
+
+export type RunResult = "success" | "partial" | "failed";
+
+/** status.json, and one line of runs.jsonl. */
+export interface RunStatus {
+  runId: string;
+  policy: string;
+  host: string;
+  schedule: string;
+  mode: "online" | "offline";
+  start: string;
+  end: string;
+  durationSeconds: number;
+  result: RunResult;
+  failedStep: string | null;
+  message: string | null;
+  snapshotIds: string[];
+  pieces: PieceRecord[];
+  bytesAdded: number;
+  bytesProcessed: number;
+  files: number;
+  filesNew: number;
+  filesChanged: number;
+  missingPaths: string[];
+  downtimeSeconds: number;
+  pruned: boolean;
+  iim: { packagesDigest: string; stateDigest: string; packages: IimPackage[] };
+  repository: string;
+  agentVersion: number;
+  /** Whether the run's snapshots are a recovery point that `latest` and `--before` may pick. */
+  recoveryPoint: boolean;
+  /** The restic that ran (`restic 0.18.1`), and how many restic processes the run started. */
+  restic?: { version: string; processes: number };
+}
+
+/** recovery-point.json: what the recovery point holds (informational: restores take paths from the host's config). */
+export interface RecoveryPointRecord {
+  runId: string;
+  policy: string;
+  host: string;
+  schedule: string;
+  mode: string;
+  start: string;
+  targets: Array<{ target: string; path: string }>;
+  pieces: PieceRecord[];
+}
+
+export interface DrillStatus {
+  drill: string;
+  recoveryPoint: string;
+  snapshot: string;
+  start: string;
+  end: string;
+  result: "success" | "failed";
+  failedStep: string | null;
+  message: string | null;
+  checks: string[];
+}
+
+/** Tag of a run's snapshots when a failure after the snapshot means they are no recovery point. */
+export const NOT_A_RECOVERY_POINT_TAG = "not-a-recovery-point";
