@@ -253,7 +253,7 @@ export class Restic {
       const why = d.error ? `${producer.cmd}: command not found` : errorLineOf(dumpErr());
       throw new StepError(
         step,
-        `${producer.what} failed (${d.signal ? `killed by ${d.signal}` : `exit ${d.code}`})${why ? `: ${why}` : ""}; nothing of its output was kept`,
+        `${producer.what} failed (${d.signal ? `killed by ${d.signal}` : `exit ${d.code}`}); nothing of its output was kept${why ? `: ${why}` : ""}`,
       );
     }
     restic.stdin!.end();
@@ -309,12 +309,16 @@ export class Restic {
       cwd: consumer.cwd,
       stdio: ["pipe", "pipe", "pipe"],
     });
-    sink.stdin!.on("error", () => undefined);
+    // A consumer that is gone must never leave restic blocked on a full pipe; one that failed needs no more input.
+    sink.stdin!.on("error", () => dump.stdout!.resume());
     dump.stdout!.pipe(sink.stdin!);
-    const texts = (c: typeof dump) => {
+    sink.once("exit", (code, signal) => {
+      if ((code !== 0 || signal) && dump.exitCode === null && dump.signalCode === null) dump.kill("SIGTERM");
+    });
+    const texts = (c: typeof dump, keepStdout: boolean) => {
       const o: Buffer[] = [];
       const e: Buffer[] = [];
-      c.stdout?.on("data", (b: Buffer) => o.push(b));
+      if (keepStdout) c.stdout?.on("data", (b: Buffer) => o.push(b));
       c.stderr?.on("data", (b: Buffer) => e.push(b));
       return new Promise<CommandResult>((resolve) => {
         let error = false;
@@ -330,10 +334,13 @@ export class Restic {
         );
       });
     };
-    const [d, s] = await Promise.all([texts(dump), texts(sink)]);
+    const [d, s] = await Promise.all([texts(dump, false), texts(sink, true)]);
     if (this.logFile) appendLog(this.logFile, `$ ${describe(consumer.cmd, consumer.args)}\n${s.stdout}${s.stderr}`);
-    if (d.code !== 0) throw failure(step, `restic dump of ${file} from ${snapshot}`, d, RESTIC_ERROR);
-    if (s.code !== 0 || s.signal) throw failure(step, consumer.what, s);
+    const sinkFailed = s.code !== 0 || s.signal !== null;
+    // restic stopped because the consumer failed: the consumer's error is what explains it.
+    if (d.code !== 0 && !(sinkFailed && d.signal === "SIGTERM"))
+      throw failure(step, `restic dump of ${file} from ${snapshot}`, d, RESTIC_ERROR);
+    if (sinkFailed) throw failure(step, consumer.what, s);
     return s;
   }
 
