@@ -33,6 +33,7 @@ import {
 } from "./select";
 import { RestoreServers, confirm } from "./servers";
 import { asidePath, lexists, moveAside, undoCommand } from "./undo";
+import { holdLock } from "../lock";
 import { checkTarget, cleanWork, createTarget, newStamp, safeDest } from "./work";
 
 /**
@@ -73,15 +74,30 @@ export async function restoreCommand(ctx: AgentContext, o: RestoreOptions): Prom
     if (!wantedValid(w)) throw new UsageError(`--piece takes files, target:NAME or a piece name, not '${w}'`);
   const target = o.target !== undefined ? checkTarget(o.target, o.force) : undefined;
 
-  const { config, state } = ctx;
+  const { state } = ctx;
   mkdirSync(state.dir, { recursive: true });
+  // In place, no run may start (an offline run would stop and start the servers mid-restore).
+  const release = o.inPlace ? holdLock(state.lock) : () => undefined;
+  if (!release) {
+    process.stderr.write(`dx-backup: restore not started: a run holds ${state.lock}\n`);
+    return EXIT.locked;
+  }
+  try {
+    return await restoreLocked(ctx, o, target);
+  } finally {
+    release();
+  }
+}
+
+async function restoreLocked(ctx: AgentContext, o: RestoreOptions, target: string | undefined): Promise<number> {
+  const { config, state } = ctx;
   const stamp = newStamp(ctx);
   const work = state.restore(stamp);
-  mkdirSync(work, { recursive: true, mode: 0o700 });
-  const logFile = path.join(state.dir, "last-restore.log");
-  writeFileSync(logFile, "", { mode: 0o600 });
   const keep: string[] = [];
   try {
+    mkdirSync(work, { recursive: true, mode: 0o700 });
+    const logFile = path.join(state.dir, "last-restore.log");
+    writeFileSync(logFile, "", { mode: 0o600 });
     let rp: RecoveryPoint;
     let record: RecordRead;
     let pit: string[] = [];
@@ -151,14 +167,15 @@ function currentIim(ctx: AgentContext): IimState | undefined {
 }
 
 /** The newest recovery point taken at the IIM levels installed now, if the repository says. */
-async function pointAfterFixPack(ctx: AgentContext, now: IimState): Promise<{ runId?: string; error?: string }> {
-  if (ctx.config.fileEngine === "tsm") return {};
+async function pointAfterFixPack(ctx: AgentContext, now: IimState): Promise<{ runId?: string; note?: string }> {
+  if (ctx.config.fileEngine === "tsm")
+    return { note: "on this Spectrum Protect host: 'latest' with --before a time after it" };
   try {
     const s = pickLatest(await ctx.restic.snapshots(["--tag", `piece:files,iim:${now.packagesDigest.slice(0, 16)}`]));
     const run = s ? tagValue(s, "run") : undefined;
-    return { runId: run && RUN_ID.test(run) ? run : undefined };
+    return run && RUN_ID.test(run) ? { runId: run } : { note: "none exists yet: take one now with 'run'" };
   } catch (e) {
-    return { error: (e as Error).message };
+    return { note: `the repository could not be listed to find one: ${(e as Error).message}` };
   }
 }
 
@@ -168,7 +185,8 @@ export function fixPackRefusal(r: {
   changes: string[];
   /** `<agent> --config <file>` */
   agent: string;
-  after: { runId?: string; error?: string };
+  /** The newest point at the levels installed now, or what to say instead. */
+  after: { runId?: string; note?: string };
   wanted: string[];
 }): string {
   const lines = [
@@ -184,11 +202,10 @@ export function fixPackRefusal(r: {
       `  2. or pick a recovery point taken after the fix pack, such as ${r.after.runId}:`,
       `     ${r.agent} restore ${r.after.runId} --in-place ${r.wanted.map((w) => `--piece ${w}`).join(" ")}`,
     );
-  else if (r.after.error)
+  else
     lines.push(
-      `  2. or pick a recovery point taken after the fix pack (the repository could not be listed to find one: ${r.after.error}).`,
+      `  2. or pick a recovery point taken after the fix pack (${r.after.note ?? "none exists yet: take one now with 'run'"}).`,
     );
-  else lines.push("  2. or pick a recovery point taken after the fix pack (none exists yet: take one now with 'run').");
   lines.push("(--leave-portal-and-iim-at-different-levels does it anyway; it is named for what it does.)");
   return `${lines.join("\n")}\n`;
 }
@@ -274,26 +291,30 @@ async function inPlace(
       }
       changed = true;
       ctx.log.info("restore", `the current files are kept: undo with \`${undo}\``);
-      if (config.fileEngine === "tsm") await tsmRestorePaths(config, "restore", "", sel.outermost, pit, logFile);
-      else
-        await ctx.restic.must(
-          "restore",
-          `restic restore of ${shortId(rp.filesSnapshot)} into /`,
-          ["restore", rp.filesSnapshot, "--target", "/", ...includes(sel.paths.map((p) => p.path))],
-          { logFile },
-        );
+      await stepOf("restore", "restoring the files", () =>
+        config.fileEngine === "tsm"
+          ? tsmRestorePaths(config, "dsmc restore", "", sel.outermost, pit, logFile)
+          : ctx.restic.must(
+              "restic restore",
+              `restic restore of ${shortId(rp.filesSnapshot)} into /`,
+              ["restore", rp.filesSnapshot, "--target", "/", ...includes(sel.paths.map((p) => p.path))],
+              { logFile },
+            ),
+      );
     }
     // Staged pieces come out of the files snapshot into the work directory.
     const staged = plans.filter((p) => p.extract).map((p) => p.extract!);
     if (staged.length) {
-      if (config.fileEngine === "tsm") await tsmRestorePaths(config, "extract", extract, staged, pit, logFile);
-      else
-        await ctx.restic.must(
-          "extract",
-          `restic restore of the staged pieces of ${shortId(rp.filesSnapshot)}`,
-          ["restore", rp.filesSnapshot, "--target", extract, ...includes(staged)],
-          { logFile },
-        );
+      await stepOf("extract", "extracting the staged pieces", () =>
+        config.fileEngine === "tsm"
+          ? tsmRestorePaths(config, "dsmc restore", extract, staged, pit, logFile)
+          : ctx.restic.must(
+              "restic restore",
+              `restic restore of the staged pieces of ${shortId(rp.filesSnapshot)}`,
+              ["restore", rp.filesSnapshot, "--target", extract, ...includes(staged)],
+              { logFile },
+            ),
+      );
     }
     for (const plan of restoreOrder(plans)) {
       ctx.log.info("restore", `restoring ${plan.name}`);
@@ -333,6 +354,16 @@ async function inPlace(
       `start command failed: ${failedStarts.join("; ")} (see ${logFile}); THE SERVERS MAY BE DOWN`,
     );
   return EXIT.ok;
+}
+
+/** Runs F; its failure fails STEP as "<what> failed at <its step>: <why>". */
+async function stepOf(step: string, what: string, f: () => Promise<unknown>): Promise<void> {
+  try {
+    await f();
+  } catch (e) {
+    if (e instanceof StepError) throw new StepError(step, `${what} failed at ${e.step}: ${e.message}`);
+    throw e;
+  }
 }
 
 async function startAgainOrSay(ctx: AgentContext, servers: RestoreServers, logFile: string): Promise<void> {

@@ -11,9 +11,10 @@ import {
 } from "node:fs";
 import * as path from "node:path";
 import type { AgentContext } from "../context";
-import { StepError, UsageError } from "../errors";
+import { EXIT, StepError, UsageError } from "../errors";
 import { readList } from "../record";
 import { isCleanAbsolute } from "./select";
+import { holdLock } from "../lock";
 
 /**
  * The undo journal of an in-place restore: `<stateDir>/undo/<stamp>.list`,
@@ -155,6 +156,15 @@ export async function undoCommand(ctx: AgentContext, stamp: string | undefined):
   }
   if (!STAMP.test(stamp)) throw new UsageError("undo needs a stamp from 'undo --list'");
   if (!existsSync(journalFile(ctx, stamp))) throw new UsageError(`no in-place restore ${stamp} on this host`);
-  undoJournal(ctx, stamp, (line) => process.stdout.write(`${line}\n`));
+  const release = holdLock(ctx.state.lock);
+  if (!release) {
+    process.stderr.write(`dx-backup: undo not started: a run or restore holds ${ctx.state.lock}\n`);
+    return EXIT.locked;
+  }
+  try {
+    undoJournal(ctx, stamp, (line) => process.stdout.write(`${line}\n`));
+  } finally {
+    release();
+  }
   return 0;
 }

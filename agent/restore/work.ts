@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import type { AgentContext } from "../context";
 import { UsageError } from "../errors";
@@ -59,6 +59,7 @@ export function safeDest(target: string, file: string): string {
  * operator) and the directories leading to them. Password files never stay.
  */
 export function cleanWork(work: string, keep: readonly string[]): void {
+  if (!existsSync(work)) return;
   const prune = (dir: string) => {
     for (const entry of readdirSync(dir)) {
       const p = path.join(dir, entry);

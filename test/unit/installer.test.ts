@@ -20,13 +20,7 @@ function filesFor(policy: Policy, pieces: Record<string, string> = {}): BundleFi
     repositoryPassword: "pw'$(touch /tmp/x)",
     storageEnvironment: { AWS_ACCESS_KEY_ID: "AKIA", AWS_SECRET_ACCESS_KEY: "s3cr3t" },
   };
-  return hostFiles(
-    policy,
-    policy.hosts[0],
-    "s3:https://s3.example.com/b/portal-1",
-    secrets,
-    agentBundle(),
-  );
+  return hostFiles(policy, policy.hosts[0], "s3:https://s3.example.com/b/portal-1", secrets, agentBundle());
 }
 
 function install(policy: Policy, files = filesFor(policy)) {

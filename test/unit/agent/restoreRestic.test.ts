@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -564,6 +564,26 @@ describe("agent restore (real restic, pg_restore, fake WebSphere scripts)", func
       }
     });
 
+    it("in place, is not started while a run holds the run lock (exit 75)", async () => {
+      const holder = spawn("flock", [h.ctx.state.lock, "sleep", "60"], { stdio: "ignore", detached: true });
+      try {
+        const deadline = Date.now() + 10_000;
+        while (spawnSync("flock", ["-n", h.ctx.state.lock, "true"]).status === 0) {
+          if (Date.now() > deadline) throw new Error("flock never took the lock");
+          await new Promise((res) => setTimeout(res, 50));
+        }
+        const r = await h.restore({ inPlace: true, yes: true, pieces: ["target:wpProfile"] });
+        expect(r.value).to.equal(75);
+        expect(r.stderr).to.equal(`dx-backup: restore not started: a run holds ${h.ctx.state.lock}\n`);
+        // Into a directory nothing on the host changes: no lock needed.
+        const into = await h.restore({ target: path.join(h.dir, "scratch-locked"), pieces: ["target:wpProfile"] });
+        expect(into.value, into.error?.message).to.equal(0);
+      } finally {
+        // flock and the sleep that holds the lock: the process group this test started.
+        process.kill(-holder.pid!, "SIGTERM");
+      }
+    });
+
     it("refuses without --yes when not interactive, and a piece the config no longer has", async () => {
       const r = await h.restore({ inPlace: true, pieces: ["target:wpProfile"] });
       expect(r.error).to.be.instanceOf(UsageError);
@@ -581,5 +601,86 @@ describe("agent restore (real restic, pg_restore, fake WebSphere scripts)", func
       }
       expect(h.work()).to.deep.equal([]);
     });
+  });
+});
+
+describe("agent restore on a Spectrum Protect host (the recording fake dsmc of test/fakes)", function () {
+  this.timeout(120000);
+  const FAKE_DSMC = path.join(__dirname, "..", "..", "fakes", "ibm-tools", "dsmc");
+  let t: RestoreHost;
+  let saved: NodeJS.ProcessEnv;
+  const runId = "20261128T020000Z-abcdef";
+  const dsmcCalls = () => readFileSync(path.join(t.dir, "dsmc.log"), "utf8").trim().split("\n");
+
+  before(() => {
+    t = new RestoreHost();
+    saved = { ...process.env };
+    process.env.DXB_FAKE_LOG = path.join(t.dir, "dsmc.log");
+    process.env.DXB_FAKE_TSM_STORE = path.join(t.dir, "tsm-store");
+    const { config, state } = t.ctx;
+    config.fileEngine = "tsm";
+    config.tsm = { dsmc: FAKE_DSMC, options: ["-optfile=/opt/tivoli/dsm.opt"] };
+    const zip = path.join(state.staging, "wasconfig-wpProfile", "wpProfile.zip");
+    t.put(zip, "PK zip");
+    writeRecord(state.recoveryPoint, {
+      record: {
+        runId,
+        policy: config.policy,
+        host: config.host,
+        schedule: "nightly",
+        mode: "online",
+        start: "2026-11-28T02:00:00Z",
+        targets: config.schedules.nightly.targets,
+        pieces: [{ piece: "wasconfig-wpProfile", kind: "wasConfig", completed: "x", profile: t.wp, file: zip }],
+      },
+      iimAgentDataDir: t.iimData,
+    });
+    const specs = [t.dmgr, t.app, t.wp, t.iimData, state.staging, state.recoveryPoint].map((p) => `${p}/`);
+    execFileSync(FAKE_DSMC, ["incremental", ...specs, "-subdir=yes"], { env: process.env });
+    rmSync(state.staging, { recursive: true });
+  });
+  after(() => {
+    process.env = saved;
+    t.remove();
+  });
+
+  it("restores latest into a directory with dsmc restore, the host's dsmc options appended", async () => {
+    const target = path.join(t.dir, "restore-tsm");
+    const r = await t.restore({ target, pieces: ["target:wpProfile", "wasconfig-wpProfile"] });
+    expect(r.value, `${r.error?.message}\n${t.log.text()}`).to.equal(0);
+    expect(readFileSync(target + path.join(t.wp, "config", "resources.xml"), "utf8")).to.equal("<resources/>");
+    expect(
+      readFileSync(target + path.join(t.ctx.state.staging, "wasconfig-wpProfile", "wpProfile.zip"), "utf8"),
+    ).to.equal("PK zip");
+    expect(existsSync(target + path.join(t.ctx.state.recoveryPoint, "run.list"))).to.equal(true);
+    expect(dsmcCalls()).to.include(
+      `dsmc restore ${t.wp}/ ${target}${t.wp}/ -subdir=yes -replace=all -optfile=/opt/tivoli/dsm.opt`,
+    );
+    expect(t.log.text()).to.include(`recovery point ${runId} (2026-11-28T02:00:00Z), snapshot tsm:${runId}`);
+    expect(t.work()).to.deep.equal([]);
+  });
+
+  it("in place: the outermost paths back at the point in time of --before, undo-able", async () => {
+    t.put(path.join(t.dmgr, "config", "cell.xml"), "dmgr 2");
+    const before = new Date(Date.now() + 60_000);
+    const r = await t.restore({ inPlace: true, yes: true, before, pieces: ["target:appServer"] });
+    expect(r.value, `${r.error?.message}\n${t.log.text()}`).to.equal(0);
+    expect(readFileSync(path.join(t.dmgr, "config", "cell.xml"), "utf8")).to.equal("dmgr 1");
+    const restores = dsmcCalls().filter((c) => c.startsWith(`dsmc restore ${t.app}/ ${t.app}/`));
+    expect(restores).to.have.length(1);
+    expect(restores[0]).to.match(
+      / -subdir=yes -replace=all -pitdate=\d\d\/\d\d\/\d{4} -pittime=\d\d:\d\d:\d\d -optfile=/,
+    );
+    expect(t.log.text()).to.match(/Dmgr01 \(target dmgrProfile\) lies inside \S+AppServer: it is restored with it/);
+    const stamp = /undo (\S+)`/.exec(t.log.text())![1];
+    expect((await captured(() => undoCommand(t.ctx, stamp))).value).to.equal(0);
+    expect(readFileSync(path.join(t.dmgr, "config", "cell.xml"), "utf8")).to.equal("dmgr 2");
+  });
+
+  it("a recovery point is 'latest' (and --before) only", async () => {
+    const r = await t.restore({ spec: runId, target: path.join(t.dir, "x") });
+    expect(r.error!.message).to.equal(
+      "on a Spectrum Protect host, pick a recovery point with 'latest' and --before TIME",
+    );
   });
 });
