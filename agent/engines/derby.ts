@@ -37,11 +37,13 @@ export async function derbyIj(
 ): Promise<CommandResult> {
   const r = await run(command, [], { input: script, cwd, logFile });
   const text = `${r.stdout}\n${r.stderr}`;
-  const error = text
+  // Derby reports a failure and then its cause ("XJ040 Failed to start database", then "XBM0H
+  // Directory ... cannot be created"): both go into the message.
+  const errors = text
     .split("\n")
-    .map((l) => l.replace(/^(ij> )*/, ""))
-    .find((l) => /^ERROR [0-9A-Z]{5}/.test(l));
-  if (error) throw new StepError(step, `Derby ${what} failed: ${error}`);
+    .map((l) => l.replace(/^(ij> )*/, "").trim())
+    .filter((l) => /^ERROR [0-9A-Z]{5}/.test(l));
+  if (errors.length) throw new StepError(step, `Derby ${what} failed: ${errors.join(" / ")}`);
   if (r.code !== 0)
     throw new StepError(step, `Derby ${what} failed: ij exited ${r.code}: ${r.stderr.trim().split("\n").pop() ?? ""}`);
   return r;

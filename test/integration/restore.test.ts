@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   appendFileSync,
   chmodSync,
@@ -300,6 +300,185 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
     );
     expect(keptAside.length, "the half-restored directories are kept aside").to.be.greaterThan(0);
     rmSync(bulk, { recursive: true });
+  });
+
+  describe("restores that cannot lie: a failed step fails the restore, names the piece and the step, and claims nothing", () => {
+    let run = "";
+    /** A process whose command line names the Portal profile, as a running Portal's java does. */
+    let server: ReturnType<typeof spawn> | undefined;
+    const startFakeServer = () => {
+      server = spawn(
+        "bash",
+        ["-c", `exec -a "java -Dwas.profile=${host.layout.wpProfile} WebSphere_Portal" sleep 600`],
+        {
+          stdio: "ignore",
+        },
+      );
+    };
+    /** The fake WAS scripts' stop and start calls (they record into DXB_FAKE_LOG). */
+    const serverCalls = () =>
+      (existsSync(fakeLog) ? readFileSync(fakeLog, "utf8") : "")
+        .split("\n")
+        .filter((l) => /^(stop|start)Server/.test(l));
+    const failedHonestly = (r: ReturnType<typeof agent>, piece: string, step: RegExp) => {
+      const out = r.stdout + r.stderr;
+      expect(r.status, out).to.equal(1);
+      expect(out).to.include(piece);
+      expect(out).to.match(step);
+      expect(out).to.not.match(/restored \S+ in place|nothing on this host was changed/);
+    };
+    before(async () => {
+      const { job, status } = await host.runSchedule(config, "nightly", env);
+      expect(job.code, JSON.stringify(status)).to.equal(0);
+      run = status.runId as string;
+    });
+    afterEach(() => {
+      server?.kill("SIGKILL");
+      server = undefined;
+      rmSync(path.join(host.layout.wpProfile, "bin", "fail-restoreConfig.sh"), { force: true });
+    });
+
+    it("restic restore failing half-way: servers left stopped, the undo command printed, and undo puts everything back", async () => {
+      // Enough data that restic is surely still writing when it dies.
+      const bulk = path.join(host.layout.portalServer, "base", "bulk");
+      mkdirSync(bulk, { recursive: true });
+      execFileSync("bash", [
+        "-c",
+        `for i in $(seq 1 16); do head -c 16777216 /dev/urandom > ${JSON.stringify(bulk)}/blob-$i.bin; done`,
+      ]);
+      const { status } = await host.runSchedule(config, "nightly", env);
+      const ref = reference("before-failed-restore");
+      startFakeServer();
+      rmSync(fakeLog, { force: true });
+      const { host: h } = host.policy(config);
+      const child = spawn(
+        path.join(h.agent.installDir, "bin", "dxbackup-agent"),
+        [
+          "--config",
+          path.join(h.agent.configDir, "agent.json"),
+          "restore",
+          String(status.runId),
+          "--in-place",
+          "--piece",
+          "files",
+          "--stop-servers",
+          "--yes",
+        ],
+        { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let out = "";
+      child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+      child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+      // restic dies while writing the files into / (as on an OOM kill): only restic, not the agent.
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const ps = spawnSync("pgrep", ["-P", String(child.pid), "-f", "restic .*restore [0-9a-f]+ --target / "], {
+          encoding: "utf8",
+        });
+        if (ps.stdout.trim() && (existsSync(host.layout.portalServer) || existsSync(host.layout.appServer))) {
+          spawnSync("kill", ["-KILL", ...ps.stdout.trim().split("\n")]);
+          break;
+        }
+        if (Date.now() > deadline) throw new Error("restic restore never started writing");
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      const code = await exited;
+      failedHonestly({ status: code, stdout: out, stderr: "" } as ReturnType<typeof agent>, "files", /restic restore/);
+      // Portal is never started on half-restored files.
+      expect(serverCalls()).to.deep.equal(["stopServer.sh WebSphere_Portal"]);
+      const stamp = /undo (\d{8}T\d{6}Z\S*?)[`"\s]/.exec(out)?.[1];
+      expect(stamp, out).to.be.a("string");
+      const undo = agent("undo", stamp!);
+      expect(undo.status, undo.stderr).to.equal(0);
+      expect(compareRestored(sources(), ref, []).differences).to.deep.equal([]);
+      rmSync(bulk, { recursive: true });
+    });
+
+    it("pg_restore failing (the database is missing) fails the restore at pg_restore", () => {
+      pg.sql("DROP DATABASE dam");
+      try {
+        const r = agent("restore", run, "--in-place", "--piece", "db-dam", "--yes");
+        failedHonestly(r, "db-dam", /pg_restore/);
+      } finally {
+        pg.sql("CREATE DATABASE dam OWNER dam");
+      }
+      // Once the database exists again, the same restore succeeds, row for row.
+      const again = agent("restore", run, "--in-place", "--piece", "db-dam", "--yes");
+      expect(again.status, again.stdout + again.stderr).to.equal(0);
+      expect(pg.sql("SELECT count(*) FROM assets", "dam").trim()).to.equal("2000");
+    });
+
+    for (const [command, other] of [
+      ["restore", "rollforward"],
+      ["rollforward", "restore"],
+    ]) {
+      it(`DB2 ${command} failing fails the restore at ${command}${command === "restore" ? ", and nothing rolls forward" : ""}`, () => {
+        rmSync(fakeLog, { force: true });
+        const { status, stdout, stderr } = spawnSync(
+          path.join(host.policy(config).host.agent.installDir, "bin", "dxbackup-agent"),
+          [
+            "--config",
+            path.join(host.policy(config).host.agent.configDir, "agent.json"),
+            "restore",
+            run,
+            "--in-place",
+            "--piece",
+            "db-customization",
+            "--yes",
+          ],
+          { encoding: "utf8", env: { ...process.env, ...env, DXB_FAKE_FAIL: `db2:${command}` } },
+        );
+        failedHonestly({ status, stdout, stderr } as ReturnType<typeof agent>, "db-customization", new RegExp(command));
+        const calls = readFileSync(fakeLog, "utf8");
+        if (command === "restore") expect(calls).to.not.include(`db2 ${other}`);
+        else expect(calls).to.include(`db2 ${other} database CUSTDB`);
+      });
+    }
+
+    it("Derby restoreFrom failing (the database directory cannot be created) fails the restore at the Derby restore", () => {
+      // The database's parent is a file: Derby reports XBM0H and restores nothing.
+      const parent = path.dirname(derbyDb);
+      renameSync(parent, `${parent}.saved`);
+      writeFileSync(parent, "not a directory\n");
+      try {
+        const r = agent("restore", run, "--in-place", "--piece", "db-release", "--yes");
+        failedHonestly(r, "db-release", /XBM0H/);
+      } finally {
+        rmSync(parent, { force: true });
+        renameSync(`${parent}.saved`, parent);
+      }
+      expect(derbyRows()).to.match(/2 rows selected/);
+    });
+
+    it("slapadd failing (the directory is not empty) fails the restore at slapadd", () => {
+      const r = agent("restore", run, "--in-place", "--piece", "ldap", "--yes");
+      failedHonestly(r, "ldap", /slapadd/);
+    });
+
+    it("restoreConfig.sh failing fails the restore, and leaves the servers stopped", () => {
+      writeFileSync(path.join(host.layout.wpProfile, "bin", "fail-restoreConfig.sh"), "ADMU5505E: restore failed\n");
+      startFakeServer();
+      rmSync(fakeLog, { force: true });
+      const r = agent("restore", run, "--in-place", "--piece", "wasconfig-wpProfile", "--stop-servers", "--yes");
+      failedHonestly(r, "wasconfig-wpProfile", /restoreConfig\.sh/);
+      expect(serverCalls()).to.deep.equal(["stopServer.sh WebSphere_Portal"]);
+    });
+
+    it("removes its work files (extracts, password files) after a failure as after a success", () => {
+      const { host: h } = host.policy(config);
+      const work = path.join(h.agent.stateDir, "restore");
+      const leftovers = existsSync(work)
+        ? execFileSync(
+            "find",
+            [work, "-type", "f", "(", "-name", "*pgpass*", "-o", "-name", "*.pgdump", "-o", "-name", "*.zip", ")"],
+            {
+              encoding: "utf8",
+            },
+          ).trim()
+        : "";
+      expect(leftovers).to.equal("");
+    });
   });
 
   describe("drills", () => {
