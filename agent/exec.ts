@@ -97,7 +97,8 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
       if (spawnError)
         stderr += `${cmd}: ${(spawnError as NodeJS.ErrnoException).code === "ENOENT" ? "command not found" : spawnError.message}\n`;
       if (opts.logFile) appendLog(opts.logFile, `$ ${command}\n${stdout}${stderr}`);
-      resolve({ command, code: code ?? (spawnError ? 127 : 128), signal, stdout, stderr });
+      // A command that could not be started is 127, as in a shell (Node reports a negative errno).
+      resolve({ command, code: spawnError ? 127 : (code ?? 128), signal, stdout, stderr });
     });
   });
 }

@@ -283,11 +283,22 @@ export class Restic {
     const err: Buffer[] = [];
     child.stderr!.on("data", (b: Buffer) => err.push(b));
     child.stdout!.pipe(out);
+    // A destination that cannot be written (a full disk) stops restic: it must not block on a full pipe.
+    let writeError: Error | undefined;
+    const written = new Promise<void>((resolve) => {
+      out.on("finish", () => resolve());
+      out.on("error", (e) => {
+        writeError = e;
+        child.kill("SIGTERM");
+        resolve();
+      });
+    });
     const code = await new Promise<number>((resolve) => {
       child.on("error", () => resolve(127));
       child.on("close", (c) => resolve(c ?? 128));
     });
-    await new Promise<void>((resolve) => (out.writableFinished ? resolve() : out.on("finish", () => resolve())));
+    await written;
+    if (writeError) throw new StepError(step, `writing ${dest} failed: ${writeError.message}`);
     if (code !== 0)
       throw failure(
         step,

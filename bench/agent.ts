@@ -127,11 +127,19 @@ export async function benchAgent(): Promise<void> {
     });
     if (install.status !== 0) throw new Error(`install failed: ${install.stderr}`);
     const entry = parseCronFile(readFileSync(path.join(host.agent.cronDir, `dxbackup-${policy.name}`), "utf8"))[0];
+    // The agent and its --config, as the cron line runs them.
+    const entryAgent = [
+      path.join(host.agent.installDir, "bin", "dxbackup-agent"),
+      "--config",
+      path.join(host.agent.configDir, "agent.json"),
+    ];
+    let lastStatus: { restic: { processes: number } } = { restic: { processes: 0 } };
     const agentRun = async () => {
       const r = await runCronJob(entry).done;
       if (r.code !== 0)
         throw new Error(`agent run failed: ${readFileSync(path.join(host.agent.stateDir, "last-run.log"), "utf8")}`);
-      return JSON.parse(readFileSync(path.join(host.agent.stateDir, "status.json"), "utf8"));
+      lastStatus = JSON.parse(readFileSync(path.join(host.agent.stateDir, "status.json"), "utf8"));
+      return lastStatus as ReturnType<typeof JSON.parse>;
     };
     const [agentFirst, firstStatus] = await secondsAsync(agentRun);
 
@@ -201,6 +209,27 @@ export async function benchAgent(): Promise<void> {
     console.log(
       `agent runs: first ${firstStatus.files} files, ${(firstStatus.bytesAdded / 2 ** 20).toFixed(0)} MiB added; second ${secondStatus.filesChanged} files changed, ${(secondStatus.bytesAdded / 2 ** 20).toFixed(1)} MiB added (the parent snapshot was reused)`,
     );
+    // Each restic process that opens the repository pays a key derivation: count them.
+    console.log(
+      `restic processes per run: agent first ${firstStatus.restic.processes}, second ${secondStatus.restic.processes}, unchanged ${lastStatus.restic.processes}; raw backup+forget 2`,
+    );
+    console.log(
+      `agent peak RSS: ${(Math.max(firstStatus.agentPeakRssBytes, secondStatus.agentPeakRssBytes) / 2 ** 20).toFixed(0)} MiB during the ${firstStatus.files}-file runs (target <= 150 MiB; restic's own not included)`,
+    );
+
+    // Restore of the whole tree: the agent's restore into a directory vs raw restic restore of the same data.
+    const rawTarget = path.join(root, "raw-restore");
+    const agentTarget = path.join(root, "agent-restore");
+    const [rawRestore] = seconds(() => restic("restore", "latest", "--target", rawTarget));
+    const [agentRestore, restoreOut] = seconds(() =>
+      spawnSync(entryAgent[0], [...entryAgent.slice(1), "restore", "latest", "--target", agentTarget], {
+        encoding: "utf8",
+      }),
+    );
+    if (restoreOut.status !== 0) throw new Error(`agent restore failed: ${restoreOut.stderr}`);
+    console.log("whole-tree restore into an empty directory:");
+    row("  raw restic restore latest", rawRestore, "");
+    row("  agent restore latest --target", agentRestore, `vs raw ${pct(agentRestore, rawRestore)}`);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -4,7 +4,7 @@
 # with it (hosts[].agent.restic, so the scheduled runs use it whatever their
 # PATH), and the tests' own restic calls find it first on PATH. The demo's
 # suite is left out: it proves the embedded stack as shipped, on the system's restic.
-# Not part of npm test yet: the bash agent fails several suites with restic 0.18.
+# The second half of npm test (scripts/test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .tools/restic-newest/restic ] || { echo "test: run ./scripts/setup.sh first (it builds the newest restic)" >&2; exit 1; }

@@ -50,6 +50,8 @@ export interface RunStatus {
   recoveryPoint: boolean;
   /** The restic that ran (`restic 0.18.1`), and how many restic processes the run started. */
   restic?: { version: string; processes: number };
+  /** The agent's own peak resident memory during the run (restic's not included). */
+  agentPeakRssBytes?: number;
 }
 
 /** recovery-point.json: what the recovery point holds (informational: restores take paths from the host's config). */

@@ -488,6 +488,8 @@ function runStatus(
     agentVersion: AGENT_VERSION,
     recoveryPoint: s.result !== "failed" && s.disowned === undefined,
     restic: { version: resticVersionSeen, processes: restic.processes },
+    // ru_maxrss, in KiB on Linux.
+    agentPeakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
 }
 
