@@ -22,6 +22,16 @@ function readUrl(file?: string): string | undefined {
   return url || undefined;
 }
 
+/** fetch refuses URLs with user:password@: those go into an Authorization header. */
+export function request(url: string): { url: string; headers: Record<string, string> } {
+  const u = new URL(url);
+  if (!u.username && !u.password) return { url, headers: {} };
+  const auth = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString("base64");
+  u.username = "";
+  u.password = "";
+  return { url: u.toString(), headers: { authorization: `Basic ${auth}` } };
+}
+
 /** The check's slug: one per host and schedule. */
 export function pingSlug(config: HostConfig, schedule: string): string {
   return `dxbackup-${config.policy}-${config.host}-${schedule}`;
@@ -36,10 +46,13 @@ export async function ping(
 ): Promise<void> {
   const base = readUrl(config.alerts.pingUrlFile);
   if (!base) return;
-  const url = `${base.replace(/\/+$/, "")}/${pingSlug(config, schedule)}${what === "success" ? "" : `/${what}`}`;
   try {
+    const { url, headers } = request(
+      `${base.replace(/\/+$/, "")}/${pingSlug(config, schedule)}${what === "success" ? "" : `/${what}`}`,
+    );
     const r = await fetch(url, {
       method: "POST",
+      headers,
       body: body.slice(0, 10_000),
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
@@ -67,9 +80,10 @@ export async function webhook(config: HostConfig, log: Logger, body: AlertBody):
   const url = readUrl(config.alerts.webhookUrlFile);
   if (!url) return true;
   try {
-    const r = await fetch(url, {
+    const target = request(url);
+    const r = await fetch(target.url, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...target.headers },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
@@ -93,6 +107,8 @@ export function markStarted(ctx: AgentContext, schedule: string, runId: string):
  */
 export async function alertCommand(ctx: AgentContext, schedule: string, exit?: number): Promise<number> {
   const { config, state, log } = ctx;
+  // 75: another run held the lock (an hourly run during the nightly offline window): not a failure to page for.
+  if (exit === 75) return exit;
   const kind = config.schedules[schedule]?.kind ?? "backup";
   const base = {
     source: "dx-backup" as const,
@@ -142,5 +158,6 @@ export async function alertCommand(ctx: AgentContext, schedule: string, exit?: n
     }
   }
   await webhook(config, log, body);
-  return exit ?? 1;
+  // Under cron the job keeps the run's status; under systemd (no status given) the alert itself succeeded.
+  return exit ?? 0;
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, closeSync, openSync } from "node:fs";
 import { shQuote } from "../components/render/shell";
 import { StepError } from "./errors";
 
@@ -14,6 +14,8 @@ export interface CommandResult {
   command: string;
   code: number;
   signal: NodeJS.Signals | null;
+  /** Stopped by the agent after `timeoutMs`. */
+  timedOut?: boolean;
   stdout: string;
   stderr: string;
 }
@@ -32,6 +34,8 @@ export interface RunOptions {
   okCodes?: number[];
   /** The line of the output that explains a failure: the first match, else the last non-empty line. */
   errorLine?: RegExp;
+  /** Stop the command (SIGTERM) after this long: a probe that must answer quickly. */
+  timeoutMs?: number;
 }
 
 /** How the command line is shown in messages: what was run, never a secret (secrets go in files or stdin). */
@@ -54,9 +58,13 @@ export function errorLineOf(text: string, pattern?: RegExp): string {
   return (hit ?? lines[lines.length - 1] ?? "").slice(0, 400);
 }
 
-/** Tracks the children that run, so a signal can stop them before the agent cleans up. */
+/**
+ * Tracks the tools that run (restic, dumps, database tools), so that a signal
+ * can stop them before the agent cleans up. SIGINT: restic removes its lock on it.
+ * The operator's stop and start commands are not tracked: they always finish.
+ */
 const running = new Set<ChildProcess>();
-export function killRunning(signal: NodeJS.Signals = "SIGTERM"): void {
+export function killRunning(signal: NodeJS.Signals = "SIGINT"): void {
   for (const c of running) c.kill(signal);
 }
 
@@ -91,14 +99,23 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     }
     let spawnError: Error | undefined;
     child.on("error", (e) => (spawnError = e));
+    let timedOut = false;
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill("SIGTERM");
+          }, opts.timeoutMs);
     child.on("close", (code, signal) => {
+      if (timer) clearTimeout(timer);
       const stdout = Buffer.concat(out).toString("utf8");
       let stderr = Buffer.concat(err).toString("utf8");
       if (spawnError)
         stderr += `${cmd}: ${(spawnError as NodeJS.ErrnoException).code === "ENOENT" ? "command not found" : spawnError.message}\n`;
       if (opts.logFile) appendLog(opts.logFile, `$ ${command}\n${stdout}${stderr}`);
       // A command that could not be started is 127, as in a shell (Node reports a negative errno).
-      resolve({ command, code: spawnError ? 127 : (code ?? 128), signal, stdout, stderr });
+      resolve({ command, code: spawnError ? 127 : (code ?? 128), signal, stdout, stderr, timedOut });
     });
   });
 }
@@ -120,6 +137,26 @@ export function failure(step: string, what: string, r: CommandResult, pattern?: 
   const why = errorLineOf(r.stderr, pattern) || errorLineOf(r.stdout, pattern);
   const status = r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
   return new StepError(step, `${what} failed (${status})${why ? `: ${why}` : ""}`);
+}
+
+/**
+ * The operator's own shell code (offline stop and start commands), its output
+ * straight into the log file as it comes: a command that leaves a daemon
+ * behind (`nohup ... &`) holds no pipe of ours, and `tail -f` shows a start as
+ * it happens. Done when the command exits.
+ */
+export function runShell(script: string, logFile: string): Promise<CommandResult> {
+  appendLog(logFile, `$ ${script}`);
+  const fd = openSync(logFile, "a", 0o600);
+  return new Promise((resolve) => {
+    const child = spawn("bash", ["-c", script], { stdio: ["ignore", fd, fd] });
+    let spawnError = false;
+    child.on("error", () => (spawnError = true));
+    child.on("exit", (code, signal) => {
+      closeSync(fd);
+      resolve({ command: script, code: spawnError ? 127 : (code ?? 128), signal, stdout: "", stderr: "" });
+    });
+  });
 }
 
 export function appendLog(file: string, text: string): void {

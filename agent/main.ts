@@ -209,6 +209,11 @@ function passThrough(c: AgentContext, args: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // The files the agent creates are its own (logs, records): tools and modes say otherwise where needed.
+  process.umask(0o077);
+  // A terminal that went away (an SSH session dropped) must not end a run half-way through starting
+  // the servers: writes to it fail quietly, the run goes on and records its result.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e) => {

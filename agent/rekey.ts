@@ -18,6 +18,7 @@ import { RESTIC_ERROR } from "./restic";
  */
 export async function rekeyCommand(ctx: AgentContext, oldPasswordFile: string): Promise<number> {
   const usage = "rekey OLD_PASSWORD_FILE: the file with the previous password is required";
+  const PROBE_SECONDS = 60;
   if (!oldPasswordFile) throw new UsageError(usage);
   try {
     accessSync(oldPasswordFile, constants.R_OK);
@@ -34,7 +35,16 @@ export async function rekeyCommand(ctx: AgentContext, oldPasswordFile: string): 
   const current = ctx.restic;
   const previous = ctx.restic.withPassword(oldPasswordFile);
 
-  if ((await current.run(["cat", "config"])).code !== 0) {
+  // restic 0.17 and later retry an unreachable repository for 15 minutes: the install (pulumi up)
+  // must not hang that long, so the first probe has a bound of its own.
+  const probe = await current.run(["cat", "config"], { timeoutMs: PROBE_SECONDS * 1000 });
+  if (probe.timedOut) {
+    process.stderr.write(
+      `dx-backup: ERROR: neither the new nor the previous repository password opens ${url}: restic could not reach it within ${PROBE_SECONDS} s\n`,
+    );
+    return EXIT.failed;
+  }
+  if (probe.code !== 0) {
     const opened = await previous.run(["cat", "config"]);
     if (opened.code !== 0) {
       const out = `${opened.stdout}${opened.stderr}`;

@@ -245,10 +245,29 @@ export class Restic {
         c.on("close", (code, signal) => resolve({ code: code ?? (error ? 127 : 128), signal, error }));
       });
     const resticDone = exited(restic);
+    // restic gone before the producer finished (a stale lock, storage unreachable): the producer
+    // would block on a full pipe forever. Stop it; the step fails with restic's reason.
+    let resticEarly = false;
+    void resticDone.then(() => {
+      if (dump.exitCode === null && dump.signalCode === null) {
+        resticEarly = true;
+        dump.stdout!.unpipe();
+        dump.stdout!.resume();
+        dump.kill("SIGTERM");
+      }
+    });
     const d = await exited(dump);
     if (this.logFile) appendLog(this.logFile, `$ ${describe(producer.cmd, producer.args)}\n${dumpErr()}`);
+    if (resticEarly) {
+      const r = await resticDone;
+      if (this.logFile) appendLog(this.logFile, resticErr());
+      throw new StepError(
+        step,
+        `restic backup --stdin of ${filename} failed (exit ${r.code}) before ${producer.what} finished: ${errorLineOf(resticErr(), RESTIC_ERROR)}`,
+      );
+    }
     if (d.code !== 0 || d.signal) {
-      restic.kill("SIGTERM");
+      restic.kill("SIGINT");
       await resticDone;
       const why = d.error ? `${producer.cmd}: command not found` : errorLineOf(dumpErr());
       throw new StepError(

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { AgentContext } from "./context";
-import { run } from "./exec";
+import { runShell } from "./exec";
 import { StepError } from "./errors";
 
 /**
@@ -12,7 +12,7 @@ import { StepError } from "./errors";
 export async function stopServers(ctx: AgentContext, by: string, logFile: string): Promise<void> {
   writeFileSync(ctx.state.serversStopped, `${by}\n`);
   for (const cmd of ctx.config.offline.stop) {
-    const r = await run("bash", ["-c", cmd], { logFile });
+    const r = await runShell(cmd, logFile);
     if (r.code !== 0 || r.signal) throw new StepError("stop-servers", `stop command failed: ${cmd} (see ${logFile})`);
   }
 }
@@ -22,7 +22,7 @@ export async function startServers(ctx: AgentContext, logFile: string): Promise<
   if (!existsSync(ctx.state.serversStopped)) return;
   const failed: string[] = [];
   for (const cmd of ctx.config.offline.start) {
-    const r = await run("bash", ["-c", cmd], { logFile });
+    const r = await runShell(cmd, logFile);
     if (r.code !== 0 || r.signal) failed.push(cmd);
   }
   if (failed.length)

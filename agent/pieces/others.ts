@@ -93,7 +93,8 @@ export async function captureRemoteSource(p: PieceRun): Promise<PieceOutcome> {
   // The operator's declared command, run as shell code on purpose.
   const snapshot = await p.ctx.restic.backupStdin(p.step, file, [...p.tags, "--tag", `piece:${p.name}`], {
     cmd: "bash",
-    args: ["-c", r.by.run],
+    // pipefail: `dump | gzip` with a failing dump must fail, not store a truncated export.
+    args: ["-o", "pipefail", "-c", r.by.run],
     what: `the export command of ${r.source}`,
   });
   return {

@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline";
 import type { AgentContext } from "../context";
-import { must, run } from "../exec";
+import { must, runShell } from "../exec";
 import { UsageError } from "../errors";
 
 /**
@@ -15,7 +15,12 @@ export async function confirm(question: string, yes: boolean): Promise<boolean> 
   if (!process.stdin.isTTY) return false;
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await new Promise<string>((resolve) => rl.question(`${question} [y/N] `, resolve));
+    // Ctrl-C or Ctrl-D at the prompt is a no, never an exit 0 with nothing done.
+    const answer = await new Promise<string>((resolve) => {
+      rl.on("close", () => resolve(""));
+      rl.on("SIGINT", () => resolve(""));
+      rl.question(`${question} [y/N] `, resolve);
+    });
     return /^[yY]/.test(answer);
   } finally {
     rl.close();
@@ -66,7 +71,7 @@ export class RestoreServers {
     this.stoppedByUs = true;
     this.ctx.log.info("servers", "stopping the servers for the restore");
     for (const cmd of stop) {
-      const r = await run("bash", ["-c", cmd], { logFile: this.logFile });
+      const r = await runShell(cmd, this.logFile);
       if (r.code !== 0 || r.signal) {
         const failed = await this.startAgain();
         throw new UsageError(
@@ -82,7 +87,7 @@ export class RestoreServers {
     this.ctx.log.info("servers", "starting the servers again");
     const failed: string[] = [];
     for (const cmd of this.ctx.config.offline.start) {
-      const r = await run("bash", ["-c", cmd], { logFile: this.logFile });
+      const r = await runShell(cmd, this.logFile);
       if (r.code !== 0 || r.signal) failed.push(cmd);
     }
     this.stoppedByUs = false;

@@ -52,11 +52,13 @@ class RunState {
   iim?: IimState;
   /** A failure after the snapshot: the snapshots exist but are no recovery point. */
   afterSnapshot = false;
+  scheduleName = "";
   /** The run's snapshots once tagged not-a-recovery-point (tagging gives them new ids). */
   disowned?: string[];
 
   fail(step: string, message: string) {
-    if (!this.failedStep) {
+    // The first failure wins; a partial before it is not the run's result any more.
+    if (!this.failedStep || this.result === "partial") {
       this.failedStep = step;
       this.message = message;
     }
@@ -117,15 +119,17 @@ export async function runCommand(ctx: AgentContext, o: RunOptions): Promise<numb
     `mode:${schedule.mode}`,
   ].flatMap((t) => ["--tag", t]);
   const s = new RunState();
+  s.scheduleName = o.schedule;
 
-  // A signal ends the run as a failure at the step it interrupted; the finally below still runs.
-  let interrupted: ((reason: Error) => void) | undefined;
-  const interruption = new Promise<never>((_, reject) => (interrupted = reject));
-  interruption.catch(() => undefined);
+  // A signal ends the run as a failure at the step it interrupted. The tools of that step (restic,
+  // dumps) are stopped, so it ends soon; a stop or start command is never killed: it finishes, and
+  // no later step begins. Further signals change nothing: the servers are started again whatever.
+  let interrupted: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
-    s.fail(s.step, `interrupted by ${sig}`);
-    killRunning("SIGTERM");
-    interrupted?.(new StepError(s.step, `interrupted by ${sig}`));
+    if (interrupted) return;
+    interrupted = sig;
+    log.warn("interrupted", `interrupted by ${sig} during ${s.step}: stopping it, then starting the servers`);
+    killRunning("SIGINT");
   };
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const sig of signals) process.on(sig, onSignal);
@@ -137,8 +141,14 @@ export async function runCommand(ctx: AgentContext, o: RunOptions): Promise<numb
   });
 
   const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    if (interrupted) throw new StepError(s.step, `interrupted by ${interrupted}`);
     s.step = name;
-    return Promise.race([work(), interruption]);
+    try {
+      return await work();
+    } finally {
+      // The step's own failure (a killed tool) reads as what it was: the interruption.
+      if (interrupted) s.fail(name, `interrupted by ${interrupted}`);
+    }
   };
 
   try {
@@ -221,9 +231,12 @@ export async function runCommand(ctx: AgentContext, o: RunOptions): Promise<numb
       s.result = "success";
     }
   } catch (e) {
-    if (e instanceof StepError) s.fail(e.step, e.message);
-    else s.fail(s.step, `the agent stopped unexpectedly: ${(e as Error).message}`);
-    log.error("step-failed", `step ${s.failedStep} failed: ${s.message}`, { step: s.failedStep ?? s.step });
+    const [failedStep, message] =
+      e instanceof StepError
+        ? [e.step, e.message]
+        : [s.step, `the agent stopped unexpectedly: ${(e as Error).message}`];
+    s.fail(failedStep, message);
+    log.error("step-failed", `step ${failedStep} failed: ${message}`, { step: failedStep });
   } finally {
     // Whatever happened, servers this run (or a killed one) stopped are started again.
     if (existsSync(state.serversStopped)) {
@@ -235,7 +248,6 @@ export async function runCommand(ctx: AgentContext, o: RunOptions): Promise<numb
         log.error("step-failed", `step start-servers failed: ${(e as Error).message}`, { step: "start-servers" });
       }
     }
-    for (const sig of signals) process.off(sig, onSignal);
   }
 
   if (s.result === "failed") await disown(ctx, s, runId, runLog);
@@ -249,6 +261,7 @@ export async function runCommand(ctx: AgentContext, o: RunOptions): Promise<numb
   rmSync(runDir, { recursive: true, force: true });
   const code = report(ctx, status);
   await ping(config, log, o.schedule, status.result === "success" ? "success" : "fail", summaryLine(status));
+  for (const sig of signals) process.off(sig, onSignal);
   return code;
 }
 
@@ -421,9 +434,25 @@ async function disown(ctx: AgentContext, s: RunState, runId: string, runLog: str
   if (config.fileEngine !== "restic") return;
   try {
     if (s.afterSnapshot && s.filesSnapshot) {
-      await restic.must("discard", "restic tag", ["tag", "--add", NOT_A_RECOVERY_POINT_TAG, "--tag", `run:${runId}`], {
-        logFile: runLog,
-      });
+      // schedule:<name> goes too: retention of the schedule neither counts these snapshots in its
+      // keep-* slots (a good point would be forgotten for them) nor forgets them (nothing is lost).
+      const schedule = s.scheduleName;
+      await restic.must(
+        "discard",
+        "restic tag",
+        [
+          "tag",
+          "--add",
+          NOT_A_RECOVERY_POINT_TAG,
+          "--add",
+          `failed-schedule:${schedule}`,
+          "--remove",
+          `schedule:${schedule}`,
+          "--tag",
+          `run:${runId}`,
+        ],
+        { logFile: runLog },
+      );
       const now = await restic.snapshots(["--tag", `run:${runId}`]);
       s.streamed = [];
       s.filesSnapshot = undefined;

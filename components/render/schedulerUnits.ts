@@ -47,6 +47,11 @@ ExecStart=${agentCommand(host, schedule.name).join(" ")}
 Nice=10
 IOSchedulingClass=best-effort
 IOSchedulingPriority=7
+# The servers an offline run starts again (startServer.sh launches the Portal JVM) outlive the
+# run: only the agent is stopped with the unit, never what it started.
+KillMode=process
+# 75: another run held the lock and this one did nothing: not a failure to alert on.
+SuccessExitStatus=75
 `;
 }
 

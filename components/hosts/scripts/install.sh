@@ -31,7 +31,7 @@ if ! command -v "$ENGINE_COMMAND" >/dev/null; then
 fi
 
 # The agent is a Node.js program: the scheduler finds `node` on the standard PATH.
-node_major=$(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH node -p 'process.versions.node.split(".")[0]' 2>/dev/null || true)
+node_major=$(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin node -p 'process.versions.node.split(".")[0]' 2>/dev/null || true)
 case "$node_major" in
   "" | *[!0-9]*) fail "Node.js is not installed: the dx-backup agent runs on Node.js 20 or later (apt-get install nodejs, dnf install nodejs20, or your platform's Node.js 20+ package)" ;;
 esac
