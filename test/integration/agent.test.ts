@@ -294,6 +294,39 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
     rmSync(big, { recursive: true });
   });
 
+  for (const signal of ["SIGTERM", "SIGHUP"] as const) {
+    it(`a run stopped with ${signal} mid-backup fails as interrupted, and starts the servers again first`, async () => {
+      const big = path.join(host.layout.portalServer, "base", "bulk");
+      mkdirSync(big, { recursive: true });
+      execFileSync("bash", [
+        "-c",
+        `for i in $(seq 1 16); do head -c 16777216 /dev/urandom > ${JSON.stringify(big)}/blob-$i.bin; done`,
+      ]);
+      host.clearServerCalls();
+      const job = host.startSchedule(config, "weekly");
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const ps = spawnSync("pgrep", ["-g", String(job.pid), "-f", "restic .*backup"], { encoding: "utf8" });
+        if (ps.stdout.trim()) break;
+        if (Date.now() > deadline) throw new Error("restic backup never started");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // The agent alone gets the signal, as from systemctl stop (KillMode=process) or a closed terminal.
+      spawnSync("pkill", [`-${signal.slice(3)}`, "-g", String(job.pid), "-f", "agent.json run weekly"]);
+      const done = await job.done;
+      const status = host.status(config);
+      expect(done.code, JSON.stringify(status)).to.equal(1);
+      expect(status).to.deep.include({ result: "failed", failedStep: "backup", recoveryPoint: false });
+      expect(status.message).to.equal(`interrupted by ${signal}`);
+      expect(host.serverCalls()).to.deep.equal(["stopServer.sh WebSphere_Portal", "startServer.sh WebSphere_Portal"]);
+      const { host: h } = host.policy(config);
+      expect(existsSync(path.join(h.agent.stateDir, "servers-stopped"))).to.equal(false);
+      // restic was stopped with the run: nothing of it is left running.
+      expect(spawnSync("pgrep", ["-g", String(job.pid)], { encoding: "utf8" }).stdout.trim()).to.equal("");
+      rmSync(big, { recursive: true });
+    });
+  }
+
   it("never runs twice at once", async () => {
     const first = host.startSchedule(config, "nightly");
     const deadline = Date.now() + 30_000;
