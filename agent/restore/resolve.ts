@@ -101,7 +101,7 @@ export function recordDirs(config: HostConfig, work: string): { inSnapshot: stri
   return { inSnapshot, restored: path.join(work, "record") + inSnapshot };
 }
 
-function readRestoredRecord(dir: string, what: string): RecordRead {
+export function readRestoredRecord(dir: string, what: string): RecordRead {
   if (!existsSync(path.join(dir, "targets.list")) || !existsSync(path.join(dir, "run.list")))
     throw new UsageError(`${what} holds no recovery-point record this agent can read`);
   try {
