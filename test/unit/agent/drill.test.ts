@@ -12,40 +12,22 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { hostConfigSchema, type HostConfig } from "../../../shared/hostConfig";
+import { captured, KeptLog, testContext, testHostConfig } from "../../support/agentHost";
 import type { DrillStatus, PieceRecord } from "../../../shared/records";
 import type { AgentContext } from "../../../agent/context";
 import { DrillChecks, drillCommand, runDrill, type DrillPoint } from "../../../agent/drill";
 import { derbyIj } from "../../../agent/engines/derby";
 import { StepError, UsageError } from "../../../agent/errors";
 import { iimPackages, packagesTsv } from "../../../agent/iim";
-import { Logger, type Level } from "../../../agent/log";
 import { writeRecord } from "../../../agent/record";
-import { Restic } from "../../../agent/restic";
 import { statePaths } from "../../../agent/state";
 import { statusCommand } from "../../../agent/statusVerb";
 
-/** The log, kept for the test instead of written. */
-class KeptLog extends Logger {
-  lines: Array<{ level: Level; event: string; message: string; fields: Record<string, string> }> = [];
-  constructor() {
-    super("portal-1", false);
-  }
-  override log(level: Level, event: string, message: string, fields: Record<string, string> = {}): void {
-    this.lines.push({ level, event, message, fields });
-  }
-}
-
-/** stderr, captured while F runs. */
+/** stderr, captured while F runs; what F threw is thrown. */
 async function stderrOf<T>(f: () => Promise<T>): Promise<{ value: T; stderr: string }> {
-  const err = process.stderr.write.bind(process.stderr);
-  let stderr = "";
-  process.stderr.write = ((s: string | Uint8Array) => ((stderr += String(s)), true)) as typeof process.stderr.write;
-  try {
-    return { value: await f(), stderr };
-  } finally {
-    process.stderr.write = err;
-  }
+  const r = await captured(f);
+  if (r.error) throw r.error;
+  return { value: r.value as T, stderr: r.stderr };
 }
 
 const INSTALLED_XML = `<?xml version="1.0" encoding="UTF-8"?>
@@ -71,30 +53,9 @@ class DrillHost {
     writeFileSync(path.join(this.dir, "password"), "drill test passphrase\n", { mode: 0o600 });
     writeFileSync(path.join(this.dir, "env.json"), "{}");
     const stateDir = path.join(this.dir, "state");
-    const config: HostConfig = hostConfigSchema.parse({
-      version: 2,
-      policy: "dx-t",
-      environment: "t",
-      host: "portal-1",
-      role: "portal",
-      repository: {
-        url: path.join(this.dir, "repo"),
-        options: [],
-        passwordFile: path.join(this.dir, "password"),
-        storageEnvFile: path.join(this.dir, "env.json"),
-      },
-      restic: "restic",
-      fileEngine: "restic",
-      tsm: { dsmc: "dsmc", options: [] },
-      configDir: this.dir,
+    const config = testHostConfig(this.dir, {
       stateDir,
-      pruneEveryDays: 7,
       iim: { installDir: "/opt/IBM/IM", agentDataDir: this.iimData, sharedDir: "/opt/IBM/IMShared" },
-      excludes: [],
-      offline: { stop: [], start: [] },
-      drill: { readDataSubset: "5%" },
-      alerts: {},
-      schedules: {},
       pieces: {
         "db-release": {
           kind: "database",
@@ -110,14 +71,7 @@ class DrillHost {
     writeFileSync(path.join(this.portal, "config", "portal.properties"), "a=1\n");
     mkdirSync(this.iimData);
     writeFileSync(path.join(this.iimData, "installed.xml"), INSTALLED_XML);
-    this.ctx = {
-      configFile: path.join(this.dir, "agent.json"),
-      agentPath: "dxbackup-agent",
-      config,
-      state,
-      log: this.log,
-      restic: new Restic(config),
-    };
+    this.ctx = testContext(config, this.log);
   }
 
   async init(): Promise<void> {

@@ -3,29 +3,11 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { hostConfigSchema, type HostConfig } from "../../../shared/hostConfig";
+import { captured, testContext, testHostConfig } from "../../support/agentHost";
 import type { AgentContext } from "../../../agent/context";
 import { UsageError } from "../../../agent/errors";
 import { Logger } from "../../../agent/log";
 import { currentKeyId, rekeyCommand } from "../../../agent/rekey";
-import { Restic } from "../../../agent/restic";
-import { statePaths } from "../../../agent/state";
-
-/** Output the command wrote, captured. */
-async function captured<T>(f: () => Promise<T>): Promise<{ value: T; stdout: string; stderr: string }> {
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  let stdout = "";
-  let stderr = "";
-  process.stdout.write = ((s: string | Uint8Array) => ((stdout += String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => ((stderr += String(s)), true)) as typeof process.stderr.write;
-  try {
-    return { value: await f(), stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-}
 
 describe("agent rekey: a new repositoryPassword becomes the repository's key (real restic)", function () {
   this.timeout(120000);
@@ -39,36 +21,11 @@ describe("agent rekey: a new repositoryPassword becomes the repository's key (re
   function context(repository = repo()): AgentContext {
     const stateDir = path.join(dir, `state-${++n}`);
     mkdirSync(stateDir);
-    const config: HostConfig = hostConfigSchema.parse({
-      version: 2,
-      policy: "dx-t",
-      environment: "t",
-      host: "portal-1",
-      role: "portal",
+    const config = testHostConfig(dir, {
       repository: { url: repository, options: [], passwordFile: newFile(), storageEnvFile: path.join(dir, "env.json") },
-      restic: "restic",
-      fileEngine: "restic",
-      tsm: { dsmc: "dsmc", options: [] },
-      configDir: dir,
       stateDir,
-      pruneEveryDays: 7,
-      iim: { installDir: "/opt/IBM/IM", agentDataDir: "/var/ibm/IM", sharedDir: "/opt/IBM/IMShared" },
-      excludes: [],
-      offline: { stop: [], start: [] },
-      drill: { readDataSubset: "5%" },
-      alerts: {},
-      schedules: {},
-      pieces: {},
     });
-    const state = statePaths(stateDir);
-    return {
-      configFile: path.join(dir, "agent.json"),
-      agentPath: "dxbackup-agent",
-      config,
-      state,
-      log: new Logger("portal-1", false),
-      restic: new Restic(config),
-    };
+    return testContext(config, new Logger("portal-1", false));
   }
 
   const opens = (passwordFile: string) =>

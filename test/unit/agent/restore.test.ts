@@ -11,13 +11,12 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { hostConfigSchema, type HostConfig } from "../../../shared/hostConfig";
+import type { HostConfig } from "../../../shared/hostConfig";
+import { testContext, testHostConfig } from "../../support/agentHost";
 import type { AgentContext } from "../../../agent/context";
 import { UsageError } from "../../../agent/errors";
 import { Logger } from "../../../agent/log";
 import { writeList } from "../../../agent/record";
-import { Restic } from "../../../agent/restic";
-import { statePaths } from "../../../agent/state";
 import { fixPackRefusal } from "../../../agent/restore/index";
 import { databaseCommands, db2Until, operatorPending, oracleTime, tsmPit } from "../../../agent/restore/operator";
 import { slapaddCommand } from "../../../agent/restore/pieces";
@@ -41,29 +40,10 @@ const STATE = "/var/lib/dxbackup/dx-t";
 
 function restoreTestConfig(over: { stateDir?: string; dir?: string } = {}): HostConfig {
   const dir = over.dir ?? "/etc/dxbackup/dx-t";
-  return hostConfigSchema.parse({
-    version: 2,
-    policy: "dx-t",
-    environment: "t",
-    host: "portal-1",
+  return testHostConfig(dir, {
     role: "portalNode",
-    repository: {
-      url: path.join(dir, "repo"),
-      options: [],
-      passwordFile: path.join(dir, "password"),
-      storageEnvFile: path.join(dir, "env.json"),
-    },
-    restic: "restic",
-    fileEngine: "restic",
-    tsm: { dsmc: "dsmc", options: [] },
-    configDir: dir,
     stateDir: over.stateDir ?? STATE,
-    pruneEveryDays: 7,
     iim: { installDir: "/opt/HCL/IM", agentDataDir: "/var/ibm/InstallationManager", sharedDir: "/opt/HCL/IMShared" },
-    excludes: [],
-    offline: { stop: [], start: [] },
-    drill: { readDataSubset: "5%" },
-    alerts: {},
     schedules: {
       nightly: {
         kind: "backup",
@@ -560,14 +540,7 @@ describe("agent restore: what is restored (pure)", () => {
 function tempContext(dir: string): AgentContext {
   writeFileSync(path.join(dir, "env.json"), "{}");
   const config = restoreTestConfig({ dir, stateDir: path.join(dir, "state") });
-  return {
-    configFile: path.join(dir, "agent.json"),
-    agentPath: "dxbackup-agent",
-    config,
-    state: statePaths(config.stateDir),
-    log: new Logger("portal-1", false),
-    restic: new Restic(config),
-  };
+  return testContext(config, new Logger("portal-1", false));
 }
 
 /** Every file, directory and symlink under ROOT with its content: what "exactly as before" means. */

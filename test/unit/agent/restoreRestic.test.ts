@@ -13,47 +13,13 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { hostConfigSchema, type HostConfig } from "../../../shared/hostConfig";
+import { captured, KeptLog, testContext, testHostConfig } from "../../support/agentHost";
 import { NOT_A_RECOVERY_POINT_TAG, type PieceRecord } from "../../../shared/records";
 import type { AgentContext } from "../../../agent/context";
 import { StepError, UsageError } from "../../../agent/errors";
 import { iimPackages, packagesTsv } from "../../../agent/iim";
-import { Logger, type Level } from "../../../agent/log";
 import { writeRecord } from "../../../agent/record";
-import { Restic } from "../../../agent/restic";
-import { statePaths } from "../../../agent/state";
 import { resolveRecoveryPoint, restoreCommand, undoCommand, type RestoreOptions } from "../../../agent/restore/index";
-
-class KeptLog extends Logger {
-  lines: Array<{ level: Level; event: string; message: string }> = [];
-  constructor() {
-    super("portal-1", false);
-  }
-  override log(level: Level, event: string, message: string): void {
-    this.lines.push({ level, event, message });
-  }
-  text(): string {
-    return this.lines.map((l) => `${l.level} ${l.event}: ${l.message}`).join("\n");
-  }
-}
-
-/** stdout and stderr, captured while F runs. */
-async function captured<T>(f: () => Promise<T>): Promise<{ value?: T; error?: Error; stdout: string; stderr: string }> {
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  let stdout = "";
-  let stderr = "";
-  process.stdout.write = ((s: string | Uint8Array) => ((stdout += String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => ((stderr += String(s)), true)) as typeof process.stderr.write;
-  try {
-    return { value: await f(), stdout, stderr };
-  } catch (e) {
-    return { error: e as Error, stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-}
 
 const installedXml = (level: string) => `<?xml version="1.0" encoding="UTF-8"?>
 <installInfo>
@@ -100,32 +66,13 @@ class RestoreHost {
     writeFileSync(path.join(this.dir, "env.json"), "{}");
     writeFileSync(path.join(this.dir, "dam-password"), "dam-pw\n", { mode: 0o600 });
     writeFileSync(path.join(this.dir, "wps-password"), "wps-pw\n", { mode: 0o600 });
-    const config: HostConfig = hostConfigSchema.parse({
-      version: 2,
-      policy: "dx-t",
-      environment: "t",
-      host: "portal-1",
+    const config = testHostConfig(this.dir, {
       role: "portalNode",
-      repository: {
-        url: path.join(this.dir, "repo"),
-        options: [],
-        passwordFile: path.join(this.dir, "password"),
-        storageEnvFile: path.join(this.dir, "env.json"),
-      },
-      restic: "restic",
-      fileEngine: "restic",
-      tsm: { dsmc: "dsmc", options: [] },
-      configDir: this.dir,
-      stateDir: path.join(this.dir, "state"),
-      pruneEveryDays: 7,
       iim: { installDir: path.join(this.dir, "IM"), agentDataDir: this.iimData, sharedDir: path.join(this.dir, "IMS") },
-      excludes: [],
       offline: {
         stop: [`echo stopped >> ${this.calls}`, "kill $(cat " + path.join(this.dir, "server.pid") + ")"],
         start: [`echo started >> ${this.calls}`],
       },
-      drill: { readDataSubset: "5%" },
-      alerts: {},
       schedules: {
         nightly: {
           kind: "backup",
@@ -174,14 +121,7 @@ class RestoreHost {
         },
       },
     });
-    this.ctx = {
-      configFile: path.join(this.dir, "agent.json"),
-      agentPath: "/opt/dxbackup/bin/dxbackup-agent",
-      config,
-      state: statePaths(config.stateDir),
-      log: this.log,
-      restic: new Restic(config),
-    };
+    this.ctx = { ...testContext(config, this.log), agentPath: "/opt/dxbackup/bin/dxbackup-agent" };
     this.put(path.join(this.app, "lib", "a.jar"), "app 1");
     this.put(path.join(this.dmgr, "config", "cell.xml"), "dmgr 1");
     this.put(path.join(this.wp, "config", "resources.xml"), "<resources/>");
