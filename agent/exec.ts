@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
-import { appendFileSync, closeSync, openSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, openSync } from "node:fs";
+import * as path from "node:path";
 import { shQuote } from "../components/render/shell";
 import { StepError } from "./errors";
 
@@ -46,6 +47,15 @@ export function describe(cmd: string, args: readonly string[]): string {
 export function withUser(cmd: string, args: readonly string[], user?: string): [string, string[]] {
   if (!user) return [cmd, [...args]];
   return ["su", ["-", user, "-c", [cmd, ...args].map(shQuote).join(" ")]];
+}
+
+/** Where PATH finds a command (a path is taken as it is); undefined when it does not. */
+export function onPath(cmd: string): string | undefined {
+  if (cmd.includes("/")) return cmd;
+  return (process.env.PATH ?? "")
+    .split(":")
+    .map((d) => path.join(d, cmd))
+    .find((p) => existsSync(p));
 }
 
 /** The line that explains a failure. */

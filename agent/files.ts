@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
+import { chmodSync, lstatSync, closeSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 
@@ -23,5 +23,15 @@ export function writePrivate(file: string, content: string): void {
     writeSync(fd, content);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Whether anything (a dangling symlink included) is at P. */
+export function lexists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
   }
 }

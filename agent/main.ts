@@ -5,7 +5,7 @@ import { EXIT, StepError, UsageError } from "./errors";
 import { Logger } from "./log";
 import { Restic } from "./restic";
 import { statePaths } from "./state";
-import { AGENT_VERSION, runCommand, setResticVersion } from "./run";
+import { AGENT_VERSION, runCommand } from "./run";
 import { restoreCommand, undoCommand } from "./restore";
 import { drillCommand } from "./drill";
 import { rekeyCommand } from "./rekey";
@@ -62,12 +62,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!file) throw new UsageError("--config FILE is required");
     return context(file);
   };
-  const withVersion = async (c: AgentContext) => {
-    setResticVersion(c.config.fileEngine === "restic" ? await c.restic.version() : "dsmc");
-    return c;
-  };
   const runOrDrill = async (schedule: string, baseline: boolean) => {
-    const c = await withVersion(ctx());
+    const c = ctx();
     if (c.config.schedules[schedule]?.kind === "drill") {
       markStarted(c, schedule, "drill");
       await ping(c.config, c.log, schedule, "start");
@@ -136,7 +132,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(
           "restore needs --target DIR (an empty directory), or --in-place to overwrite the live system",
         );
-      code = await restoreCommand(await withVersion(ctx()), {
+      code = await restoreCommand(ctx(), {
         spec,
         target: o.target as string | undefined,
         inPlace: Boolean(o.inPlace),
@@ -161,7 +157,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument("[spec]", "latest or a run id", "latest")
     .option("--read-data-subset <subset>")
     .action(async (spec: string, o: { readDataSubset?: string }) => {
-      code = await drillCommand(await withVersion(ctx()), { spec, readDataSubset: o.readDataSubset });
+      code = await drillCommand(ctx(), { spec, readDataSubset: o.readDataSubset });
     });
   program.command("status").action(() => {
     process.stdout.write(`${statusCommand(ctx())}\n`);

@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync, readFileSync } from "node:fs";
 import type { AgentContext } from "./context";
 import { EXIT, UsageError } from "./errors";
+import { errorLineOf } from "./exec";
 import { tryLock } from "./lock";
 import { RESTIC_ERROR } from "./restic";
 
@@ -55,7 +56,7 @@ export async function rekeyCommand(ctx: AgentContext, oldPasswordFile: string): 
         return EXIT.ok;
       }
       process.stderr.write(
-        `dx-backup: ERROR: neither the new nor the previous repository password opens ${url}: ${firstError(out)}\n`,
+        `dx-backup: ERROR: neither the new nor the previous repository password opens ${url}: ${errorLineOf(out, RESTIC_ERROR)}\n`,
       );
       return EXIT.failed;
     }
@@ -101,11 +102,3 @@ export function currentKeyId(json: string): string {
 }
 
 /** The first line that names an error (bash `first_error`), at most 300 characters. */
-function firstError(text: string): string {
-  return (
-    text
-      .split("\n")
-      .find((l) => RESTIC_ERROR.test(l))
-      ?.slice(0, 300) ?? ""
-  );
-}

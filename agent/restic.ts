@@ -12,6 +12,7 @@ import {
   spawnTracked,
   type CommandResult,
   type RunOptions,
+  onPath,
 } from "./exec";
 import { StepError } from "./errors";
 
@@ -382,7 +383,7 @@ export class Restic {
     const cache = path.join(this.config.stateDir, "restic-version.json");
     let stamp = this.config.restic;
     try {
-      const which = this.config.restic.startsWith("/") ? this.config.restic : await resolveOnPath(this.config.restic);
+      const which = onPath(this.config.restic) ?? this.config.restic;
       const st = statSync(which);
       stamp = `${which}:${st.size}:${st.mtimeMs}`;
       if (existsSync(cache)) {
@@ -402,14 +403,6 @@ export class Restic {
     }
     return `restic ${version}`;
   }
-}
-
-async function resolveOnPath(cmd: string): Promise<string> {
-  for (const dir of (process.env.PATH ?? "").split(":")) {
-    const p = path.join(dir, cmd);
-    if (existsSync(p)) return p;
-  }
-  return cmd;
 }
 
 export const RESTIC_ERROR = /fatal|error/i;

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { onPath } from "../exec";
 import { writePrivate } from "../files";
 
 export interface PostgresTarget {
@@ -39,11 +40,6 @@ export function pgConnection(pg: PostgresTarget): string[] {
 
 /** pg_restore next to the configured pg_dump (the same client version), as found on PATH. */
 export function pgRestoreCommand(pg: PostgresTarget): string {
-  const dump = pg.dumpCommand.includes("/")
-    ? pg.dumpCommand
-    : (process.env.PATH ?? "")
-        .split(":")
-        .map((d) => path.join(d, pg.dumpCommand))
-        .find((p) => existsSync(p));
+  const dump = onPath(pg.dumpCommand);
   return dump ? path.join(path.dirname(dump), "pg_restore") : "pg_restore";
 }

@@ -33,7 +33,8 @@ import {
   type Selection,
 } from "./select";
 import { RestoreServers, confirm } from "./servers";
-import { asidePath, lexists, moveAside, undoCommand } from "./undo";
+import { asidePath, moveAside, undoCommand } from "./undo";
+import { lexists } from "../files";
 import { holdLock } from "../lock";
 import { checkTarget, cleanWork, createTarget, newStamp, safeDest } from "./work";
 

@@ -1,14 +1,5 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  writeSync,
-} from "node:fs";
+import { lexists } from "../files";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, writeSync } from "node:fs";
 import * as path from "node:path";
 import type { AgentContext } from "../context";
 import { EXIT, StepError, UsageError } from "../errors";
@@ -36,14 +27,6 @@ export function journalFile(ctx: AgentContext, stamp: string): string {
 }
 
 /** Exists, as a file, a directory or a symlink (dangling included). */
-export function lexists(p: string): boolean {
-  try {
-    lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function appendSynced(file: string, text: string): void {
   const fd = openSync(file, "a", 0o600);

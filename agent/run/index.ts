@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import {
   chmodSync,
   existsSync,
-  lstatSync,
   mkdirSync,
   readFileSync,
   readdirSync,
@@ -18,7 +17,7 @@ import { keepFlags } from "../../shared/retention";
 import type { AgentContext } from "../context";
 import { EXIT, StepError, UsageError } from "../errors";
 import { errorLineOf, killRunning } from "../exec";
-import { publish } from "../files";
+import { lexists, publish } from "../files";
 import { iimState, packagesTsv, type IimState } from "../iim";
 import { tryLock } from "../lock";
 import { humanBytes, isoSeconds } from "../log";
@@ -53,6 +52,8 @@ class RunState {
   /** A failure after the snapshot: the snapshots exist but are no recovery point. */
   afterSnapshot = false;
   scheduleName = "";
+  /** The restic that runs (`restic 0.18.1`), or `dsmc` on a Spectrum Protect host. */
+  resticVersion = "unknown";
   /** The run's snapshots once tagged not-a-recovery-point (tagging gives them new ids). */
   disowned?: string[];
 
@@ -120,6 +121,7 @@ export async function runCommand(ctx: AgentContext, o: RunOptions): Promise<numb
   ].flatMap((t) => ["--tag", t]);
   const s = new RunState();
   s.scheduleName = o.schedule;
+  s.resticVersion = config.fileEngine === "restic" ? await ctx.restic.version() : "dsmc";
 
   // A signal ends the run as a failure at the step it interrupted. The tools of that step (restic,
   // dumps) are stopped, so it ends soon; a stop or start command is never killed: it finishes, and
@@ -311,7 +313,7 @@ async function backup(
   const { config, state, log, restic } = ctx;
   const paths: string[] = [];
   for (const { path: p } of schedule.targets) {
-    if (exists(p)) paths.push(p);
+    if (lexists(p)) paths.push(p);
     else s.missing.push(p);
   }
   paths.push(state.recoveryPoint);
@@ -516,15 +518,10 @@ function runStatus(
     repository: config.repository.url,
     agentVersion: AGENT_VERSION,
     recoveryPoint: s.result !== "failed" && s.disowned === undefined,
-    restic: { version: resticVersionSeen, processes: restic.processes },
+    restic: { version: s.resticVersion, processes: restic.processes },
     // ru_maxrss, in KiB on Linux.
     agentPeakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
-}
-
-let resticVersionSeen = "unknown";
-export function setResticVersion(v: string) {
-  resticVersionSeen = v;
 }
 
 function writeStatus(ctx: AgentContext, schedule: string, status: RunStatus): void {
@@ -590,15 +587,6 @@ function report(ctx: AgentContext, st: RunStatus): number {
       if (!log.interactive) process.stderr.write(`${summary}\n`);
       return EXIT.failed;
     }
-  }
-}
-
-function exists(p: string): boolean {
-  try {
-    lstatSync(p);
-    return true;
-  } catch {
-    return false;
   }
 }
 
