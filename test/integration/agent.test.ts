@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { compareRestored } from "../../cli/local/compareTrees";
 import { S3RVER_CREDENTIALS } from "../../cli/local/s3rver";
@@ -10,6 +10,7 @@ import { TARGETS } from "../../components/policy/schema";
 import type { StackConfig } from "../../components/policy/load";
 import { SAMPLE_HOST_KEY } from "../support/config";
 import { LocalPortalHost } from "../support/localHost";
+import { pgrep, waitFor, writeBulk } from "../support/processes";
 
 /**
  * The agent for real: restic, s3rver over HTTPS and sshd on 127.0.0.1, a
@@ -238,26 +239,20 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
     host.clearServerCalls();
     const { job: next } = await host.runSchedule(config, "weekly");
     expect(next.code).to.equal(0);
+    // Out of its schedule's retention: neither counted in its keep slots nor forgotten by it.
+    const kept = host.snapshots(config).filter((x) => x.tags.includes(`run:${failed.runId}`));
+    expect(kept.map((x) => x.short_id)).to.deep.equal([mine[0].short_id]);
+    expect(kept[0].tags).to.include("failed-schedule:weekly").and.not.include("schedule:weekly");
   });
 
   it("a run killed with SIGKILL mid-backup, then a good run: servers back, restic check clean, nothing lost", async () => {
     // Enough data that the backup is surely still running when it is killed.
     const big = path.join(host.layout.portalServer, "base", "bulk");
-    mkdirSync(big, { recursive: true });
-    execFileSync("bash", [
-      "-c",
-      `for i in $(seq 1 24); do head -c 16777216 /dev/urandom > ${JSON.stringify(big)}/blob-$i.bin; done`,
-    ]);
+    writeBulk(big, 24);
     host.clearServerCalls();
     const job = host.startSchedule(config, "weekly");
     // Wait until restic is uploading, then kill the whole job (agent and restic) at once.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const ps = spawnSync("pgrep", ["-g", String(job.pid), "-f", "restic .*backup"], { encoding: "utf8" });
-      if (ps.stdout.trim()) break;
-      if (Date.now() > deadline) throw new Error("restic backup never started");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor("restic backup", () => pgrep("-g", String(job.pid), "-f", "restic .*backup").length > 0);
     await new Promise((r) => setTimeout(r, 1500));
     process.kill(-job.pid, "SIGKILL");
     const killed = await job.done;
@@ -297,20 +292,10 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
   for (const signal of ["SIGTERM", "SIGHUP"] as const) {
     it(`a run stopped with ${signal} mid-backup fails as interrupted, and starts the servers again first`, async () => {
       const big = path.join(host.layout.portalServer, "base", "bulk");
-      mkdirSync(big, { recursive: true });
-      execFileSync("bash", [
-        "-c",
-        `for i in $(seq 1 16); do head -c 16777216 /dev/urandom > ${JSON.stringify(big)}/blob-$i.bin; done`,
-      ]);
+      writeBulk(big, 16);
       host.clearServerCalls();
       const job = host.startSchedule(config, "weekly");
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const ps = spawnSync("pgrep", ["-g", String(job.pid), "-f", "restic .*backup"], { encoding: "utf8" });
-        if (ps.stdout.trim()) break;
-        if (Date.now() > deadline) throw new Error("restic backup never started");
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitFor("restic backup", () => pgrep("-g", String(job.pid), "-f", "restic .*backup").length > 0);
       // The agent alone gets the signal, as from systemctl stop (KillMode=process) or a closed terminal.
       spawnSync("pkill", [`-${signal.slice(3)}`, "-g", String(job.pid), "-f", "agent.json run weekly"]);
       const done = await job.done;
