@@ -1,11 +1,13 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { loadHostConfig } from "../../../agent/config";
 import { StepError, UsageError } from "../../../agent/errors";
-import { errorLineOf, must, run } from "../../../agent/exec";
+import { errorLineOf, must, run, runShell } from "../../../agent/exec";
+import { alertCommand, request } from "../../../agent/alerts";
+import { KeptLog, testContext, testHostConfig } from "../../support/agentHost";
 import { holdLock } from "../../../agent/lock";
 import { renderHostConfig } from "../../../components/render/agentConfig";
 import { loadPolicy } from "../../../components/policy/load";
@@ -108,5 +110,91 @@ describe("agent core: the one command runner, the host config, the run lock", ()
     expect(spawnSync("flock", ["-n", lock, "true"]).status).to.equal(1);
     release!();
     expect(spawnSync("flock", ["-n", lock, "true"]).status).to.equal(0);
+  });
+});
+
+describe("agent core: failure paths of the streams and commands (real restic, bash)", function () {
+  this.timeout(120_000);
+  let dir = "";
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), "dxb-streams-"));
+    writeFileSync(path.join(dir, "password"), "streams test\n");
+    writeFileSync(path.join(dir, "env.json"), "{}");
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("a restic that fails before the dump ends stops the dump: the step fails, nothing hangs on a full pipe", async () => {
+    // No repository at all: restic exits at once while 200 MiB are still to come.
+    const { restic } = testContext(testHostConfig(dir));
+    const e = await restic
+      .backupStdin("piece:db-dam", "/dx-t/dam.pgdump", [], {
+        cmd: "head",
+        args: ["-c", String(200 << 20), "/dev/zero"],
+        what: "pg_dump of dam",
+      })
+      .catch((x: unknown) => x);
+    expect(e).to.be.instanceOf(StepError);
+    expect((e as StepError).message).to.match(
+      /restic backup --stdin of \/dx-t\/dam\.pgdump failed .* before pg_dump of dam finished/,
+    );
+  });
+
+  it("restic dump into a file that cannot be written fails the step", async () => {
+    const { restic } = testContext(testHostConfig(dir));
+    expect((await restic.run(["init"])).code).to.equal(0);
+    writeFileSync(path.join(dir, "data.txt"), "x".repeat(100_000));
+    const b = await restic.backup(["--", path.join(dir, "data.txt")]);
+    expect(b.code, b.stderr).to.equal(0);
+    const e = await restic
+      .dumpToFile(
+        "piece:remote-crm",
+        b.summary!.snapshotId,
+        path.join(dir, "data.txt"),
+        path.join(dir, "no", "such", "dir", "out"),
+      )
+      .catch((x: unknown) => x);
+    expect(e).to.be.instanceOf(StepError);
+    expect((e as StepError).message).to.match(/writing .*no\/such\/dir\/out failed/);
+  });
+
+  it("an operator's command that leaves a daemon behind is done when it exits", async () => {
+    const marker = `dxb-daemon-${process.pid}-${Date.now()}`;
+    const log = path.join(dir, "run.log");
+    const r = await runShell(`echo starting; exec -a ${marker} sleep 30 & echo started`, log);
+    expect(r.code).to.equal(0);
+    // Done, although the daemon it started still holds the log open.
+    const alive = spawnSync("pgrep", ["-f", marker], { encoding: "utf8" }).stdout.trim();
+    expect(alive).to.not.equal("");
+    spawnSync("pkill", ["-f", marker]);
+    expect(readFileSync(log, "utf8")).to.include("started");
+  });
+});
+
+describe("agent alerts: what is sent and what is not", () => {
+  it("a URL with user:password@ is sent without them, with an Authorization header", () => {
+    expect(request("https://hc-ping.com/abc")).to.deep.equal({ url: "https://hc-ping.com/abc", headers: {} });
+    expect(request("https://bot:s%3Acret@hooks.example.com/x")).to.deep.equal({
+      url: "https://hooks.example.com/x",
+      headers: { authorization: `Basic ${Buffer.from("bot:s:cret").toString("base64")}` },
+    });
+  });
+
+  it("a job that found the run lock held (exit 75) pages nobody and keeps its status", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "dxb-alert-"));
+    try {
+      writeFileSync(path.join(dir, "password"), "x\n");
+      writeFileSync(path.join(dir, "env.json"), "{}");
+      // A receiver that is not there: any attempt to send would be logged as alert-failed.
+      writeFileSync(path.join(dir, "hook"), "http://127.0.0.1:9/hook\n");
+      const log = new KeptLog();
+      const ctx = testContext(testHostConfig(dir, { alerts: { webhookUrlFile: path.join(dir, "hook") } }), log);
+      expect(await alertCommand(ctx, "nightly", 75)).to.equal(75);
+      expect(log.lines).to.deep.equal([]);
+      // The same hook for a failed job does try, and says so when it cannot.
+      expect(await alertCommand(ctx, "nightly", 1)).to.equal(1);
+      expect(log.text()).to.match(/alert-failed: the webhook could not be reached/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
