@@ -60,6 +60,12 @@ export class PostgresServer {
       ],
       this.port,
     );
+    // The port opens before the server takes queries ("the database system is starting up"): wait for it.
+    const deadline = Date.now() + 60_000;
+    while (spawnSync("runuser", this.asSuperuser("pg_isready", "postgres"), { stdio: "ignore" }).status !== 0) {
+      if (Date.now() > deadline) throw new Error("PostgreSQL did not become ready within a minute");
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** runuser arguments that run a PostgreSQL client tool as the superuser against `database` over the Unix socket. */
