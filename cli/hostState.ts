@@ -2,18 +2,31 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import type { z } from "zod";
 import type { Host, Policy } from "../components/policy/types";
 import { shQuote } from "../components/render/shell";
 import { repositoryUrl, resticOptions } from "../components/storage/repository";
 import { runOverSsh } from "../components/hosts/ssh";
+import { drillSummarySchema, runSummarySchema, type DrillSummary, type RunSummary } from "../shared/records";
 
 const execFileAsync = promisify(execFile);
 
-/** What an agent's state directory says, as read from a host. */
+/** A run known only from the recovery point it left in the repository: its status comes with the next run. */
+export interface RecordedRun {
+  runId: string;
+  schedule: string;
+  end: string;
+  result: "recorded";
+  failedStep: null;
+  message: null;
+  snapshotIds: string[];
+}
+
+/** What an agent's state directory says, as read from a host, in the record types the agent writes. */
 export interface HostState {
   /** Every run the agent recorded (runs.jsonl), oldest first. */
-  runs: Array<Record<string, unknown>>;
-  drill?: Record<string, unknown>;
+  runs: Array<RunSummary | RecordedRun>;
+  drill?: DrillSummary;
 }
 
 /**
@@ -114,17 +127,20 @@ export async function fetchStateFromRepository(
   const tag = (s: SnapshotJson, name: string) => s.tags?.find((t) => t.startsWith(`${name}:`))?.slice(name.length + 1);
   for (const s of snapshots) {
     const runId = tag(s, "run");
-    if (!runId || known.has(runId)) continue;
+    const schedule = tag(s, "schedule");
+    if (!runId || !schedule || known.has(runId)) continue;
     state.runs.push({
       runId,
-      schedule: tag(s, "schedule"),
+      schedule,
       end: new Date(s.time).toISOString(),
       result: "recorded",
+      failedStep: null,
+      message: null,
       snapshotIds: [s.id.slice(0, 8)],
     });
   }
   // Runs older than the history the record carries come from their snapshots: keep the order by time.
-  state.runs.sort((a, b) => Date.parse(String(a.end)) - Date.parse(String(b.end)));
+  state.runs.sort((a, b) => Date.parse(a.end) - Date.parse(b.end));
   return state;
 }
 
@@ -137,12 +153,28 @@ function firstLine(text: string): string {
   );
 }
 
+/** runs.jsonl and drill-status.json as the agent wrote them; a line that is not one is an error naming it. */
 function parseState(runs: string, drill: string): HostState {
+  const parse = <T>(schema: z.ZodType<T>, text: string, where: string): T => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new Error(`${where} is not JSON: ${text.slice(0, 80)}`);
+    }
+    const r = schema.safeParse(value);
+    if (!r.success) {
+      const i = r.error.issues[0];
+      throw new Error(`${where}: ${i.path.join(".") || "(the whole record)"}: ${i.message}`);
+    }
+    return r.data;
+  };
   return {
     runs: runs
       .split("\n")
-      .filter((l) => l.trim().startsWith("{"))
-      .map((l) => JSON.parse(l) as Record<string, unknown>),
-    drill: drill.trim() ? (JSON.parse(drill) as Record<string, unknown>) : undefined,
+      .map((l, i) => [l.trim(), i + 1] as const)
+      .filter(([l]) => l !== "")
+      .map(([l, n]) => parse(runSummarySchema, l, `runs.jsonl line ${n}`)),
+    drill: drill.trim() ? parse(drillSummarySchema, drill, "drill-status.json") : undefined,
   };
 }

@@ -45,7 +45,7 @@ const GRACE_MS = 3 * 3600_000;
  * A successful run, or one known only from the recovery point it left in the
  * repository (`recorded`: its status travels with the next run's record).
  */
-function producedRecoveryPoint(run: Record<string, unknown>): boolean {
+function producedRecoveryPoint(run: HostState["runs"][number]): boolean {
   return run.result === "success" || run.result === "recorded";
 }
 
@@ -96,43 +96,43 @@ export function statusReport(
       const success = [...runs].reverse().find((r) => r.result === "success");
       const newestPoint = [...runs].reverse().find((r) => producedRecoveryPoint(r));
       const failure = [...runs].reverse().find((r) => !producedRecoveryPoint(r));
-      const since = newestPoint ? new Date(String(newestPoint.end)) : undefined;
+      const since = newestPoint ? new Date(newestPoint.end) : undefined;
       const missed = expectedSince(s, since, now).map((d) => d.toISOString());
       if (missed.length) {
         findings.push({
           severity: policy.production ? "error" : "warning",
           path: `dxbackup:schedules[${policy.schedules.indexOf(s)}]`,
-          message: `${host.name} / ${s.name}: ${missed.length} run(s) since ${newestPoint ? `the last ${newestPoint.result === "success" ? "success" : "recovery point"} at ${String(newestPoint.end)}` : "the last week"} produced no recovery point (the first due ${missed[0]})${failure ? `; the last failure: ${String(failure.result)} at step ${String(failure.failedStep)}` : ""}`,
+          message: `${host.name} / ${s.name}: ${missed.length} run(s) since ${newestPoint ? `the last ${newestPoint.result === "success" ? "success" : "recovery point"} at ${newestPoint.end}` : "the last week"} produced no recovery point (the first due ${missed[0]})${failure ? `; the last failure: ${failure.result} at step ${failure.failedStep}` : ""}`,
         });
       }
       return {
         schedule: s.name,
         lastRun: last && {
-          runId: String(last.runId),
-          end: String(last.end),
-          result: String(last.result),
-          failedStep: last.failedStep as string | null,
-          message: last.message as string | null,
+          runId: last.runId,
+          end: last.end,
+          result: last.result,
+          failedStep: last.failedStep,
+          message: last.message,
         },
-        lastSuccess: success ? String(success.end) : undefined,
+        lastSuccess: success?.end,
         lastFailure: failure && {
-          end: String(failure.end),
-          result: String(failure.result),
-          failedStep: failure.failedStep as string | null,
-          message: failure.message as string | null,
+          end: failure.end,
+          result: failure.result,
+          failedStep: failure.failedStep,
+          message: failure.message,
         },
         missedRuns: missed,
       };
     });
     const drill = state.drill;
-    const verified = drill?.result === "success" ? String(drill.end) : undefined;
+    const verified = drill?.result === "success" ? drill.end : undefined;
     for (const d of policy.schedules.filter((s) => s.kind === "drill" && s.hosts.includes(host.name))) {
       const due = expectedSince(d, verified ? new Date(verified) : undefined, now);
       if (due.length) {
         findings.push({
           severity: "warning",
           path: `dxbackup:schedules[${policy.schedules.indexOf(d)}]`,
-          message: `${host.name}: no verified restore drill since ${verified ?? "the last week"} although '${d.name}' was due ${due.length} time(s)${drill?.result === "failed" ? `; the last drill failed at step ${String(drill.failedStep)}` : ""}`,
+          message: `${host.name}: no verified restore drill since ${verified ?? "the last week"} although '${d.name}' was due ${due.length} time(s)${drill?.result === "failed" ? `; the last drill failed at step ${drill.failedStep}` : ""}`,
         });
       }
     }
@@ -141,11 +141,7 @@ export function statusReport(
       reachable: true,
       schedules: statuses,
       lastVerified: verified,
-      lastDrill: drill && {
-        result: String(drill.result),
-        end: String(drill.end),
-        failedStep: drill.failedStep as string | null,
-      },
+      lastDrill: drill && { result: drill.result, end: drill.end, failedStep: drill.failedStep },
     };
   });
   return { stack, now: now.toISOString(), hosts, findings };

@@ -3,6 +3,7 @@
  * (status.json, one line of runs.jsonl), the pieces of a recovery point and
  * the drill status. Pure: shared by the agent and the control plane.
  */
+import { z } from "zod";
 
 /** One piece a run captured: string values only (they travel as NUL-separated lists too). */
 export interface PieceRecord {
@@ -80,3 +81,35 @@ export interface DrillStatus {
 
 /** Tag of a run's snapshots when a failure after the snapshot means they are no recovery point. */
 export const NOT_A_RECOVERY_POINT_TAG = "not-a-recovery-point";
+
+/**
+ * What `dxbackup status` reads of a run: one line of runs.jsonl, as any agent
+ * version wrote it (the bash agent's lines have fewer fields). Read from a
+ * host, so checked, never trusted: a line that does not parse is an error.
+ */
+export const runSummarySchema = z.object({
+  runId: z.string(),
+  schedule: z.string(),
+  end: z.string(),
+  result: z.enum(["success", "partial", "failed"]),
+  failedStep: z.string().nullable().default(null),
+  message: z.string().nullable().default(null),
+  snapshotIds: z.array(z.string()).default([]),
+  /** Absent in lines of agents before the tag existed: their failed runs took no recovery point. */
+  recoveryPoint: z.boolean().optional(),
+});
+export type RunSummary = z.output<typeof runSummarySchema>;
+
+/** What `dxbackup status` reads of drill-status.json. */
+export const drillSummarySchema = z.object({
+  result: z.enum(["success", "failed"]),
+  end: z.string(),
+  failedStep: z.string().nullable().default(null),
+  message: z.string().nullable().default(null),
+});
+export type DrillSummary = z.output<typeof drillSummarySchema>;
+
+// The agent writes RunStatus and DrillStatus; status reads them with the schemas above. If a field
+// they read changes its name or type on the writing side, these stop compiling.
+export const writtenRunIsReadable = (r: RunStatus): z.input<typeof runSummarySchema> => r;
+export const writtenDrillIsReadable = (d: DrillStatus): z.input<typeof drillSummarySchema> => d;

@@ -11,6 +11,7 @@ import { replacingInputs } from "../../components/plan/replacements";
 import { diffPlans } from "../../components/plan/diff";
 import { renderDiffText } from "../../components/render/plan/diff";
 import { expectGolden } from "../support/golden";
+import type { RunStatus } from "../../shared/records";
 
 const NOW = new Date("2026-11-28T03:00:00Z");
 const ROOT = path.join(__dirname, "..", "..");
@@ -440,5 +441,80 @@ describe("dxbackup status from the repositories: what it needs to know", () => {
     expect(report.findings.filter((f: { severity: string }) => f.severity === "error").length).to.be.at.least(
       restic.length,
     );
+  });
+
+  it("reads runs.jsonl through the agent's record types: lines of every agent version, a bad line named", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "dxb-state-"));
+    try {
+      const written: RunStatus = {
+        runId: "20261128T020000Z-nightly",
+        policy: "dx-dev",
+        host: "portal-dev",
+        schedule: "nightly",
+        mode: "online",
+        start: "2026-11-28T02:00:00Z",
+        end: "2026-11-28T02:10:00Z",
+        durationSeconds: 600,
+        result: "failed",
+        failedStep: "db-release",
+        message: "pg_dump: error: connection refused",
+        snapshotIds: [],
+        pieces: [],
+        bytesAdded: 0,
+        bytesProcessed: 0,
+        files: 0,
+        filesNew: 0,
+        filesChanged: 0,
+        missingPaths: [],
+        downtimeSeconds: 0,
+        pruned: false,
+        iim: { packagesDigest: "", stateDigest: "", packages: [] },
+        repository: "s3:...",
+        agentVersion: 2,
+        recoveryPoint: false,
+      };
+      // A line of the bash agent: fewer fields, no recoveryPoint.
+      const bashEra = {
+        runId: "20261127T020000Z-nightly",
+        schedule: "nightly",
+        end: "2026-11-27T02:09:00Z",
+        result: "success",
+        failedStep: null,
+        message: null,
+        snapshotIds: ["0a1b2c3d"],
+      };
+      writeFileSync(path.join(dir, "runs.jsonl"), `${JSON.stringify(bashEra)}\n${JSON.stringify(written)}\n`);
+      const read = async () =>
+        JSON.parse(
+          (
+            await statusCommand({
+              stack: "dev",
+              config: readStackConfig(stackFilePath("dev")),
+              stateDirs: { "portal-dev": dir },
+              format: "json",
+              now: NOW,
+            })
+          ).stdout,
+        );
+      const report = await read();
+      const nightly = report.hosts[0].schedules.find((x: { schedule: string }) => x.schedule === "nightly");
+      expect(nightly.lastSuccess).to.equal("2026-11-27T02:09:00Z");
+      expect(nightly.lastFailure).to.deep.equal({
+        end: "2026-11-28T02:10:00Z",
+        result: "failed",
+        failedStep: "db-release",
+        message: "pg_dump: error: connection refused",
+      });
+
+      writeFileSync(
+        path.join(dir, "runs.jsonl"),
+        `${JSON.stringify(bashEra)}\n${JSON.stringify({ ...written, result: "ok" })}\n`,
+      );
+      const bad = await read();
+      expect(bad.hosts[0]).to.deep.include({ reachable: false });
+      expect(bad.hosts[0].error).to.match(/^runs\.jsonl line 2: result: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
