@@ -38,7 +38,22 @@ function context(configFile: string): AgentContext {
   const log = new Logger(config.host);
   const restic = new Restic(config);
   restic.onStaleLock = () => log.warn("stale-lock", "the repository is locked; removing stale locks and retrying");
-  return { configFile, agentPath: process.argv[1] ?? "dxbackup-agent", config, state, log, restic };
+  return { configFile, agentPath: agentPath(), config, state, log, restic };
+}
+
+/** The command that runs this agent again: the executable itself (linux-x64 runtime), or the script Node runs. */
+function agentPath(): string {
+  return isSea() ? process.execPath : (process.argv[1] ?? "dxbackup-agent");
+}
+
+/** Runs as a single executable application? `node:sea` exists from Node 20.12 on; before, it cannot be one. */
+function isSea(): boolean {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require("node:sea") as { isSea(): boolean }).isSea();
+  } catch {
+    return false;
+  }
 }
 
 function parseTime(v: string): Date {

@@ -12,7 +12,7 @@ import { performance } from "node:perf_hooks";
 import { parseCronFile, runCronJob } from "../cli/local/cron";
 import { createPortalTree } from "../cli/local/portalTree";
 import { hostFiles } from "../components/hosts/hostFiles";
-import { agentBundle } from "../components/render/agentBundle";
+import { agentArtifact, agentFile } from "../components/render/agentArtifact";
 import { loadPolicy } from "../components/policy/load";
 import { TARGETS } from "../components/policy/schema";
 import { targetPaths } from "../components/policy/targets";
@@ -113,15 +113,20 @@ export async function benchAgent(): Promise<void> {
     const rawFirst = rawRun();
 
     // The agent, installed with the real installer, run the way its cron entry runs it.
-    const install = spawnSync("sh", ["-c", remoteCommand(renderInstallScript(policy.name, host), false)], {
+    const agent = agentArtifact("node");
+    const installer = `${remoteCommand(renderInstallScript(policy.name, host), false)} 00000000-0000-4000-8000-000000000000`;
+    const upload = spawnSync("sh", ["-c", `${installer} upload ${agent.runtime} ${agent.digest}`], {
+      input: readFileSync(agentFile(agent)),
+      encoding: "utf8",
+    });
+    if (upload.status !== 0) throw new Error(`upload failed: ${upload.stderr}`);
+    const install = spawnSync("sh", ["-c", installer], {
       input: renderBundle(
-        hostFiles(
-          policy,
-          host,
-          `${path.join(root, "repos")}/${policy.name}/portal-1`,
-          { repositoryPassword: "bench", storageEnvironment: {} },
-          agentBundle(),
-        ),
+        hostFiles(policy, host, `${path.join(root, "repos")}/${policy.name}/portal-1`, {
+          repositoryPassword: "bench",
+          storageEnvironment: {},
+        }),
+        agent,
       ),
       encoding: "utf8",
     });

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { randomUUID } from "node:crypto";
 import { installDiff, type InstallInputs } from "./installDiff";
+import { readAgentArtifact } from "./agentCache";
 import { runOverSsh } from "./ssh";
 
 /** The state of one install, as the provider stores it. */
@@ -11,11 +12,24 @@ interface InstallState extends InstallInputs {
   installOutput: string;
 }
 
-/** Runs the installer or uninstaller over SSH; a non-zero exit fails the step with the script's last lines. */
-async function runScript(step: string, inputs: InstallInputs, command: string, installId: string, stdin = "") {
+/** The installer's answer when the host has not received the agent the bundle names (see install.sh). */
+const AGENT_MISSING = 3;
+
+class AgentMissing extends Error {}
+
+/**
+ * Runs the installer or uninstaller over SSH with `args` after the script; a
+ * non-zero exit fails the step with the script's last lines.
+ */
+async function runScript(
+  step: string,
+  inputs: InstallInputs,
+  command: string,
+  args: string,
+  stdin: string | Buffer = "",
+) {
   const connection = { ...inputs.connection, privateKey: inputs.privateKey };
-  // The id is a UUID (checked by the scripts too): safe as a bare word on the command line.
-  const result = await runOverSsh(connection, `${command} ${installId}`, stdin).catch((err: Error) => {
+  const result = await runOverSsh(connection, `${command} ${args}`, stdin).catch((err: Error) => {
     const gone =
       step === "uninstall"
         ? " (a host that is gone for good: set hosts[].decommissioned: true and run pulumi up, then remove it)"
@@ -25,19 +39,52 @@ async function runScript(step: string, inputs: InstallInputs, command: string, i
   if (result.code !== 0) {
     // The cause and the script's verdict: the last lines, not only the last one.
     const tail = (result.stderr || result.stdout).trim().split("\n").slice(-10).join("\n");
-    throw new Error(`${step} on ${inputs.connection.host} exited ${result.code}:\n${tail}`);
+    const message = `${step} on ${inputs.connection.host} exited ${result.code}:\n${tail}`;
+    throw result.code === AGENT_MISSING && /AGENT-MISSING/.test(tail) ? new AgentMissing(message) : new Error(message);
   }
   return result.stdout.trim();
 }
 
-/** What the provider's create and update run: the installer, with the bundle on stdin. */
-export function installOverSsh(inputs: InstallInputs, installId: string): Promise<string> {
-  return runScript("install", inputs, inputs.install, installId, inputs.bundle);
+/** The words after the script: checked, since they are put on a command line. */
+function words(installId: string, ...more: string[]): string {
+  // The id is a UUID (checked by the scripts too); the runtime and digest are checked here.
+  for (const w of [installId, ...more]) {
+    if (!/^[0-9a-z-]+$/.test(w)) throw new Error(`install: refusing the command-line word '${w}'`);
+  }
+  return [installId, ...more].join(" ");
+}
+
+/**
+ * What the provider's create and update run. The agent (up to ~100 MB for the
+ * linux-x64 executable) is sent only when the host may not have it: always at
+ * create, at an update only when its digest changed; an install that finds it
+ * missing on the host anyway (removed, or another machine reinstalled) exits
+ * AGENT-MISSING before changing anything, and is run again after an upload.
+ * Then the installer, with the bundle of config files on stdin.
+ */
+export async function installOverSsh(inputs: InstallInputs, installId: string, hostHasAgent = false): Promise<string> {
+  const { runtime, digest } = inputs.agent;
+  const upload = () =>
+    runScript(
+      "upload",
+      inputs,
+      inputs.install,
+      words(installId, "upload", runtime, digest),
+      readAgentArtifact(inputs.agent),
+    );
+  const install = () => runScript("install", inputs, inputs.install, words(installId), inputs.bundle);
+  const received = hostHasAgent ? undefined : await upload();
+  try {
+    return [received, await install()].filter(Boolean).join("\n");
+  } catch (e) {
+    if (!(e instanceof AgentMissing) || received !== undefined) throw e;
+    return [await upload(), await install()].join("\n");
+  }
 }
 
 /** What the provider's delete runs: the uninstaller, which leaves an install of another identity alone. */
 export function uninstallOverSsh(inputs: InstallInputs, installId: string): Promise<string> {
-  return runScript("uninstall", inputs, inputs.uninstall, installId);
+  return runScript("uninstall", inputs, inputs.uninstall, words(installId));
 }
 
 /**
@@ -47,6 +94,7 @@ export function uninstallOverSsh(inputs: InstallInputs, installId: string): Prom
  * the agent the new `create` had just installed), every change but a new
  * address is an in-place update; see `installDiff`.
  */
+
 const provider: pulumi.dynamic.ResourceProvider<InstallInputs, InstallState> = {
   async diff(_id, olds, news) {
     const diff = installDiff(olds, news);
@@ -65,7 +113,7 @@ const provider: pulumi.dynamic.ResourceProvider<InstallInputs, InstallState> = {
     const installId = olds.installId ?? id;
     // Decommissioning only records that the host is gone: nothing reaches it any more.
     if (news.decommissioned === true) return { outs: { ...olds, decommissioned: true } };
-    const installOutput = await installOverSsh(news, installId);
+    const installOutput = await installOverSsh(news, installId, olds.agent?.digest === news.agent.digest);
     return { outs: { ...news, installId, installOutput } };
   },
   async delete(id, props) {
@@ -85,7 +133,8 @@ export type AgentInstallArgs = {
  * The backup agent installed on one host over SSH: create and update run the
  * idempotent installer with the bundle on stdin (secrets never on a command
  * line), delete runs the uninstaller, which removes the schedule and keeps
- * the backups.
+ * the backups. The state holds the agent's digest and where its file is on
+ * this machine, never the agent itself.
  */
 export class AgentInstall extends pulumi.dynamic.Resource {
   declare readonly installId: pulumi.Output<string>;

@@ -3,7 +3,7 @@ import { selectPieces, type Piece } from "../policy/pieces";
 import type { Host, Policy } from "../policy/types";
 import { pieceSecrets, secretFile } from "../render/pieceConfig";
 import { agentLayout, renderHostConfig, renderHostConfigFile, renderStorageEnv } from "../render/agentConfig";
-import type { BundleFile } from "../render/bundle";
+import type { BundleAgent, BundleFile } from "../render/bundle";
 import {
   alertUnitName,
   renderAlertService,
@@ -39,14 +39,11 @@ export function hostPieceSecrets(policy: Policy, host: Host): string[] {
   return [...new Set([...hostPieces(policy, host).flatMap(pieceSecrets), ...alertKeys])].sort();
 }
 
-/** Every file the agent needs on `host`, systemd and cron variants both included. Pure. */
-export function hostFiles(
-  policy: Policy,
-  host: Host,
-  repositoryUrl: string,
-  secrets: HostSecrets,
-  agentScript: string,
-): BundleFile[] {
+/**
+ * Every file the agent needs on `host`, systemd and cron variants both
+ * included, but the agent itself (sent on its own, see AgentInstall). Pure.
+ */
+export function hostFiles(policy: Policy, host: Host, repositoryUrl: string, secrets: HostSecrets): BundleFile[] {
   const l = agentLayout(host);
   const { configDir, systemdDir, cronDir } = host.agent;
   const schedules = policy.schedules.filter((s) => s.hosts.includes(host.name));
@@ -64,7 +61,6 @@ export function hostFiles(
     ...extra,
   });
   const files: BundleFile[] = [
-    file(l.agent, "0755", agentScript),
     file(
       l.config,
       "0600",
@@ -112,8 +108,9 @@ export function hostFiles(
  * A digest of everything but the secrets: it changes whenever the agent, its
  * config or the schedule changes, and is safe to show in a plan.
  */
-export function filesDigest(files: readonly BundleFile[]): string {
+export function filesDigest(files: readonly BundleFile[], agent: BundleAgent): string {
   const h = createHash("sha256");
+  h.update(`agent\0${agent.runtime}\0${agent.digest}\0`);
   for (const f of files.filter((x) => !x.secret)) h.update(`${f.path}\0${f.mode}\0${f.scheduler}\0${f.content}\0`);
   return h.digest("hex");
 }

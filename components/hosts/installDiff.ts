@@ -12,7 +12,10 @@ export interface InstallInputs {
   privateKey: string;
   install: string;
   uninstall: string;
+  /** The config files and secrets, and the digest of the agent they go with (see renderBundle). */
   bundle: string;
+  /** The agent sent beside the bundle, by digest (its bytes are in the deploying user's cache, never in state). */
+  agent: { runtime: "node" | "linux-x64"; digest: string };
   configDigest: string;
   decommissioned?: boolean;
 }
@@ -41,6 +44,8 @@ const UPDATING_INPUTS = [
   "install",
   "uninstall",
   "bundle",
+  "agent.runtime",
+  "agent.digest",
   "configDigest",
   "decommissioned",
 ] as const;

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Host, Policy } from "../policy/types";
-import { agentBundle } from "../render/agentBundle";
+import { agentArtifact } from "../render/agentArtifact";
 import { renderBundle } from "../render/bundle";
 import { remoteCommand, renderInstallScript, renderUninstallScript } from "../render/installer";
 import type { HostStorageAccess } from "../storage/backupStore";
@@ -41,7 +41,7 @@ export class PortalHostBackup extends pulumi.ComponentResource {
   constructor(name: string, args: PortalHostBackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dxbackup:hosts:PortalHostBackup", name, {}, opts);
     const { policy, host } = args;
-    const agentScript = agentBundle();
+    const agent = agentArtifact(host.agent.runtime);
 
     const files = pulumi
       .all([
@@ -52,9 +52,9 @@ export class PortalHostBackup extends pulumi.ComponentResource {
         pulumi.all(args.pieceSecrets ?? {}),
       ])
       .apply(([url, repositoryPassword, storageEnvironment, sftpPrivateKey, pieces]) =>
-        hostFiles(policy, host, url, { repositoryPassword, storageEnvironment, sftpPrivateKey, pieces }, agentScript),
+        hostFiles(policy, host, url, { repositoryPassword, storageEnvironment, sftpPrivateKey, pieces }),
       );
-    this.configDigest = pulumi.unsecret(files.apply(filesDigest));
+    this.configDigest = pulumi.unsecret(files.apply((f) => filesDigest(f, agent)));
 
     this.install = new AgentInstall(
       `${name}-install`,
@@ -68,7 +68,8 @@ export class PortalHostBackup extends pulumi.ComponentResource {
         privateKey: pulumi.secret(args.sshPrivateKey),
         install: remoteCommand(renderInstallScript(policy.name, host), host.ssh.sudo),
         uninstall: remoteCommand(renderUninstallScript(policy.name, host), host.ssh.sudo),
-        bundle: pulumi.secret(files.apply(renderBundle)),
+        bundle: pulumi.secret(files.apply((f) => renderBundle(f, agent))),
+        agent,
         configDigest: this.configDigest,
         decommissioned: host.decommissioned,
       },

@@ -31,7 +31,11 @@ function hostKeyBlob(line: string): Buffer | undefined {
  * connection is refused unless the server proves that key, so secrets on stdin
  * only ever reach the host that was meant.
  */
-export function runOverSsh(connection: SshConnection, command: string, stdin = ""): Promise<SshResult> {
+export function runOverSsh(
+  connection: SshConnection,
+  command: string,
+  stdin: string | Buffer = "",
+): Promise<SshResult> {
   const where = `${connection.user ?? "root"}@${connection.host}:${connection.port ?? 22}`;
   const pinned = connection.hostKey === undefined ? undefined : hostKeyBlob(connection.hostKey);
   if (connection.hostKey !== undefined && !pinned) {

@@ -67,6 +67,7 @@ export function resolveHost(input: HostInput, policy: string): Host {
       cronDir: a.cronDir ?? DEFAULT_AGENT_DIRS.cronDir,
       scheduler: a.scheduler,
       restic: a.restic,
+      runtime: a.runtime,
     },
   };
 }

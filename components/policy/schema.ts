@@ -271,9 +271,15 @@ export const hostSchema = z
         restic: z.union([z.literal("restic"), agentPath]).default("restic"),
         /** `auto` uses systemd timers when systemd runs, else a cron.d entry. */
         scheduler: z.enum(["auto", "systemd", "cron"]).default("auto"),
+        /**
+         * How the agent runs: `node` (default), one JavaScript file run by the host's Node.js 20 or
+         * later; `linux-x64`, a self-contained executable (Node's single executable application,
+         * about 100 MB, sent only when it changes) for x86-64 Linux hosts without Node.js.
+         */
+        runtime: z.enum(["node", "linux-x64"]).default("node"),
       })
       .strict()
-      .default({ scheduler: "auto", restic: "restic" }),
+      .default({ scheduler: "auto", restic: "restic", runtime: "node" }),
   })
   .strict();
 

@@ -29,6 +29,8 @@ export interface AgentPaths {
   scheduler: "auto" | "systemd" | "cron";
   /** The restic binary: `restic` from PATH, or an absolute path. */
   restic: string;
+  /** How the agent runs: with the host's Node.js, or as a linux-x64 executable. */
+  runtime: "node" | "linux-x64";
 }
 
 export interface IimDirs {

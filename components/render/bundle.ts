@@ -3,11 +3,15 @@
  * installer's stdin. Paths and contents are base64 so that no byte of either
  * is ever interpreted by a shell; `install.sh` is the reader.
  *
- *   dxbackup-bundle 1
+ *   dxbackup-bundle 2
+ *   agent <node|linux-x64> <sha256>
  *   file <mode> <all|systemd|cron> <base64 path>
  *   <base64 content, 76 columns>
  *   .
  *   end
+ *
+ * The agent itself is not in the bundle, only its digest: it is sent on its
+ * own, and only when the host does not have it (see AgentInstall).
  */
 export interface BundleFile {
   path: string;
@@ -24,10 +28,16 @@ function base64Lines(text: string): string {
   return (b64.match(/.{1,76}/g) ?? []).map((l) => `${l}\n`).join("");
 }
 
-export function renderBundle(files: readonly BundleFile[]): string {
+/** The agent a bundle installs: the file sent beside it must have this digest. */
+export interface BundleAgent {
+  runtime: "node" | "linux-x64";
+  digest: string;
+}
+
+export function renderBundle(files: readonly BundleFile[], agent: BundleAgent): string {
   const records = files.map(
     (f) =>
       `file ${f.mode} ${f.scheduler} ${Buffer.from(f.path, "utf8").toString("base64")}\n${base64Lines(f.content)}.\n`,
   );
-  return `dxbackup-bundle 1\n${records.join("")}end\n`;
+  return `dxbackup-bundle 2\nagent ${agent.runtime} ${agent.digest}\n${records.join("")}end\n`;
 }

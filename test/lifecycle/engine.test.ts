@@ -1,6 +1,7 @@
 import type { Stack } from "@pulumi/pulumi/automation";
 import { expect } from "chai";
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -162,6 +163,40 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
     expect(agentConfig.schedules.nightly.retention).to.deep.include({ keepLast: 5 });
     const { job, status } = await host.runSchedule(config, "nightly");
     expect(job.code, JSON.stringify(status)).to.equal(0);
+  });
+
+  it("the agent is sent only when it changes and never lands in the state; linux-x64 sends the executable once", async () => {
+    const { host: h } = host.policy(config);
+    const outputOf = async () => String((await installsInState())["dx-it-portal-1-install"].outputs.installOutput);
+    // A config change: the installer runs, the agent stays where it is.
+    config = withValue(config, "retention", { keepLast: 6 });
+    stack = await deploy(config);
+    await up(stack);
+    expect(await outputOf()).to.match(/changed=1 removed=0 agent=unchanged$/);
+    expect(await outputOf()).to.not.match(/agent received/);
+
+    config = withHosts(config, ([one]) => [
+      { ...one, agent: { ...(one.agent as Record<string, unknown>), runtime: "linux-x64" } },
+    ]);
+    stack = await deploy(config);
+    expect(await installSteps(stack)).to.deep.equal({ "dx-it-portal-1-install": ["update"] });
+    await up(stack);
+    expect(await outputOf()).to.match(
+      /^dx-backup install \[portal-1\]: agent received: linux-x64 sha256 [0-9a-f]{12}\n/,
+    );
+    expect(await outputOf()).to.match(/agent=installed linux-x64 [0-9a-f]{12}$/);
+    const installed = readFileSync(path.join(h.agent.installDir, "bin", "dxbackup-agent"));
+    expect(installed.subarray(0, 4).toString("latin1")).to.equal("\x7fELF");
+    const { job, status } = await host.runSchedule(config, "nightly");
+    expect(job.code, JSON.stringify(status)).to.equal(0);
+
+    // The state: the agent's runtime, digest and file on this machine; not ~100 MB of executable.
+    const state = JSON.stringify((await stack.exportStack()).deployment);
+    expect(state.length).to.be.below(200_000);
+    const install = (await installsInState())["dx-it-portal-1-install"].outputs.agent as Record<string, string>;
+    expect(install.runtime).to.equal("linux-x64");
+    expect(createHash("sha256").update(installed).digest("hex")).to.equal(install.digest);
+    await stack.preview({ expectNoChanges: true, color: "never" });
   });
 
   it("a pinned host key that the host does not have is refused before anything is sent", async () => {

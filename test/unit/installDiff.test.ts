@@ -7,6 +7,7 @@ const base: InstallInputs = {
   install: "bash -c install",
   uninstall: "bash -c uninstall",
   bundle: "bundle",
+  agent: { runtime: "node", digest: "a".repeat(64) },
   configDigest: "abc",
   decommissioned: false,
 };
@@ -24,6 +25,8 @@ describe("installDiff: what the engine does to an agent install", () => {
   it("config, bundle, secrets, login, SSH port and pinned key: an in-place update", () => {
     for (const change of [
       (i: InstallInputs) => (i.bundle = "other"),
+      (i: InstallInputs) => (i.agent.digest = "b".repeat(64)),
+      (i: InstallInputs) => (i.agent.runtime = "linux-x64"),
       (i: InstallInputs) => (i.configDigest = "def"),
       (i: InstallInputs) => (i.privateKey = "other key"),
       (i: InstallInputs) => (i.connection.user = "dxbackup"),

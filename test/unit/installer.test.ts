@@ -1,18 +1,26 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
 import { hostFiles } from "../../components/hosts/hostFiles";
 import type { Policy } from "../../components/policy/types";
-import { renderBundle, type BundleFile } from "../../components/render/bundle";
+import { renderBundle, type BundleAgent, type BundleFile } from "../../components/render/bundle";
 import { remoteCommand, renderInstallScript, renderUninstallScript } from "../../components/render/installer";
-import { agentBundle } from "../../components/render/agentBundle";
+import { agentArtifact, agentFile } from "../../components/render/agentArtifact";
 import { policyWithAgentIn } from "../support/hostPolicy";
 
 /** Runs a command string the way an SSH session does: through the login shell (sh), stdin attached. */
-function runAsSsh(command: string, stdin = ""): { status: number | null; stdout: string; stderr: string } {
+function runAsSsh(
+  command: string,
+  stdin: string | Buffer = "",
+): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync("sh", ["-c", command], { input: stdin, encoding: "utf8" });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+const INSTALL_ID = "00000000-0000-4000-8000-000000000000";
+const agent = agentArtifact("node");
 
 function filesFor(policy: Policy, pieces: Record<string, string> = {}): BundleFile[] {
   const secrets = {
@@ -20,15 +28,38 @@ function filesFor(policy: Policy, pieces: Record<string, string> = {}): BundleFi
     repositoryPassword: "pw'$(touch /tmp/x)",
     storageEnvironment: { AWS_ACCESS_KEY_ID: "AKIA", AWS_SECRET_ACCESS_KEY: "s3cr3t" },
   };
-  return hostFiles(policy, policy.hosts[0], "s3:https://s3.example.com/b/portal-1", secrets, agentBundle());
+  return hostFiles(policy, policy.hosts[0], "s3:https://s3.example.com/b/portal-1", secrets);
 }
 
+/** The installer as the provider runs it: `<script> ID [upload RUNTIME SHA256]`. */
+function script(policy: Policy, ...args: string[]) {
+  return `${remoteCommand(renderInstallScript(policy.name, policy.hosts[0]), false)} ${[INSTALL_ID, ...args].join(" ")}`;
+}
+
+/** What the provider's upload sends: the agent's bytes, named by their digest. */
+function upload(
+  policy: Policy,
+  bytes: Buffer = readFileSync(agentFile(agent)),
+  runtime = agent.runtime,
+  digest = agent.digest,
+) {
+  return runAsSsh(script(policy, "upload", runtime, digest), bytes);
+}
+
+/** The install step alone (the host must have the agent already). */
+function installOnly(policy: Policy, files = filesFor(policy), a: BundleAgent = agent) {
+  return runAsSsh(script(policy), renderBundle(files, a));
+}
+
+/** A create: upload, then install. */
 function install(policy: Policy, files = filesFor(policy)) {
-  return runAsSsh(remoteCommand(renderInstallScript(policy.name, policy.hosts[0]), false), renderBundle(files));
+  const sent = upload(policy);
+  if (sent.status !== 0) return sent;
+  return installOnly(policy, files);
 }
 
 function uninstall(policy: Policy) {
-  return runAsSsh(remoteCommand(renderUninstallScript(policy.name, policy.hosts[0]), false));
+  return runAsSsh(`${remoteCommand(renderUninstallScript(policy.name, policy.hosts[0]), false)} ${INSTALL_ID}`);
 }
 
 const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
@@ -53,9 +84,108 @@ describe("host installer and uninstaller (real bash, as the SSH session runs the
     // cron is the scheduler here: no systemd units are written.
     expect(existsSync(`${a.systemdDir}/dxbackup-dx-test-nightly.timer`)).to.equal(false);
 
-    const second = install(made.policy);
+    const second = installOnly(made.policy);
     expect(second.status).to.equal(0);
-    expect(second.stdout).to.match(/files=5 changed=0 removed=0/);
+    expect(second.stdout).to.match(/files=5 changed=0 removed=0 agent=unchanged/);
+  });
+
+  it("an install that names an agent the host has not received changes nothing and says AGENT-MISSING", () => {
+    const made = policyWithAgentIn();
+    root = made.root;
+    const r = installOnly(made.policy);
+    expect(r.status).to.equal(3);
+    expect(r.stderr).to.match(
+      /AGENT-MISSING node [0-9a-f]{64}: the host has not received this agent; nothing was changed/,
+    );
+    const a = made.policy.hosts[0].agent;
+    for (const dir of [a.installDir, a.configDir, a.stateDir, `${a.cronDir}/dxbackup-dx-test`]) {
+      expect(existsSync(dir), dir).to.equal(false);
+    }
+    // After the upload the same install goes through, and takes the received agent.
+    expect(upload(made.policy).stdout).to.match(/agent received: node sha256 [0-9a-f]{12}/);
+    const after = installOnly(made.policy);
+    expect(after.stdout).to.match(/changed=5 removed=0 agent=installed node [0-9a-f]{12}/);
+    expect(readFileSync(`${a.installDir}/bin/dxbackup-agent`)).to.deep.equal(readFileSync(agentFile(agent)));
+    expect(readdirSync(`${a.installDir}/bin`)).to.deep.equal(["dxbackup-agent"]);
+  });
+
+  it("a new agent replaces the installed one; removing it on the host makes the next install ask for it", () => {
+    const made = policyWithAgentIn();
+    root = made.root;
+    expect(install(made.policy).status).to.equal(0);
+    const a = made.policy.hosts[0].agent;
+    const next = Buffer.concat([readFileSync(agentFile(agent)), Buffer.from("\n// the next version\n")]);
+    const nextAgent = { runtime: "node" as const, digest: createHash("sha256").update(next).digest("hex") };
+    expect(upload(made.policy, next, "node", nextAgent.digest).status).to.equal(0);
+    expect(installOnly(made.policy, filesFor(made.policy), nextAgent).stdout).to.match(
+      /changed=1 removed=0 agent=installed/,
+    );
+    expect(readFileSync(`${a.installDir}/bin/dxbackup-agent`)).to.deep.equal(next);
+    rmSync(`${a.installDir}/bin/dxbackup-agent`);
+    expect(installOnly(made.policy, filesFor(made.policy), nextAgent).status).to.equal(3);
+  });
+
+  it("refuses an agent that arrives damaged, or does not run here, and leaves nothing behind", () => {
+    const made = policyWithAgentIn();
+    root = made.root;
+    const a = made.policy.hosts[0].agent;
+    const damaged = upload(made.policy, readFileSync(agentFile(agent)).subarray(0, 1000));
+    expect(damaged.status).to.equal(1);
+    expect(damaged.stderr).to.match(
+      /the agent arrived damaged \(sha256 [0-9a-f]{64}, expected [0-9a-f]{64}\); nothing was installed/,
+    );
+    expect(existsSync(a.installDir)).to.equal(false);
+
+    const notAgent = Buffer.from("throw new Error('SyntaxError of another program')\n");
+    const digest = createHash("sha256").update(notAgent).digest("hex");
+    const r = upload(made.policy, notAgent, "node", digest);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.match(/the node agent cannot run on this host \(Node\.js v\d+.*\); nothing was installed/);
+    expect(existsSync(a.installDir)).to.equal(false);
+  });
+
+  describe("agent.runtime linux-x64: the single executable", function () {
+    this.timeout(120_000);
+    const sea = () => agentArtifact("linux-x64");
+    const withRuntime = () =>
+      policyWithAgentIn((c) => {
+        const h = (c.hosts as Array<{ agent: Record<string, unknown> }>)[0];
+        h.agent.runtime = "linux-x64";
+      });
+
+    it("installs an executable that runs with no Node.js on its PATH", () => {
+      const made = withRuntime();
+      root = made.root;
+      const a = sea();
+      expect(upload(made.policy, readFileSync(agentFile(a)), a.runtime, a.digest).status).to.equal(0);
+      const r = installOnly(made.policy, filesFor(made.policy), a);
+      expect(r.stdout, r.stderr).to.match(/agent=installed linux-x64 [0-9a-f]{12}/);
+      const exe = `${made.policy.hosts[0].agent.installDir}/bin/dxbackup-agent`;
+      const run = spawnSync(exe, ["--version"], { env: { PATH: "/nonexistent" }, encoding: "utf8" });
+      expect(run.stdout.trim()).to.match(/^dxbackup-agent \d+$/);
+      expect(run.stderr).to.equal("");
+    });
+
+    it("refuses it, naming the cause, where it cannot run (a noexec install dir), and installs nothing", () => {
+      const made = withRuntime();
+      root = made.root;
+      const a = sea();
+      const opt = path.dirname(made.policy.hosts[0].agent.installDir);
+      mkdirSync(opt, { recursive: true });
+      const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "noexec", "tmpfs", opt], { encoding: "utf8" });
+      expect(mounted.status, `mount needs root: ${mounted.stderr}`).to.equal(0);
+      try {
+        const r = upload(made.policy, readFileSync(agentFile(a)), a.runtime, a.digest);
+        expect(r.status).to.equal(1);
+        expect(r.stderr).to.match(
+          /the linux-x64 agent cannot run on this host \(.*Permission denied\); nothing was installed/,
+        );
+        expect(readdirSync(opt)).to.deep.equal([]);
+        expect(installOnly(made.policy, filesFor(made.policy), a).status).to.equal(3);
+      } finally {
+        spawnSync("umount", [opt]);
+      }
+    });
   });
 
   it("removes the files of a schedule that was dropped, and only those", () => {
@@ -119,8 +249,8 @@ describe("host installer and uninstaller (real bash, as the SSH session runs the
     const made = policyWithAgentIn();
     root = made.root;
     install(made.policy);
-    const truncated = renderBundle(filesFor(made.policy)).replace(/end\n$/, "");
-    const r = runAsSsh(remoteCommand(renderInstallScript(made.policy.name, made.policy.hosts[0]), false), truncated);
+    const truncated = renderBundle(filesFor(made.policy), agent).replace(/end\n$/, "");
+    const r = runAsSsh(script(made.policy), truncated);
     expect(r.status).to.not.equal(0);
     expect(r.stderr).to.match(/ended early; nothing was removed/);
     expect(existsSync(`${made.policy.hosts[0].agent.configDir}/agent.json`)).to.equal(true);

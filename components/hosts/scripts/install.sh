@@ -12,9 +12,17 @@
 # update). It is written to the state dir so that an uninstall carrying another
 # identity (an old resource deleted after a rename or an address change that
 # reached this same machine) leaves this install alone.
+#
+# The agent is not in the bundle, only its runtime and sha256. `install.sh ID
+# upload RUNTIME SHA256` receives the agent itself on stdin (the provider sends
+# it only when the host may not have it), checks its digest and that it runs
+# here, and keeps it beside the agent until the install that names it. An
+# install naming an agent the host has neither installed nor received exits 3
+# (AGENT-MISSING) before it changes anything; the provider then uploads it.
 set -euo pipefail
 umask 077
 INSTALL_ID=${1:-}
+MODE=${2:-install}
 
 : "${POLICY:?}" "${HOST_NAME:?}" "${INSTALL_DIR:?}" "${CONFIG_DIR:?}" "${STATE_DIR:?}" "${SYSTEMD_DIR:?}" "${CRON_DIR:?}" "${SCHEDULER:?}"
 : "${AGENT:?}" "${AGENT_CONFIG:?}" "${PASSWORD_FILE:?}" "${FILE_ENGINE:?}" "${ENGINE_COMMAND:?}"
@@ -30,12 +38,61 @@ if ! command -v "$ENGINE_COMMAND" >/dev/null; then
   fail "the Spectrum Protect client ${ENGINE_COMMAND} is not installed: install the backup-archive client (dsmc) first"
 fi
 
-# The agent is a Node.js program: the scheduler finds `node` on the standard PATH.
-node_major=$(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin node -p 'process.versions.node.split(".")[0]' 2>/dev/null || true)
-case "$node_major" in
-  "" | *[!0-9]*) fail "Node.js is not installed: the dx-backup agent runs on Node.js 20 or later (apt-get install nodejs, dnf install nodejs20, or your platform's Node.js 20+ package)" ;;
+STD_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# What the agent's runtime needs of this host, checked before anything is written.
+check_runtime() { # check_runtime RUNTIME
+  case "$1" in
+    node)
+      # The agent is one JavaScript file: the scheduler finds `node` on the standard PATH.
+      local node_major
+      node_major=$(PATH=$STD_PATH node -p 'process.versions.node.split(".")[0]' 2>/dev/null || true)
+      case "$node_major" in
+        "" | *[!0-9]*) fail "Node.js is not installed: the dx-backup agent runs on Node.js 20 or later (apt-get install nodejs, dnf install nodejs20, or your platform's Node.js 20+ package), or set hosts[].agent.runtime: linux-x64 for the self-contained executable" ;;
+      esac
+      [ "$node_major" -ge 20 ] || fail "Node.js $node_major is too old: the dx-backup agent needs Node.js 20 or later (or set hosts[].agent.runtime: linux-x64)"
+      ;;
+    linux-x64)
+      local system
+      system="$(uname -s)-$(uname -m)"
+      [ "$system" = Linux-x86_64 ] || fail "this host is $system: hosts[].agent.runtime linux-x64 runs on x86-64 Linux only; set hosts[].agent.runtime: node (the host then needs Node.js 20 or later)"
+      ;;
+    *) fail "unknown agent runtime '$1'" ;;
+  esac
+}
+sha256_of() { sha256sum <"$1" | cut -d' ' -f1; }
+valid_digest() { case "$1" in *[!0-9a-f]* | "") return 1 ;; *) [ "${#1}" = 64 ] ;; esac; }
+
+case "$INSTALL_ID" in
+  *[!0-9a-f-]*) fail "bad install id '$INSTALL_ID'" ;;
 esac
-[ "$node_major" -ge 20 ] || fail "Node.js $node_major is too old: the dx-backup agent needs Node.js 20 or later"
+
+if [ "$MODE" = upload ]; then
+  runtime=${3:-} digest=${4:-}
+  valid_digest "$digest" || fail "bad agent digest '$digest'"
+  check_runtime "$runtime"
+  mkdir -p "$INSTALL_DIR/bin"
+  upload=$(mktemp "$INSTALL_DIR/bin/.agent-upload.XXXXXX")
+  # shellcheck disable=SC2064 # the path is fixed now
+  trap "rm -f '$upload'; find '$INSTALL_DIR' -depth -type d -empty -delete 2>/dev/null || true" EXIT
+  cat >"$upload"
+  got=$(sha256_of "$upload")
+  [ "$got" = "$digest" ] || fail "the agent arrived damaged (sha256 $got, expected $digest); nothing was installed"
+  chmod 0755 "$upload"
+  # It must run here (libraries, a noexec mount): refused now, not at 2 a.m.
+  if [ "$runtime" = node ]; then
+    probe=$(PATH=$STD_PATH node "$upload" --version 2>&1) || probe_rc=$?
+  else
+    probe=$("$upload" --version 2>&1) || probe_rc=$?
+  fi
+  if [ "${probe_rc:-0}" != 0 ] || [ "${probe%% *}" != dxbackup-agent ]; then
+    fail "the $runtime agent cannot run on this host (${probe##*$'\n'}); nothing was installed"
+  fi
+  mv -f "$upload" "$INSTALL_DIR/bin/.agent-$digest"
+  trap - EXIT
+  say "agent received: $runtime sha256 ${digest:0:12}"
+  exit 0
+fi
+[ "$MODE" = install ] || fail "unknown mode '$MODE'"
 
 if [ "$SCHEDULER" = auto ]; then
   if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then SCHEDULER=systemd; else SCHEDULER=cron; fi
@@ -55,11 +112,23 @@ owned() {
   esac
 }
 
+read -r header || fail "no bundle on stdin"
+[ "$header" = "dxbackup-bundle 2" ] || fail "stdin is not a dx-backup bundle of this version (got '${header:0:40}')"
+read -r kind agent_runtime agent_digest || fail "the bundle ended before its agent record"
+{ [ "$kind" = agent ] && valid_digest "$agent_digest"; } || fail "bad bundle agent record '$kind'"
+check_runtime "$agent_runtime"
+# The agent the bundle names: the one installed, or one received by an upload. Neither: nothing changes.
+agent_new=""
+if ! { [ -f "$AGENT" ] && [ "$(sha256_of "$AGENT")" = "$agent_digest" ]; }; then
+  agent_new="$INSTALL_DIR/bin/.agent-$agent_digest"
+  if ! { [ -f "$agent_new" ] && [ "$(sha256_of "$agent_new")" = "$agent_digest" ]; }; then
+    printf 'dx-backup install [%s]: AGENT-MISSING %s %s: the host has not received this agent; nothing was changed\n' "$HOST_NAME" "$agent_runtime" "$agent_digest" >&2
+    exit 3
+  fi
+fi
+
 mkdir -p "$STATE_DIR"
 chmod 0700 "$STATE_DIR"
-case "$INSTALL_ID" in
-  *[!0-9a-f-]*) fail "bad install id '$INSTALL_ID'" ;;
-esac
 new_manifest=$(mktemp "$STATE_DIR/.installed-files.XXXXXX")
 decoded=$(mktemp "$STATE_DIR/.decoded.XXXXXX")
 staged=""
@@ -98,8 +167,6 @@ install_file() { # install_file MODE PATH  (content on stdin)
   staged=""
 }
 
-read -r header || fail "no bundle on stdin"
-[ "$header" = "dxbackup-bundle 1" ] || fail "stdin is not a dx-backup bundle (got '${header:0:40}')"
 complete=0
 while read -r kind mode group encoded_path; do
   if [ "$kind" = end ]; then complete=1; break; fi
@@ -118,6 +185,19 @@ while read -r kind mode group encoded_path; do
   printf '%s\n' "$path" >>"$new_manifest"
 done
 [ "$complete" = 1 ] || fail "the bundle on stdin ended early; nothing was removed"
+
+# The agent: a rename in its own directory, so a run that has it open keeps the old one.
+if [ -n "$agent_new" ]; then
+  mv -f "$agent_new" "$AGENT"
+  changed=$((changed + 1))
+  agent_state="installed $agent_runtime ${agent_digest:0:12}"
+else
+  unchanged=$((unchanged + 1))
+  agent_state="unchanged"
+fi
+printf '%s\n' "$AGENT" >>"$new_manifest"
+# Uploads of other versions (an install that failed after its upload) are of no use now.
+find "$INSTALL_DIR/bin" -maxdepth 1 -name '.agent-*' -type f -delete
 
 # Files of the previous install that are not in this bundle: a schedule was
 # removed, or the scheduler changed. Stop their timers before deleting them.
@@ -157,4 +237,4 @@ if [ -n "$INSTALL_ID" ]; then
   mv -f "$STATE_DIR/.install-id.new" "$STATE_DIR/install-id"
 fi
 
-say "scheduler=$SCHEDULER files=$((changed + unchanged)) changed=$changed removed=$removed"
+say "scheduler=$SCHEDULER files=$((changed + unchanged)) changed=$changed removed=$removed agent=$agent_state"
