@@ -1,12 +1,11 @@
-import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { chmodSync, createReadStream, lstatSync, mkdirSync, realpathSync, statSync, type ReadStream } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
 
 /**
  * Where the agents built for the hosts are kept, and how the AgentInstall
- * provider reads one back. Only Node built-ins: the engine serializes the
- * provider with what it references, and this is all it needs.
+ * provider sends one. Only Node built-ins: the engine serializes the provider
+ * with what it references, and this is all it needs.
  */
 
 /** An agent as the engine knows it: its runtime and the sha256 of its bytes. */
@@ -16,17 +15,42 @@ export interface AgentRef {
 }
 
 /**
+ * Refuses a cache another local user could change: what is in it runs as root
+ * on every host. Every directory from `/` down to DIR (symlinks resolved) must
+ * belong to root or to this user and be writable by nobody else, except a
+ * sticky one owned by root (`/tmp`), in which others cannot move our entries.
+ */
+function checkPrivate(dir: string): void {
+  const uid = process.getuid?.() ?? 0;
+  let d = realpathSync(dir);
+  for (;;) {
+    const st = statSync(d);
+    const othersWrite = (st.mode & 0o022) !== 0;
+    const sticky = (st.mode & 0o1000) !== 0;
+    const trusted = st.uid === uid || st.uid === 0;
+    if (!trusted || (othersWrite && !(sticky && st.uid === 0)) || (d === realpathSync(dir) && (st.mode & 0o077) !== 0))
+      throw new Error(
+        `the agent cache ${dir} is not private: ${d} is owned by uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}; ` +
+          "another user could change the agent the hosts run as root. Set DXBACKUP_CACHE_DIR to a directory only you can write",
+      );
+    if (d === "/") return;
+    d = path.dirname(d);
+  }
+}
+
+/**
  * A private, per-user cache (`$DXBACKUP_CACHE_DIR`, else `$XDG_CACHE_HOME/dx-backup`, else
- * `~/.cache/dx-backup`): the artifacts are code that runs as root on the hosts. The provider
- * re-checks each file's digest before sending it, so a changed file is refused, never sent.
+ * `~/.cache/dx-backup`), checked private on every use; the hosts check each agent's digest too.
  */
 export function agentCacheDir(): string {
   const base =
     process.env.DXBACKUP_CACHE_DIR ??
     path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), ".cache"), "dx-backup");
   const dir = path.join(base, "agents");
+  const created = lstatSync(dir, { throwIfNoEntry: false }) === undefined;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  if (created) chmodSync(dir, 0o700);
+  checkPrivate(dir);
   return dir;
 }
 
@@ -36,22 +60,17 @@ export function agentFile(a: AgentRef): string {
 }
 
 /**
- * The artifact's bytes, as the provider sends them: from this user's cache,
- * refused unless they still have the digest the engine planned with.
+ * The artifact as the provider sends it: streamed from this user's cache (up
+ * to ~100 MB, never whole in memory). The host checks the bytes against the
+ * digest the engine planned with and installs nothing else.
  */
-export function readAgentArtifact(a: AgentRef): Buffer {
+export function openAgentArtifact(a: AgentRef): { size: number; open: () => ReadStream } {
   const file = agentFile(a);
-  if (!existsSync(file)) {
+  const st = lstatSync(file, { throwIfNoEntry: false });
+  if (!st?.isFile()) {
     throw new Error(
       `the ${a.runtime} agent ${a.digest.slice(0, 12)} is not in ${path.dirname(file)}: run pulumi up as the user (and with the DXBACKUP_CACHE_DIR) that ran the program`,
     );
   }
-  const data = readFileSync(file);
-  const digest = createHash("sha256").update(data).digest("hex");
-  if (digest !== a.digest) {
-    throw new Error(
-      `the agent file ${file} changed since the plan (sha256 ${digest}, expected ${a.digest}): nothing was sent; run pulumi up again`,
-    );
-  }
-  return data;
+  return { size: st.size, open: () => createReadStream(file) };
 }

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { randomUUID } from "node:crypto";
+import type { Readable } from "node:stream";
 import { installDiff, type InstallInputs } from "./installDiff";
-import { readAgentArtifact } from "./agentCache";
+import { openAgentArtifact } from "./agentCache";
 import { runOverSsh } from "./ssh";
 
 /** The state of one install, as the provider stores it. */
@@ -26,7 +27,7 @@ async function runScript(
   inputs: InstallInputs,
   command: string,
   args: string,
-  stdin: string | Buffer = "",
+  stdin: string | Buffer | Readable = "",
 ) {
   const connection = { ...inputs.connection, privateKey: inputs.privateKey };
   const result = await runOverSsh(connection, `${command} ${args}`, stdin).catch((err: Error) => {
@@ -55,31 +56,29 @@ function words(installId: string, ...more: string[]): string {
 }
 
 /**
- * What the provider's create and update run. The agent (up to ~100 MB for the
- * linux-x64 executable) is sent only when the host may not have it: always at
- * create, at an update only when its digest changed; an install that finds it
- * missing on the host anyway (removed, or another machine reinstalled) exits
- * AGENT-MISSING before changing anything, and is run again after an upload.
- * Then the installer, with the bundle of config files on stdin.
+ * What the provider's create and update run: the installer, with the bundle of
+ * config files on stdin. The agent itself (up to ~100 MB for the linux-x64
+ * executable) is sent only when the host answers AGENT-MISSING, which it does
+ * before changing anything: then it is uploaded, streamed, and the install
+ * runs again. An unchanged agent costs nothing; a new one, one more session.
  */
-export async function installOverSsh(inputs: InstallInputs, installId: string, hostHasAgent = false): Promise<string> {
-  const { runtime, digest } = inputs.agent;
-  const upload = () =>
-    runScript(
-      "upload",
-      inputs,
-      inputs.install,
-      words(installId, "upload", runtime, digest),
-      readAgentArtifact(inputs.agent),
-    );
+export async function installOverSsh(inputs: InstallInputs, installId: string): Promise<string> {
   const install = () => runScript("install", inputs, inputs.install, words(installId), inputs.bundle);
-  const received = hostHasAgent ? undefined : await upload();
   try {
-    return [received, await install()].filter(Boolean).join("\n");
+    return await install();
   } catch (e) {
-    if (!(e instanceof AgentMissing) || received !== undefined) throw e;
-    return [await upload(), await install()].join("\n");
+    if (!(e instanceof AgentMissing)) throw e;
   }
+  const { runtime, digest } = inputs.agent;
+  const agent = openAgentArtifact(inputs.agent);
+  const received = await runScript(
+    "upload",
+    inputs,
+    inputs.install,
+    words(installId, "upload", runtime, digest, String(agent.size)),
+    agent.open(),
+  );
+  return `${received}\n${await install()}`;
 }
 
 /** What the provider's delete runs: the uninstaller, which leaves an install of another identity alone. */
@@ -113,7 +112,7 @@ const provider: pulumi.dynamic.ResourceProvider<InstallInputs, InstallState> = {
     const installId = olds.installId ?? id;
     // Decommissioning only records that the host is gone: nothing reaches it any more.
     if (news.decommissioned === true) return { outs: { ...olds, decommissioned: true } };
-    const installOutput = await installOverSsh(news, installId, olds.agent?.digest === news.agent.digest);
+    const installOutput = await installOverSsh(news, installId);
     return { outs: { ...news, installId, installOutput } };
   },
   async delete(id, props) {
@@ -133,8 +132,8 @@ export type AgentInstallArgs = {
  * The backup agent installed on one host over SSH: create and update run the
  * idempotent installer with the bundle on stdin (secrets never on a command
  * line), delete runs the uninstaller, which removes the schedule and keeps
- * the backups. The state holds the agent's digest and where its file is on
- * this machine, never the agent itself.
+ * the backups. The state holds the agent's runtime and digest, never the
+ * agent itself.
  */
 export class AgentInstall extends pulumi.dynamic.Resource {
   declare readonly installId: pulumi.Output<string>;

@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import { Client } from "ssh2";
 
 /** How the deploy reaches a host. */
@@ -34,7 +35,7 @@ function hostKeyBlob(line: string): Buffer | undefined {
 export function runOverSsh(
   connection: SshConnection,
   command: string,
-  stdin: string | Buffer = "",
+  stdin: string | Buffer | Readable = "",
 ): Promise<SshResult> {
   const where = `${connection.user ?? "root"}@${connection.host}:${connection.port ?? 22}`;
   const pinned = connection.hostKey === undefined ? undefined : hostKeyBlob(connection.hostKey);
@@ -60,7 +61,14 @@ export function runOverSsh(
             client.end();
             resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errOut).toString() });
           });
-          stream.end(stdin);
+          if (stdin instanceof Readable) {
+            // A large file (the agent): streamed, never whole in memory; a read error fails the step.
+            stdin.on("error", (e) => {
+              client.end();
+              reject(new Error(`${where}: ${e.message}`));
+            });
+            stdin.pipe(stream);
+          } else stream.end(stdin);
         });
       })
       .on("error", (err) =>

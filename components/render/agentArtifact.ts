@@ -4,10 +4,13 @@ import {
   chmodSync,
   copyFileSync,
   existsSync,
+  lstatSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import * as path from "node:path";
@@ -26,7 +29,33 @@ export type AgentArtifact = AgentRef;
 /** Node's single-executable-application fuse: the mark postject flips when it injects the blob. */
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 
+/** Node's SEA config: no code cache (V8's differs from build to build, and so would the digest). */
+const SEA_CONFIG = JSON.stringify({ main: "agent.js", output: "agent.blob", disableExperimentalSEAWarning: true });
+
+/** Artifacts not used for this long are removed from the cache (each use renews a file's time). */
+const CACHE_KEEP_DAYS = 30;
+
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
+
+function postjectVersion(): string {
+  return (JSON.parse(readFileSync(require.resolve("postject/package.json"), "utf8")) as { version: string }).version;
+}
+
+/**
+ * Removes what a killed build left (staged files, build directories) and
+ * artifacts unused for CACHE_KEEP_DAYS: every agent change adds up to 100 MB.
+ */
+function prune(dir: string, now = Date.now()): void {
+  for (const name of readdirSync(dir)) {
+    const file = path.join(dir, name);
+    const st = lstatSync(file, { throwIfNoEntry: false });
+    if (!st) continue;
+    const age = now - st.mtimeMs;
+    const leftover = name.startsWith(".build-") || name.endsWith(".new");
+    if ((leftover && age > 3600_000) || age > CACHE_KEEP_DAYS * 86_400_000)
+      rmSync(file, { recursive: true, force: true });
+  }
+}
 
 /** Writes `data` as `<dir>/<digest><suffix>` unless that file already holds exactly it. */
 function keep(dir: string, data: Buffer, suffix: string): string {
@@ -69,7 +98,7 @@ function seaExecutable(bundle: string, dir: string): string {
         "run pulumi with a nodejs.org or NodeSource build of Node.js 20 or later, or set hosts[].agent.runtime: node",
     );
   }
-  const key = sha256(`${sha256(bundle)}\0${sha256(node)}`);
+  const key = sha256(`${sha256(bundle)}\0${sha256(node)}\0${postjectVersion()}\0${SEA_CONFIG}`);
   const index = path.join(dir, `sea-${key}`);
   if (existsSync(index)) {
     const known = path.join(dir, readFileSync(index, "utf8").trim());
@@ -78,10 +107,7 @@ function seaExecutable(bundle: string, dir: string): string {
   const work = mkdtempSync(path.join(dir, ".build-"));
   try {
     writeFileSync(path.join(work, "agent.js"), bundle);
-    writeFileSync(
-      path.join(work, "sea.json"),
-      JSON.stringify({ main: "agent.js", output: "agent.blob", disableExperimentalSEAWarning: true }),
-    );
+    writeFileSync(path.join(work, "sea.json"), SEA_CONFIG);
     step("node --experimental-sea-config", process.execPath, ["--experimental-sea-config", "sea.json"], work);
     copyFileSync(process.execPath, path.join(work, "agent"));
     chmodSync(path.join(work, "agent"), 0o700);
@@ -110,8 +136,14 @@ export function agentArtifact(runtime: AgentRuntime): AgentArtifact {
   if (a === undefined) {
     const dir = agentCacheDir();
     const bundle = agentBundle();
+    prune(dir);
     const file = runtime === "node" ? keep(dir, Buffer.from(bundle), ".js") : seaExecutable(bundle, dir);
     a = { runtime, digest: sha256(readFileSync(file)) };
+    // The file's name is its digest: anything else is a cache entry changed behind our back.
+    if (path.basename(file) !== `${a.digest}${runtime === "node" ? ".js" : ""}`)
+      throw new Error(`the agent cache file ${file} does not have the digest of its name: remove it and run again`);
+    const now = new Date();
+    utimesSync(file, now, now);
     built.set(runtime, a);
   }
   return a;

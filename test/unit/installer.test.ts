@@ -43,7 +43,7 @@ function upload(
   runtime = agent.runtime,
   digest = agent.digest,
 ) {
-  return runAsSsh(script(policy, "upload", runtime, digest), bytes);
+  return runAsSsh(script(policy, "upload", runtime, digest, String(bytes.length)), bytes);
 }
 
 /** The install step alone (the host must have the agent already). */
@@ -132,7 +132,7 @@ describe("host installer and uninstaller (real bash, as the SSH session runs the
     const damaged = upload(made.policy, readFileSync(agentFile(agent)).subarray(0, 1000));
     expect(damaged.status).to.equal(1);
     expect(damaged.stderr).to.match(
-      /the agent arrived damaged \(sha256 [0-9a-f]{64}, expected [0-9a-f]{64}\); nothing was installed/,
+      /the agent arrived damaged, or its file changed on the deploying machine \(sha256 [0-9a-f]{64}, expected [0-9a-f]{64}\); nothing was installed/,
     );
     expect(existsSync(a.installDir)).to.equal(false);
 
@@ -142,6 +142,36 @@ describe("host installer and uninstaller (real bash, as the SSH session runs the
     expect(r.status).to.equal(1);
     expect(r.stderr).to.match(/the node agent cannot run on this host \(Node\.js v\d+.*\); nothing was installed/);
     expect(existsSync(a.installDir)).to.equal(false);
+  });
+
+  it("refuses an upload that would leave less than 50 MiB free, before writing it", () => {
+    const made = policyWithAgentIn();
+    root = made.root;
+    const opt = path.dirname(made.policy.hosts[0].agent.installDir);
+    mkdirSync(opt, { recursive: true });
+    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=40m", "tmpfs", opt], { encoding: "utf8" });
+    expect(mounted.status, `mount needs root: ${mounted.stderr}`).to.equal(0);
+    try {
+      const r = upload(made.policy);
+      expect(r.status).to.equal(1);
+      expect(r.stderr).to.match(
+        /not enough free space in .*\/opt\/dxbackup\/dx-test for the node agent: 40 MiB free, 50 MiB needed \(the agent and 50 MiB to spare\); nothing was installed/,
+      );
+      expect(readdirSync(opt)).to.deep.equal([]);
+    } finally {
+      spawnSync("umount", [opt]);
+    }
+  });
+
+  it("uninstall removes an agent that was received for an install that never came", () => {
+    const made = policyWithAgentIn();
+    root = made.root;
+    expect(upload(made.policy).status).to.equal(0);
+    const bin = `${made.policy.hosts[0].agent.installDir}/bin`;
+    expect(readdirSync(bin)).to.deep.equal([`.agent-${agent.digest}`]);
+    const r = uninstall(made.policy);
+    expect(r.stdout).to.match(/nothing installed; nothing to do/);
+    expect(existsSync(made.policy.hosts[0].agent.installDir)).to.equal(false);
   });
 
   describe("agent.runtime linux-x64: the single executable", function () {

@@ -13,12 +13,12 @@
 # identity (an old resource deleted after a rename or an address change that
 # reached this same machine) leaves this install alone.
 #
-# The agent is not in the bundle, only its runtime and sha256. `install.sh ID
-# upload RUNTIME SHA256` receives the agent itself on stdin (the provider sends
-# it only when the host may not have it), checks its digest and that it runs
-# here, and keeps it beside the agent until the install that names it. An
-# install naming an agent the host has neither installed nor received exits 3
-# (AGENT-MISSING) before it changes anything; the provider then uploads it.
+# The agent is not in the bundle, only its runtime and sha256. An install
+# naming an agent the host has neither installed nor received exits 3
+# (AGENT-MISSING) before it changes anything; the provider then runs
+# `install.sh ID upload RUNTIME SHA256 SIZE` with the agent on stdin, which
+# checks the free space, the digest and that the agent runs here, and keeps it
+# beside the installed one until the install that names it.
 set -euo pipefail
 umask 077
 INSTALL_ID=${1:-}
@@ -31,6 +31,7 @@ say() { printf 'dx-backup install [%s]: %s\n' "$HOST_NAME" "$*"; }
 fail() { printf 'dx-backup install [%s]: ERROR: %s\n' "$HOST_NAME" "$*" >&2; exit 1; }
 
 command -v base64 >/dev/null || fail "base64 (coreutils) is missing"
+command -v sha256sum >/dev/null || fail "sha256sum (coreutils) is missing"
 if ! command -v "$ENGINE_COMMAND" >/dev/null; then
   if [ "$FILE_ENGINE" = restic ]; then
     fail "restic ($ENGINE_COMMAND) is not installed: install it first (apt-get install restic, dnf install restic, or the static binary from github.com/restic/restic/releases; hosts[].agent.restic names where)"
@@ -67,16 +68,26 @@ case "$INSTALL_ID" in
 esac
 
 if [ "$MODE" = upload ]; then
-  runtime=${3:-} digest=${4:-}
+  runtime=${3:-} digest=${4:-} size=${5:-}
   valid_digest "$digest" || fail "bad agent digest '$digest'"
+  case "$size" in "" | *[!0-9]*) fail "bad agent size '$size'" ;; esac
   check_runtime "$runtime"
   mkdir -p "$INSTALL_DIR/bin"
+  # Agents received earlier for installs that never came are of no use now: their space is needed.
+  find "$INSTALL_DIR/bin" -maxdepth 1 -type f -name '.agent-*' ! -name ".agent-$digest" -delete
+  # The agent, and 50 MiB left over: /opt often holds WebSphere's logs and transaction logs too.
+  free_kb=$(df -Pk "$INSTALL_DIR/bin" | awk 'NR == 2 { print $4 }')
+  need_kb=$((size / 1024 + 51200))
+  if [ "$free_kb" -lt "$need_kb" ]; then
+    find "$INSTALL_DIR" -depth -type d -empty -delete 2>/dev/null || true
+    fail "not enough free space in $INSTALL_DIR for the $runtime agent: $((free_kb / 1024)) MiB free, $((need_kb / 1024)) MiB needed (the agent and 50 MiB to spare); nothing was installed"
+  fi
   upload=$(mktemp "$INSTALL_DIR/bin/.agent-upload.XXXXXX")
   # shellcheck disable=SC2064 # the path is fixed now
   trap "rm -f '$upload'; find '$INSTALL_DIR' -depth -type d -empty -delete 2>/dev/null || true" EXIT
   cat >"$upload"
   got=$(sha256_of "$upload")
-  [ "$got" = "$digest" ] || fail "the agent arrived damaged (sha256 $got, expected $digest); nothing was installed"
+  [ "$got" = "$digest" ] || fail "the agent arrived damaged, or its file changed on the deploying machine (sha256 $got, expected $digest); nothing was installed"
   chmod 0755 "$upload"
   # It must run here (libraries, a noexec mount): refused now, not at 2 a.m.
   if [ "$runtime" = node ]; then
@@ -167,6 +178,20 @@ install_file() { # install_file MODE PATH  (content on stdin)
   staged=""
 }
 
+# The agent first, as a file of the bundle always was: a rename in its own directory, so a run
+# that has it open keeps the old one.
+if [ -n "$agent_new" ]; then
+  mv -f "$agent_new" "$AGENT"
+  changed=$((changed + 1))
+  agent_state="installed $agent_runtime ${agent_digest:0:12}"
+else
+  unchanged=$((unchanged + 1))
+  agent_state="unchanged"
+fi
+printf '%s\n' "$AGENT" >>"$new_manifest"
+# Uploads of other versions (an install that failed after its upload) are of no use now.
+find "$INSTALL_DIR/bin" -maxdepth 1 -name '.agent-*' -type f -delete
+
 complete=0
 while read -r kind mode group encoded_path; do
   if [ "$kind" = end ]; then complete=1; break; fi
@@ -186,18 +211,6 @@ while read -r kind mode group encoded_path; do
 done
 [ "$complete" = 1 ] || fail "the bundle on stdin ended early; nothing was removed"
 
-# The agent: a rename in its own directory, so a run that has it open keeps the old one.
-if [ -n "$agent_new" ]; then
-  mv -f "$agent_new" "$AGENT"
-  changed=$((changed + 1))
-  agent_state="installed $agent_runtime ${agent_digest:0:12}"
-else
-  unchanged=$((unchanged + 1))
-  agent_state="unchanged"
-fi
-printf '%s\n' "$AGENT" >>"$new_manifest"
-# Uploads of other versions (an install that failed after its upload) are of no use now.
-find "$INSTALL_DIR/bin" -maxdepth 1 -name '.agent-*' -type f -delete
 
 # Files of the previous install that are not in this bundle: a schedule was
 # removed, or the scheduler changed. Stop their timers before deleting them.
