@@ -153,6 +153,9 @@ function firstLine(text: string): string {
   );
 }
 
+/** The host answered, but what it keeps is not what an agent writes. */
+export class UnreadableState extends Error {}
+
 /** runs.jsonl and drill-status.json as the agent wrote them; a line that is not one is an error naming it. */
 function parseState(runs: string, drill: string): HostState {
   const parse = <T>(schema: z.ZodType<T>, text: string, where: string): T => {
@@ -160,12 +163,12 @@ function parseState(runs: string, drill: string): HostState {
     try {
       value = JSON.parse(text);
     } catch {
-      throw new Error(`${where} is not JSON: ${text.slice(0, 80)}`);
+      throw new UnreadableState(`${where} is not JSON: ${text.slice(0, 80)}`);
     }
     const r = schema.safeParse(value);
     if (!r.success) {
       const i = r.error.issues[0];
-      throw new Error(`${where}: ${i.path.join(".") || "(the whole record)"}: ${i.message}`);
+      throw new UnreadableState(`${where}: ${i.path.join(".") || "(the whole record)"}: ${i.message}`);
     }
     return r.data;
   };
@@ -174,7 +177,8 @@ function parseState(runs: string, drill: string): HostState {
       .split("\n")
       .map((l, i) => [l.trim(), i + 1] as const)
       .filter(([l]) => l !== "")
-      .map(([l, n]) => parse(runSummarySchema, l, `runs.jsonl line ${n}`)),
+      // Over SSH only the last lines are read: the number counts the lines read.
+      .map(([l, n]) => parse(runSummarySchema, l, `runs.jsonl, line ${n} of those read`)),
     drill: drill.trim() ? parse(drillSummarySchema, drill, "drill-status.json") : undefined,
   };
 }

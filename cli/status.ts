@@ -10,6 +10,7 @@ import {
   type HostState,
   readStateDir,
   type RepositoryAccess,
+  UnreadableState,
 } from "./hostState";
 import type { CommandResult } from "./plan/command";
 
@@ -25,6 +26,8 @@ export interface ScheduleStatus {
 export interface HostStatus {
   host: string;
   reachable: boolean;
+  /** Reached, but its runs.jsonl or drill-status.json is not what an agent writes. */
+  unreadable?: boolean;
   error?: string;
   schedules: ScheduleStatus[];
   lastVerified?: string;
@@ -85,6 +88,7 @@ export function statusReport(
       return {
         host: host.name,
         reachable: false,
+        ...(state instanceof UnreadableState ? { unreadable: true } : {}),
         error: state instanceof Error ? state.message : "no state",
         schedules: [],
       };
@@ -150,7 +154,7 @@ export function statusReport(
 export function renderStatusText(r: StatusReport): string {
   const out = [`dx-backup status of stack '${r.stack}' at ${r.now}`, ""];
   for (const h of r.hosts) {
-    out.push(`${h.host}${h.reachable ? "" : `: UNREACHABLE (${h.error})`}`);
+    out.push(`${h.host}${h.reachable ? "" : `: ${h.unreadable ? "STATE UNREADABLE" : "UNREACHABLE"} (${h.error})`}`);
     for (const s of h.schedules) {
       const last = !s.lastRun
         ? "never ran"

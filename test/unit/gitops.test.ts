@@ -511,8 +511,8 @@ describe("dxbackup status from the repositories: what it needs to know", () => {
         `${JSON.stringify(bashEra)}\n${JSON.stringify({ ...written, result: "ok" })}\n`,
       );
       const bad = await read();
-      expect(bad.hosts[0]).to.deep.include({ reachable: false });
-      expect(bad.hosts[0].error).to.match(/^runs\.jsonl line 2: result: /);
+      expect(bad.hosts[0]).to.deep.include({ reachable: false, unreadable: true });
+      expect(bad.hosts[0].error).to.match(/^runs\.jsonl, line 2 of those read: result: /);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
