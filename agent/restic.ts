@@ -407,6 +407,25 @@ export class Restic {
 
 export const RESTIC_ERROR = /fatal|error/i;
 
+/** Whether VERSION (`restic 0.18.1`, as `version()` gives it) is at least MAJOR.MINOR. */
+export function resticAtLeast(version: string, major: number, minor: number): boolean {
+  const m = /(\d+)\.(\d+)\.\d+/.exec(version);
+  if (!m) return false;
+  const [maj, min] = [Number(m[1]), Number(m[2])];
+  return maj > major || (maj === major && min >= minor);
+}
+
+/**
+ * What newer restic versions add to a backup. 0.15+: `--no-scan` when nobody
+ * watches the progress (a scheduled run): the scan only estimates the total
+ * for the progress bar, and walks the whole tree a second time to do it.
+ * Not `--skip-if-unchanged` (0.17+): every run must leave a snapshot with its
+ * run tag and record, or its recovery point would not exist.
+ */
+export function backupFeatures(version: string, interactive: boolean): string[] {
+  return !interactive && resticAtLeast(version, 0, 15) ? ["--no-scan"] : [];
+}
+
 export function isLocked(stderr: string): boolean {
   return /already locked/.test(stderr);
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { shQuote } from "../../components/render/shell";
 import type { AgentContext } from "../context";
@@ -232,21 +232,23 @@ async function wholePointIntoDirectory(
   logFile: string,
 ): Promise<number> {
   const { config } = ctx;
-  const rp = await resolveRecoveryPoint(ctx, o.spec, o.before, o.schedule);
-  createTarget(target);
+  const recordIn = path.join(target, recordDirs(config, "").inSnapshot);
+  // Only into an empty target: when the two restic processes disagree, what was restored is removed.
+  const overlapped = o.spec === "latest" && o.before === undefined && (!lexists(target) || !readdirSync(target).length);
+  const rp = overlapped
+    ? await latestOverlapped(ctx, o, target, recordIn, logFile)
+    : await resolveRecoveryPoint(ctx, o.spec, o.before, o.schedule);
   const shown = shortId(rp.filesSnapshot);
-  ctx.log.info(
-    "restore",
-    `recovery point ${rp.runId} (${isoSeconds(rp.time)}), snapshot ${shown}: everything into ${target}`,
-  );
-  await ctx.restic.must(
-    "restore",
-    `restic restore of ${shown} into ${target}`,
-    ["restore", rp.filesSnapshot, "--target", target],
-    { logFile },
-  );
+  if (!overlapped) {
+    createTarget(target);
+    ctx.log.info(
+      "restore",
+      `recovery point ${rp.runId} (${isoSeconds(rp.time)}), snapshot ${shown}: everything into ${target}`,
+    );
+    await restoreSnapshot(ctx, rp.filesSnapshot, target, logFile);
+  }
   // Read back as data: the streamed pieces' snapshots and file names are checked against the config.
-  const record = readRestoredRecord(path.join(target, recordDirs(config, "").inSnapshot), `snapshot ${shown}`);
+  const record = readRestoredRecord(recordIn, `snapshot ${shown}`);
   if (record.runId !== rp.runId)
     throw new UsageError(
       `snapshot ${shown} of run ${rp.runId} holds the record of run ${JSON.stringify(record.runId)}: refused`,
@@ -266,6 +268,68 @@ async function wholePointIntoDirectory(
   }
   ctx.log.info("restore", `restored into ${target}; nothing on this host was changed`);
   return EXIT.ok;
+}
+
+function restoreSnapshot(ctx: AgentContext, snapshot: string, target: string, logFile: string) {
+  return ctx.restic.must(
+    "restore",
+    `restic restore of ${snapshot === "latest" ? "the latest recovery point" : shortId(snapshot)} into ${target}`,
+    ["restore", snapshot, "--target", target],
+    { logFile },
+  );
+}
+
+/**
+ * `restore latest --target EMPTY`: the restore starts at once, of restic's
+ * `latest` among the files snapshots of the host's schedules (a run that
+ * failed after its snapshot lost its schedule tag), while a second restic
+ * lists the snapshots to find the recovery point exactly as `resolve` does.
+ * Each restic process pays a key derivation first; side by side they pay it
+ * once in wall time. When they disagree (the newest point belongs to a
+ * schedule the host no longer has), the target, empty before, is emptied
+ * and the right point restored.
+ */
+async function latestOverlapped(
+  ctx: AgentContext,
+  o: RestoreOptions,
+  target: string,
+  recordIn: string,
+  logFile: string,
+): Promise<RecoveryPoint> {
+  createTarget(target);
+  const schedules = o.schedule !== undefined ? [o.schedule] : Object.keys(ctx.config.schedules);
+  const filters = schedules.flatMap((s) => ["--tag", `piece:files,schedule:${s}`]);
+  const listing = resolveRecoveryPoint(ctx, "latest", undefined, o.schedule);
+  const restoring = ctx.restic.must(
+    "restore",
+    `restic restore of the latest recovery point into ${target}`,
+    ["restore", "latest", "--host", ctx.config.host, ...filters, "--target", target],
+    { logFile },
+  );
+  const [point, restored] = await Promise.allSettled([listing, restoring]);
+  if (point.status === "rejected") throw point.reason;
+  const rp = point.value;
+  ctx.log.info(
+    "restore",
+    `recovery point ${rp.runId} (${isoSeconds(rp.time)}), snapshot ${shortId(rp.filesSnapshot)}: everything into ${target}`,
+  );
+  if (restored.status === "fulfilled" && restoredRunId(recordIn) === rp.runId) return rp;
+  // A restore that failed for another reason than finding no snapshot fails the step as it is.
+  if (restored.status === "rejected" && !/snapshot.*not found|no snapshot/i.test(String(restored.reason)))
+    throw restored.reason;
+  ctx.log.info("restore", `restic's latest was not recovery point ${rp.runId}: restoring that one instead`);
+  for (const entry of readdirSync(target)) rmSync(path.join(target, entry), { recursive: true, force: true });
+  await restoreSnapshot(ctx, rp.filesSnapshot, target, logFile);
+  return rp;
+}
+
+/** The run id of a restored record, or undefined when there is none to read. */
+function restoredRunId(recordIn: string): string | undefined {
+  try {
+    return readRestoredRecord(recordIn, "the restored snapshot").runId;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Into a directory: nothing on the host changes. The record comes along: it says what the files are. */

@@ -23,7 +23,7 @@ import { tryLock } from "../lock";
 import { humanBytes, isoSeconds } from "../log";
 import { capturePiece, piecePhase } from "../pieces";
 import { writeRecord } from "../record";
-import { RESTIC_ERROR, type BackupSummary } from "../restic";
+import { backupFeatures, RESTIC_ERROR, type BackupSummary } from "../restic";
 import { serversLeftStoppedBy, startServers, stopServers } from "../servers";
 import { renderRunMetrics } from "../metrics";
 import { dsmc, tsmCounts, tsmSpecs } from "./tsm";
@@ -366,7 +366,18 @@ async function backup(
           `  backup: ${String(Math.floor(p.percent * 100)).padStart(3)}%  ${p.filesDone}/${p.totalFiles} files  ${humanBytes(p.bytesDone)} / ${humanBytes(p.totalBytes)}`,
         )
     : undefined;
-  const r = await restic.backup(["--host", config.host, ...runTags, ...excludes, "--", ...paths], onProgress);
+  const r = await restic.backup(
+    [
+      "--host",
+      config.host,
+      ...backupFeatures(s.resticVersion, onProgress !== undefined),
+      ...runTags,
+      ...excludes,
+      "--",
+      ...paths,
+    ],
+    onProgress,
+  );
   log.endProgress();
   s.summary = r.summary;
   s.filesSnapshot = r.summary?.snapshotId;

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { loadHostConfig } from "../../../agent/config";
@@ -9,6 +9,7 @@ import { errorLineOf, must, run, runShell } from "../../../agent/exec";
 import { alertCommand, request } from "../../../agent/alerts";
 import { KeptLog, testContext, testHostConfig } from "../../support/agentHost";
 import { holdLock } from "../../../agent/lock";
+import { backupFeatures, resticAtLeast } from "../../../agent/restic";
 import { renderHostConfig } from "../../../components/render/agentConfig";
 import { loadPolicy } from "../../../components/policy/load";
 import { stackConfig, validConfig } from "../../support/config";
@@ -110,6 +111,37 @@ describe("agent core: the one command runner, the host config, the run lock", ()
     expect(spawnSync("flock", ["-n", lock, "true"]).status).to.equal(1);
     release!();
     expect(spawnSync("flock", ["-n", lock, "true"]).status).to.equal(0);
+  });
+});
+
+describe("agent core: newer restic features, by version", () => {
+  it("compares restic versions as numbers", () => {
+    expect(resticAtLeast("restic 0.15.0", 0, 15)).to.equal(true);
+    expect(resticAtLeast("restic 0.9.6", 0, 15)).to.equal(false);
+    expect(resticAtLeast("restic 0.14.0", 0, 15)).to.equal(false);
+    expect(resticAtLeast("restic 1.0.0", 0, 15)).to.equal(true);
+    expect(resticAtLeast("unknown", 0, 15)).to.equal(false);
+  });
+
+  it("skips the progress scan for scheduled runs with restic 0.15+, never with 0.14 or in a terminal", () => {
+    expect(backupFeatures("restic 0.18.1", false)).to.deep.equal(["--no-scan"]);
+    expect(backupFeatures("restic 0.18.1", true)).to.deep.equal([]);
+    expect(backupFeatures("restic 0.14.0", false)).to.deep.equal([]);
+    expect(backupFeatures("unknown", false)).to.deep.equal([]);
+  });
+
+  it("each restic here (Debian's, and the newest built by setup) takes exactly the flags the agent gives it", () => {
+    const newest = path.join(__dirname, "..", "..", "..", ".tools", "restic-newest", "restic");
+    const versions = new Set<string>();
+    for (const bin of ["restic", ...(existsSync(newest) ? [newest] : [])]) {
+      const version = spawnSync(bin, ["version"], { encoding: "utf8" }).stdout;
+      versions.add(version.split(" ")[1]);
+      const help = spawnSync(bin, ["backup", "--help"], { encoding: "utf8" }).stdout;
+      for (const f of backupFeatures(version, false)) expect(help, `${version}: ${f}`).to.include(f);
+      // 0.14 has no --no-scan: giving it would fail every run.
+      if (!resticAtLeast(version, 0, 15)) expect(help).to.not.include("--no-scan");
+    }
+    expect(versions.size, "scripts/setup.sh builds the newest restic beside Debian's").to.equal(2);
   });
 });
 

@@ -352,6 +352,13 @@ describe("agent restore (real restic, pg_restore, fake WebSphere scripts)", func
       expect(readFileSync(path.join(target, "dx-t", "dam.pgdump"), "utf8")).to.equal("PGDMP not really a dump");
       expect(readFileSync(path.join(target, "dx-t", "remote", "crm.json"), "utf8")).to.equal('{"crm": 1}\n');
       expect(h.log.text()).to.include(`restored into ${target}; nothing on this host was changed`);
+      // The failed run here kept its schedule tag (the agent's discard removes it): restic's own
+      // `latest`, started beside the listing, restored that run; the listing named p1; the target
+      // was emptied and p1 restored, its record checked above.
+      expect(h.log.text()).to.include(`restic's latest was not recovery point ${p1.runId}: restoring that one instead`);
+      expect(readFileSync(target + path.join(h.ctx.state.recoveryPoint, "recovery-point.json"), "utf8")).to.include(
+        p1.runId,
+      );
       expect(h.work(), "the work directory is removed").to.deep.equal([]);
 
       const again = await h.restore({ target, pieces: ["target:wpProfile"] });
