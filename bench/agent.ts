@@ -23,6 +23,7 @@ const SMALL_FILES = Number(process.env.BENCH_SMALL_FILES ?? 50_000);
 const LARGE_FILES = Number(process.env.BENCH_LARGE_FILES ?? 88);
 const LARGE_SIZE = 8 * 1024 * 1024;
 const UNCHANGED_ROUNDS = Number(process.env.BENCH_UNCHANGED_ROUNDS ?? 5);
+const FIRST_ROUNDS = Number(process.env.BENCH_FIRST_ROUNDS ?? 5);
 
 function seconds<T>(fn: () => T): [number, T] {
   const t = performance.now();
@@ -35,6 +36,8 @@ async function secondsAsync<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const out = await fn();
   return [(performance.now() - t) / 1000, out];
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function benchAgent(): Promise<void> {
   const root = mkdtempSync(path.join(tmpdir(), "dxb-bench-"));
@@ -103,22 +106,32 @@ export async function benchAgent(): Promise<void> {
     const env = { ...process.env, RESTIC_PASSWORD: "bench", RESTIC_CACHE_DIR: path.join(root, "raw-cache") };
     const restic = (...args: string[]) => execFileSync("restic", ["-r", rawRepo, ...args], { env, stdio: "ignore" });
     const excludes = host.excludes.flatMap((e) => ["--exclude", e]);
-    const [rawInitSeconds] = seconds(() => restic("init"));
     const keep = ["--keep-daily", "7", "--keep-weekly", "4"];
     const rawRun = () => {
       const [backup] = seconds(() => restic("backup", "--host", "portal-1", ...excludes, "--", ...sources));
       const [forget] = seconds(() => restic("forget", "--host", "portal-1", "--group-by", "host", ...keep));
       return { backup, forget };
     };
-    const rawFirst = rawRun();
+    /** A first run from nothing: init (its key derivation calibrates itself, ±0.5 s), backup, forget. */
+    const rawFirstRun = () => {
+      rmSync(rawRepo, { recursive: true, force: true });
+      rmSync(env.RESTIC_CACHE_DIR, { recursive: true, force: true });
+      const [init] = seconds(() => restic("init"));
+      return { init, ...rawRun() };
+    };
 
     // The agent, installed with the real installer, run the way its cron entry runs it.
     const agent = agentArtifact("node");
     const installer = `${remoteCommand(renderInstallScript(policy.name, host), false)} 00000000-0000-4000-8000-000000000000`;
-    const upload = spawnSync("sh", ["-c", `${installer} upload ${agent.runtime} ${agent.digest}`], {
-      input: readFileSync(agentFile(agent)),
-      encoding: "utf8",
-    });
+    const agentBytes = readFileSync(agentFile(agent));
+    const upload = spawnSync(
+      "sh",
+      ["-c", `${installer} upload ${agent.runtime} ${agent.digest} ${agentBytes.length}`],
+      {
+        input: agentBytes,
+        encoding: "utf8",
+      },
+    );
     if (upload.status !== 0) throw new Error(`upload failed: ${upload.stderr}`);
     const install = spawnSync("sh", ["-c", installer], {
       input: renderBundle(
@@ -146,7 +159,29 @@ export async function benchAgent(): Promise<void> {
       lastStatus = JSON.parse(readFileSync(path.join(host.agent.stateDir, "status.json"), "utf8"));
       return lastStatus as ReturnType<typeof JSON.parse>;
     };
-    const [agentFirst, firstStatus] = await secondsAsync(agentRun);
+    // First runs: an empty repository each time, alternating raw and agent; medians, as for re-runs.
+    const agentFirstRun = () => {
+      rmSync(path.join(root, "repos"), { recursive: true, force: true });
+      for (const f of ["repository-initialized", "cache", "runs.jsonl", "status.json", "last-prune"])
+        rmSync(path.join(host.agent.stateDir, f), { recursive: true, force: true });
+      return secondsAsync(agentRun);
+    };
+    const rawFirsts: Array<{ init: number; backup: number; forget: number }> = [];
+    const agentFirsts: Array<[number, ReturnType<typeof JSON.parse>]> = [];
+    for (let i = 0; i < FIRST_ROUNDS; i++) {
+      rawFirsts.push(rawFirstRun());
+      agentFirsts.push(await agentFirstRun());
+    }
+    const rawFirst = {
+      init: median(rawFirsts.map((r) => r.init)),
+      backup: median(rawFirsts.map((r) => r.backup)),
+      forget: median(rawFirsts.map((r) => r.forget)),
+    };
+    const rawInitSeconds = rawFirst.init;
+    const rawFirstTotal = median(rawFirsts.map((r) => r.init + r.backup + r.forget));
+    const agentFirst = median(agentFirsts.map(([t]) => t));
+    // The repository of the last round goes on to the later runs.
+    const firstStatus = agentFirsts[agentFirsts.length - 1][1];
 
     // Change 1% of the small files, then run both again.
     const changed = Math.max(1, Math.floor(SMALL_FILES / 100));
@@ -162,7 +197,6 @@ export async function benchAgent(): Promise<void> {
     const [agentSecond, secondStatus] = await secondsAsync(agentRun);
     // Then with nothing changed: the fixed cost of a run. A re-run takes seconds, so
     // single timings are noisy (±7% here); alternate raw and agent and take medians.
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const rawUnchanged: Array<{ backup: number; forget: number }> = [];
     const agentUnchanged: number[] = [];
     for (let i = 0; i < UNCHANGED_ROUNDS; i++) {
@@ -179,14 +213,13 @@ export async function benchAgent(): Promise<void> {
     const pct = (a: number, b: number) => `${a >= b ? "+" : ""}${((a / b - 1) * 100).toFixed(1)}%`;
     const row = (name: string, s: number, note: string) =>
       console.log(`${name.padEnd(46)} ${s.toFixed(2).padStart(7)} s   ${note}`);
-    const rawFirstTotal = rawInitSeconds + rawFirst.backup + rawFirst.forget;
     const rawSecondTotal = rawSecond.backup + rawSecond.forget;
     console.log("");
     console.log(
       `agent benchmark (restic ${execFileSync("restic", ["version"], { encoding: "utf8" }).split(" ")[1]}, repositories on local disk, warm page cache)`,
     );
     row("tar -cf - | cat >/dev/null  (read floor)", tarSeconds, `${(bytes / 2 ** 20 / tarSeconds).toFixed(0)} MiB/s`);
-    console.log("first run (empty repository):");
+    console.log(`first run (empty repository; median of ${FIRST_ROUNDS} alternating runs):`);
     row("  raw restic init", rawInitSeconds, "");
     row("  raw restic backup", rawFirst.backup, `${(rawFirst.backup / tarSeconds).toFixed(1)}x the read floor`);
     row("  raw restic forget (same --keep-*)", rawFirst.forget, "");
@@ -225,14 +258,23 @@ export async function benchAgent(): Promise<void> {
     // Restore of the whole tree: the agent's restore into a directory vs raw restic restore of the same data.
     const rawTarget = path.join(root, "raw-restore");
     const agentTarget = path.join(root, "agent-restore");
-    const [rawRestore] = seconds(() => restic("restore", "latest", "--target", rawTarget));
-    const [agentRestore, restoreOut] = seconds(() =>
-      spawnSync(entryAgent[0], [...entryAgent.slice(1), "restore", "latest", "--target", agentTarget], {
-        encoding: "utf8",
-      }),
-    );
-    if (restoreOut.status !== 0) throw new Error(`agent restore failed: ${restoreOut.stderr}`);
-    console.log("whole-tree restore into an empty directory:");
+    const rawRestores: number[] = [];
+    const agentRestores: number[] = [];
+    for (let i = 0; i < FIRST_ROUNDS; i++) {
+      rmSync(rawTarget, { recursive: true, force: true });
+      rmSync(agentTarget, { recursive: true, force: true });
+      rawRestores.push(seconds(() => restic("restore", "latest", "--target", rawTarget))[0]);
+      const [t, out] = seconds(() =>
+        spawnSync(entryAgent[0], [...entryAgent.slice(1), "restore", "latest", "--target", agentTarget], {
+          encoding: "utf8",
+        }),
+      );
+      if (out.status !== 0) throw new Error(`agent restore failed: ${out.stderr}`);
+      agentRestores.push(t);
+    }
+    const rawRestore = median(rawRestores);
+    const agentRestore = median(agentRestores);
+    console.log(`whole-tree restore into an empty directory (median of ${FIRST_ROUNDS} alternating runs):`);
     row("  raw restic restore latest", rawRestore, "");
     row("  agent restore latest --target", agentRestore, `vs raw ${pct(agentRestore, rawRestore)}`);
   } finally {
