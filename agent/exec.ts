@@ -37,6 +37,8 @@ export interface RunOptions {
   errorLine?: RegExp;
   /** Stop the command (SIGTERM) after this long: a probe that must answer quickly. */
   timeoutMs?: number;
+  /** Stop the command (SIGTERM) when this fires: its work turned out not to be wanted. */
+  abort?: AbortSignal;
 }
 
 /** How the command line is shown in messages: what was run, never a secret (secrets go in files or stdin). */
@@ -117,8 +119,11 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
             timedOut = true;
             child.kill("SIGTERM");
           }, opts.timeoutMs);
+    const stop = () => child.kill("SIGTERM");
+    opts.abort?.addEventListener("abort", stop, { once: true });
     child.on("close", (code, signal) => {
       if (timer) clearTimeout(timer);
+      opts.abort?.removeEventListener("abort", stop);
       const stdout = Buffer.concat(out).toString("utf8");
       let stderr = Buffer.concat(err).toString("utf8");
       if (spawnError)

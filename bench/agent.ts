@@ -37,6 +37,9 @@ async function secondsAsync<T>(fn: () => Promise<T>): Promise<[number, T]> {
   return [(performance.now() - t) / 1000, out];
 }
 
+/** Writes back what the previous round left dirty (a 1 GiB repository or restore), so each timing starts even. */
+const flush = () => execFileSync("sync");
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function benchAgent(): Promise<void> {
@@ -116,6 +119,7 @@ export async function benchAgent(): Promise<void> {
     const rawFirstRun = () => {
       rmSync(rawRepo, { recursive: true, force: true });
       rmSync(env.RESTIC_CACHE_DIR, { recursive: true, force: true });
+      flush();
       const [init] = seconds(() => restic("init"));
       return { init, ...rawRun() };
     };
@@ -164,6 +168,7 @@ export async function benchAgent(): Promise<void> {
       rmSync(path.join(root, "repos"), { recursive: true, force: true });
       for (const f of ["repository-initialized", "cache", "runs.jsonl", "status.json", "last-prune"])
         rmSync(path.join(host.agent.stateDir, f), { recursive: true, force: true });
+      flush();
       return secondsAsync(agentRun);
     };
     const rawFirsts: Array<{ init: number; backup: number; forget: number }> = [];
@@ -263,7 +268,9 @@ export async function benchAgent(): Promise<void> {
     for (let i = 0; i < FIRST_ROUNDS; i++) {
       rmSync(rawTarget, { recursive: true, force: true });
       rmSync(agentTarget, { recursive: true, force: true });
+      flush();
       rawRestores.push(seconds(() => restic("restore", "latest", "--target", rawTarget))[0]);
+      flush();
       const [t, out] = seconds(() =>
         spawnSync(entryAgent[0], [...entryAgent.slice(1), "restore", "latest", "--target", agentTarget], {
           encoding: "utf8",

@@ -2,12 +2,12 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { shQuote } from "../../components/render/shell";
 import type { AgentContext } from "../context";
-import { describe } from "../exec";
+import { describe, failure } from "../exec";
 import { EXIT, StepError, UsageError } from "../errors";
 import { iimState, levelChanges, type IimState } from "../iim";
 import { isoSeconds } from "../log";
 import type { RecordRead } from "../record";
-import { globLiteral, shortId, tagValue } from "../restic";
+import { globLiteral, RESTIC_ERROR, shortId, tagValue } from "../restic";
 import type { Pending } from "./operator";
 import { restorePiece } from "./pieces";
 import {
@@ -27,6 +27,7 @@ import {
   planPiece,
   restoreOrder,
   RUN_ID,
+  SCHEDULE_NAME,
   selectRestore,
   wantedValid,
   type PiecePlan,
@@ -233,10 +234,16 @@ async function wholePointIntoDirectory(
 ): Promise<number> {
   const { config } = ctx;
   const recordIn = path.join(target, recordDirs(config, "").inSnapshot);
-  // Only into an empty target: when the two restic processes disagree, what was restored is removed.
-  const overlapped = o.spec === "latest" && o.before === undefined && (!lexists(target) || !readdirSync(target).length);
+  if (o.schedule !== undefined && !SCHEDULE_NAME.test(o.schedule))
+    throw new UsageError(`--schedule takes a schedule name, not '${o.schedule}'`);
+  // Only into an empty target (what restic wrote may have to go again), and with schedules to filter by.
+  const overlapped =
+    o.spec === "latest" &&
+    o.before === undefined &&
+    Object.keys(config.schedules).length > 0 &&
+    (!lexists(target) || !readdirSync(target).length);
   const rp = overlapped
-    ? await latestOverlapped(ctx, o, target, recordIn, logFile)
+    ? await latestOverlapped(ctx, o, target, logFile)
     : await resolveRecoveryPoint(ctx, o.spec, o.before, o.schedule);
   const shown = shortId(rp.filesSnapshot);
   if (!overlapped) {
@@ -285,51 +292,75 @@ function restoreSnapshot(ctx: AgentContext, snapshot: string, target: string, lo
  * failed after its snapshot lost its schedule tag), while a second restic
  * lists the snapshots to find the recovery point exactly as `resolve` does.
  * Each restic process pays a key derivation first; side by side they pay it
- * once in wall time. When they disagree (the newest point belongs to a
- * schedule the host no longer has), the target, empty before, is emptied
- * and the right point restored.
+ * once in wall time. The snapshot restic names as the one it restores must
+ * be that point's files snapshot: otherwise (an older agent's discarded run
+ * kept its schedule tag; the newest point is of a schedule the host no longer
+ * has) what it wrote is removed and the point restored by its id. When there
+ * is no recovery point, the restore is stopped and the target left as it was.
  */
 async function latestOverlapped(
   ctx: AgentContext,
   o: RestoreOptions,
   target: string,
-  recordIn: string,
   logFile: string,
 ): Promise<RecoveryPoint> {
+  const { restic, config, log } = ctx;
+  const created = !lexists(target);
   createTarget(target);
-  const schedules = o.schedule !== undefined ? [o.schedule] : Object.keys(ctx.config.schedules);
+  const schedules = o.schedule !== undefined ? [o.schedule] : Object.keys(config.schedules);
   const filters = schedules.flatMap((s) => ["--tag", `piece:files,schedule:${s}`]);
-  const listing = resolveRecoveryPoint(ctx, "latest", undefined, o.schedule);
-  const restoring = ctx.restic.must(
-    "restore",
-    `restic restore of the latest recovery point into ${target}`,
-    ["restore", "latest", "--host", ctx.config.host, ...filters, "--target", target],
-    { logFile },
+  const unwanted = new AbortController();
+  const listing = resolveRecoveryPoint(ctx, "latest", undefined, o.schedule).then(
+    (rp) => {
+      log.info(
+        "restore",
+        `recovery point ${rp.runId} (${isoSeconds(rp.time)}), snapshot ${shortId(rp.filesSnapshot)}: everything into ${target}`,
+      );
+      return rp;
+    },
+    (e: unknown) => {
+      unwanted.abort();
+      throw e;
+    },
   );
-  const [point, restored] = await Promise.allSettled([listing, restoring]);
-  if (point.status === "rejected") throw point.reason;
-  const rp = point.value;
-  ctx.log.info(
+  restic.processes++;
+  const restoring = restic.run(["restore", "latest", "--host", config.host, ...filters, "--target", target], {
+    logFile,
+    abort: unwanted.signal,
+  });
+  const [point, r] = await Promise.all([
+    listing.then(
+      (rp) => ({ rp }),
+      (e: unknown) => ({ error: e }),
+    ),
+    restoring,
+  ]);
+  if ("error" in point) {
+    emptyTarget(target, created);
+    throw point.error;
+  }
+  const { rp } = point;
+  const what = `restic restore of ${shortId(rp.filesSnapshot)} into ${target}`;
+  const restored = /^restoring <?snapshot ([0-9a-f]{8,})/im.exec(r.stdout)?.[1];
+  if (restored !== undefined && rp.filesSnapshot.startsWith(restored)) {
+    if (r.code !== 0 || r.signal) throw failure("restore", what, r, RESTIC_ERROR);
+    return rp;
+  }
+  // An interruption stops the restore; anything else restic did is set right below.
+  if (r.signal) throw failure("restore", what, r, RESTIC_ERROR);
+  log.info(
     "restore",
-    `recovery point ${rp.runId} (${isoSeconds(rp.time)}), snapshot ${shortId(rp.filesSnapshot)}: everything into ${target}`,
+    `restic's latest was ${restored === undefined ? "no snapshot" : `snapshot ${restored}`}, not recovery point ${rp.runId}: restoring that one instead`,
   );
-  if (restored.status === "fulfilled" && restoredRunId(recordIn) === rp.runId) return rp;
-  // A restore that failed for another reason than finding no snapshot fails the step as it is.
-  if (restored.status === "rejected" && !/snapshot.*not found|no snapshot/i.test(String(restored.reason)))
-    throw restored.reason;
-  ctx.log.info("restore", `restic's latest was not recovery point ${rp.runId}: restoring that one instead`);
-  for (const entry of readdirSync(target)) rmSync(path.join(target, entry), { recursive: true, force: true });
+  emptyTarget(target, false);
   await restoreSnapshot(ctx, rp.filesSnapshot, target, logFile);
   return rp;
 }
 
-/** The run id of a restored record, or undefined when there is none to read. */
-function restoredRunId(recordIn: string): string | undefined {
-  try {
-    return readRestoredRecord(recordIn, "the restored snapshot").runId;
-  } catch {
-    return undefined;
-  }
+/** Removes what a restore wrote into a target that was empty before (and the target, if it created it). */
+function emptyTarget(target: string, created: boolean): void {
+  for (const entry of readdirSync(target)) rmSync(path.join(target, entry), { recursive: true, force: true });
+  if (created) rmSync(target, { recursive: true, force: true });
 }
 
 /** Into a directory: nothing on the host changes. The record comes along: it says what the files are. */

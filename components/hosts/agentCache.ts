@@ -1,5 +1,14 @@
-import { chmodSync, createReadStream, lstatSync, mkdirSync, realpathSync, statSync, type ReadStream } from "node:fs";
-import { homedir } from "node:os";
+import {
+  chmodSync,
+  createReadStream,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  type ReadStream,
+} from "node:fs";
+import { homedir, userInfo } from "node:os";
 import * as path from "node:path";
 
 /**
@@ -22,19 +31,36 @@ export interface AgentRef {
  */
 function checkPrivate(dir: string): void {
   const uid = process.getuid?.() ?? 0;
-  let d = realpathSync(dir);
+  const own = realpathSync(dir);
+  let d = own;
   for (;;) {
     const st = statSync(d);
-    const othersWrite = (st.mode & 0o022) !== 0;
+    // Group write is others' write, unless the group is this user's own (RHEL's user private groups, umask 002).
+    const othersWrite = (st.mode & 0o002) !== 0 || ((st.mode & 0o020) !== 0 && !privateGroup(st.gid));
     const sticky = (st.mode & 0o1000) !== 0;
     const trusted = st.uid === uid || st.uid === 0;
-    if (!trusted || (othersWrite && !(sticky && st.uid === 0)) || (d === realpathSync(dir) && (st.mode & 0o077) !== 0))
+    if (!trusted || (othersWrite && !(sticky && st.uid === 0)) || (d === own && (st.mode & 0o077) !== 0))
       throw new Error(
         `the agent cache ${dir} is not private: ${d} is owned by uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}; ` +
           "another user could change the agent the hosts run as root. Set DXBACKUP_CACHE_DIR to a directory only you can write",
       );
     if (d === "/") return;
     d = path.dirname(d);
+  }
+}
+
+/** Whether GID is this user's private group: the user's primary group, named as the user, with no other members. */
+function privateGroup(gid: number): boolean {
+  if (gid !== process.getgid?.()) return false;
+  try {
+    const user = userInfo().username;
+    const entry = readFileSync("/etc/group", "utf8")
+      .split("\n")
+      .map((l) => l.split(":"))
+      .find((f) => Number(f[2]) === gid);
+    return entry !== undefined && entry[0] === user && (entry[3] ?? "").split(",").every((m) => m === "" || m === user);
+  } catch {
+    return false;
   }
 }
 
@@ -47,9 +73,9 @@ export function agentCacheDir(): string {
     process.env.DXBACKUP_CACHE_DIR ??
     path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), ".cache"), "dx-backup");
   const dir = path.join(base, "agents");
-  const created = lstatSync(dir, { throwIfNoEntry: false }) === undefined;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (created) chmodSync(dir, 0o700);
+  // Ours, a symlink or not: made private (its parents are checked, not changed).
+  if (statSync(dir).uid === process.getuid?.()) chmodSync(dir, 0o700);
   checkPrivate(dir);
   return dir;
 }

@@ -43,7 +43,11 @@ export function runOverSsh(
     return Promise.reject(new Error(`${where}: hostKey is not an OpenSSH public key line ('ssh-ed25519 AAAA...')`));
   }
   let keyMismatch = false;
-  return new Promise((resolve, reject) => {
+  // A stream that was never read to its end (no connection, a host that did not read it) is closed.
+  const done = () => {
+    if (stdin instanceof Readable) stdin.destroy();
+  };
+  return new Promise<SshResult>((resolve, reject) => {
     const client = new Client();
     client
       .on("ready", () => {
@@ -93,5 +97,5 @@ export function runOverSsh(
             }
           : undefined,
       });
-  });
+  }).finally(done);
 }

@@ -102,7 +102,12 @@ function seaExecutable(bundle: string, dir: string): string {
   const index = path.join(dir, `sea-${key}`);
   if (existsSync(index)) {
     const known = path.join(dir, readFileSync(index, "utf8").trim());
-    if (/^[0-9a-f]{64}$/.test(path.basename(known)) && existsSync(known)) return known;
+    if (/^[0-9a-f]{64}$/.test(path.basename(known)) && existsSync(known)) {
+      // In use: the index lives as long as the executable it names (see prune).
+      const now = new Date();
+      utimesSync(index, now, now);
+      return known;
+    }
   }
   const work = mkdtempSync(path.join(dir, ".build-"));
   try {

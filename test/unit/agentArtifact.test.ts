@@ -46,6 +46,19 @@ describe("the agent cache: what is sent to the hosts as root", function () {
       /the agent cache .* is not private: .*\/shared is owned by uid 0, mode 777; .*DXBACKUP_CACHE_DIR/,
     );
 
+    // Group write is others' write, unless the group is the user's own (user private groups, umask 002).
+    const upg = path.join(dir, "upg");
+    mkdirSync(upg, { mode: 0o775 });
+    chmodSync(upg, 0o775);
+    expect(build(path.join(upg, "c"), "node").status).to.equal(0);
+    const staff = path.join(dir, "staff");
+    mkdirSync(staff);
+    chownSync(staff, 0, 50);
+    chmodSync(staff, 0o775);
+    const g = build(path.join(staff, "c"), "node");
+    expect(g.status).to.not.equal(0);
+    expect(g.stderr).to.match(/staff is owned by uid 0, mode 775/);
+
     const theirs = path.join(dir, "theirs");
     mkdirSync(path.join(theirs, "agents"), { recursive: true, mode: 0o700 });
     chownSync(path.join(theirs, "agents"), 65534, 65534);

@@ -77,6 +77,7 @@ if [ "$MODE" = upload ]; then
   find "$INSTALL_DIR/bin" -maxdepth 1 -type f -name '.agent-*' ! -name ".agent-$digest" -delete
   # The agent, and 50 MiB left over: /opt often holds WebSphere's logs and transaction logs too.
   free_kb=$(df -Pk "$INSTALL_DIR/bin" | awk 'NR == 2 { print $4 }')
+  case "$free_kb" in "" | *[!0-9]*) fail "cannot tell the free space in $INSTALL_DIR (df -Pk printed '$free_kb'); nothing was installed" ;; esac
   need_kb=$((size / 1024 + 51200))
   if [ "$free_kb" -lt "$need_kb" ]; then
     find "$INSTALL_DIR" -depth -type d -empty -delete 2>/dev/null || true

@@ -355,7 +355,9 @@ describe("agent restore (real restic, pg_restore, fake WebSphere scripts)", func
       // The failed run here kept its schedule tag (the agent's discard removes it): restic's own
       // `latest`, started beside the listing, restored that run; the listing named p1; the target
       // was emptied and p1 restored, its record checked above.
-      expect(h.log.text()).to.include(`restic's latest was not recovery point ${p1.runId}: restoring that one instead`);
+      expect(h.log.text()).to.include(
+        `restic's latest was snapshot ${failed.files.slice(0, 8)}, not recovery point ${p1.runId}: restoring that one instead`,
+      );
       expect(readFileSync(target + path.join(h.ctx.state.recoveryPoint, "recovery-point.json"), "utf8")).to.include(
         p1.runId,
       );
@@ -364,6 +366,23 @@ describe("agent restore (real restic, pg_restore, fake WebSphere scripts)", func
       const again = await h.restore({ target, pieces: ["target:wpProfile"] });
       expect(again.error).to.be.instanceOf(UsageError);
       expect(again.error!.message).to.equal(`target ${target} is not empty: choose an empty directory, or add --force`);
+    });
+
+    it("with no recovery point at all, restic's own restore is stopped and nothing is left behind", async () => {
+      const only = new RestoreHost();
+      try {
+        await only.init();
+        await only.point([NOT_A_RECOVERY_POINT_TAG]);
+        const target = path.join(only.dir, "scratch", "none");
+        const r = await only.restore({ target });
+        expect(r.error).to.be.instanceOf(UsageError);
+        expect(r.error!.message).to.equal("no recovery point matches 'latest' on host portal-1");
+        expect(existsSync(target), "the target it created is removed again").to.equal(false);
+        const bad = await only.restore({ target, schedule: "nightly,piece:db-dam" });
+        expect(bad.error!.message).to.equal("--schedule takes a schedule name, not 'nightly,piece:db-dam'");
+      } finally {
+        only.remove();
+      }
     });
 
     it("only what was asked: a target and one dump", async () => {
