@@ -40,6 +40,10 @@ async function secondsAsync<T>(fn: () => Promise<T>): Promise<[number, T]> {
 /** Writes back what the previous round left dirty (a 1 GiB repository or restore), so each timing starts even. */
 const flush = () => execFileSync("sync");
 
+/** The median of agent[i] / raw[i]: each pair ran back to back, in alternating order. */
+const pairedRatio = (agent: number[], raw: number[]) => median(agent.map((a, i) => a / raw[i]));
+const pctRatio = (r: number) => `${r >= 1 ? "+" : ""}${((r - 1) * 100).toFixed(1)}%`;
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function benchAgent(): Promise<void> {
@@ -155,7 +159,10 @@ export async function benchAgent(): Promise<void> {
       "--config",
       path.join(host.agent.configDir, "agent.json"),
     ];
-    let lastStatus: { restic: { processes: number } } = { restic: { processes: 0 } };
+    let lastStatus: { restic: { processes: number }; snapshotIds: string[] } = {
+      restic: { processes: 0 },
+      snapshotIds: [],
+    };
     const agentRun = async () => {
       const r = await runCronJob(entry).done;
       if (r.code !== 0)
@@ -174,8 +181,10 @@ export async function benchAgent(): Promise<void> {
     const rawFirsts: Array<{ init: number; backup: number; forget: number }> = [];
     const agentFirsts: Array<[number, ReturnType<typeof JSON.parse>]> = [];
     for (let i = 0; i < FIRST_ROUNDS; i++) {
+      // Who goes first alternates too: the second of a pair finds the caches the first one warmed.
+      if (i % 2) agentFirsts.push(await agentFirstRun());
       rawFirsts.push(rawFirstRun());
-      agentFirsts.push(await agentFirstRun());
+      if (!(i % 2)) agentFirsts.push(await agentFirstRun());
     }
     const rawFirst = {
       init: median(rawFirsts.map((r) => r.init)),
@@ -185,6 +194,11 @@ export async function benchAgent(): Promise<void> {
     const rawInitSeconds = rawFirst.init;
     const rawFirstTotal = median(rawFirsts.map((r) => r.init + r.backup + r.forget));
     const agentFirst = median(agentFirsts.map(([t]) => t));
+    // Each agent run against the raw run of the same round (the machine drifts; neighbours share its state).
+    const pairedFirst = pairedRatio(
+      agentFirsts.map(([t]) => t),
+      rawFirsts.map((r) => r.init + r.backup + r.forget),
+    );
     // The repository of the last round goes on to the later runs.
     const firstStatus = agentFirsts[agentFirsts.length - 1][1];
 
@@ -205,8 +219,9 @@ export async function benchAgent(): Promise<void> {
     const rawUnchanged: Array<{ backup: number; forget: number }> = [];
     const agentUnchanged: number[] = [];
     for (let i = 0; i < UNCHANGED_ROUNDS; i++) {
+      if (i % 2) agentUnchanged.push((await secondsAsync(agentRun))[0]);
       rawUnchanged.push(rawRun());
-      agentUnchanged.push((await secondsAsync(agentRun))[0]);
+      if (!(i % 2)) agentUnchanged.push((await secondsAsync(agentRun))[0]);
     }
     const rawThird = {
       backup: median(rawUnchanged.map((r) => r.backup)),
@@ -214,6 +229,10 @@ export async function benchAgent(): Promise<void> {
     };
     const rawThirdTotal = median(rawUnchanged.map((r) => r.backup + r.forget));
     const agentThird = median(agentUnchanged);
+    const pairedThird = pairedRatio(
+      agentUnchanged,
+      rawUnchanged.map((r) => r.backup + r.forget),
+    );
 
     const pct = (a: number, b: number) => `${a >= b ? "+" : ""}${((a / b - 1) * 100).toFixed(1)}%`;
     const row = (name: string, s: number, note: string) =>
@@ -231,7 +250,7 @@ export async function benchAgent(): Promise<void> {
     row(
       "  agent run (init + backup + forget + status)",
       agentFirst,
-      `vs raw init+backup+forget ${pct(agentFirst, rawFirstTotal)}; vs raw init+backup ${pct(agentFirst, rawInitSeconds + rawFirst.backup)}`,
+      `vs raw init+backup+forget ${pct(agentFirst, rawFirstTotal)} (paired ${pctRatio(pairedFirst)}); vs raw init+backup ${pct(agentFirst, rawInitSeconds + rawFirst.backup)}`,
     );
     const rerun = (title: string, raw: { backup: number; forget: number }, rawTotal: number, agent: number) => {
       console.log(title);
@@ -249,6 +268,7 @@ export async function benchAgent(): Promise<void> {
     };
     rerun("second run, 1% of the files changed:", rawSecond, rawSecondTotal, agentSecond);
     rerun(`nothing changed (median of ${UNCHANGED_ROUNDS} alternating runs):`, rawThird, rawThirdTotal, agentThird);
+    console.log(`  paired: agent vs the raw run of its round ${pctRatio(pairedThird)}`);
     console.log(
       `agent runs: first ${firstStatus.files} files, ${(firstStatus.bytesAdded / 2 ** 20).toFixed(0)} MiB added; second ${secondStatus.filesChanged} files changed, ${(secondStatus.bytesAdded / 2 ** 20).toFixed(1)} MiB added (the parent snapshot was reused)`,
     );
@@ -261,29 +281,50 @@ export async function benchAgent(): Promise<void> {
     );
 
     // Restore of the whole tree: the agent's restore into a directory vs raw restic restore of the same data.
+    // The same snapshot from the same repository, with the same cache: the agent's latest recovery point.
     const rawTarget = path.join(root, "raw-restore");
     const agentTarget = path.join(root, "agent-restore");
+    // A host without database pieces: the run's one snapshot is its files snapshot.
+    const latestPoint = lastStatus.snapshotIds[0];
+    const sameSnapshot = () =>
+      execFileSync(
+        "restic",
+        ["-r", `${path.join(root, "repos")}/${policy.name}/portal-1`, "restore", latestPoint, "--target", rawTarget],
+        { env: { ...env, RESTIC_CACHE_DIR: path.join(host.agent.stateDir, "cache") }, stdio: "ignore" },
+      );
     const rawRestores: number[] = [];
     const agentRestores: number[] = [];
     for (let i = 0; i < FIRST_ROUNDS; i++) {
       rmSync(rawTarget, { recursive: true, force: true });
       rmSync(agentTarget, { recursive: true, force: true });
+      const agentRestoreRun = () => {
+        flush();
+        const [t, out] = seconds(() =>
+          spawnSync(entryAgent[0], [...entryAgent.slice(1), "restore", "latest", "--target", agentTarget], {
+            encoding: "utf8",
+          }),
+        );
+        if (out.status !== 0) throw new Error(`agent restore failed: ${out.stderr}`);
+        agentRestores.push(t);
+      };
+      if (i % 2) agentRestoreRun();
       flush();
-      rawRestores.push(seconds(() => restic("restore", "latest", "--target", rawTarget))[0]);
-      flush();
-      const [t, out] = seconds(() =>
-        spawnSync(entryAgent[0], [...entryAgent.slice(1), "restore", "latest", "--target", agentTarget], {
-          encoding: "utf8",
-        }),
-      );
-      if (out.status !== 0) throw new Error(`agent restore failed: ${out.stderr}`);
-      agentRestores.push(t);
+      rawRestores.push(seconds(sameSnapshot)[0]);
+      if (!(i % 2)) agentRestoreRun();
     }
     const rawRestore = median(rawRestores);
     const agentRestore = median(agentRestores);
+    const pairedRestore = pairedRatio(agentRestores, rawRestores);
     console.log(`whole-tree restore into an empty directory (median of ${FIRST_ROUNDS} alternating runs):`);
-    row("  raw restic restore latest", rawRestore, "");
-    row("  agent restore latest --target", agentRestore, `vs raw ${pct(agentRestore, rawRestore)}`);
+    row(`  raw restic restore ${latestPoint} (the same snapshot)`, rawRestore, "");
+    row(
+      "  agent restore latest --target",
+      agentRestore,
+      `vs raw ${pct(agentRestore, rawRestore)} (paired ${pctRatio(pairedRestore)})`,
+    );
+    console.log(
+      "paired: the median of each agent timing over the raw timing of its round, run back to back in alternating order (the targets are <= +5.0%)",
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
