@@ -323,7 +323,6 @@ async function latestOverlapped(
       throw e;
     },
   );
-  restic.processes++;
   const restoring = restic.run(["restore", "latest", "--host", config.host, ...filters, "--target", target], {
     logFile,
     abort: unwanted.signal,

@@ -385,6 +385,46 @@ describe("agent restore (real restic, pg_restore, fake WebSphere scripts)", func
       }
     });
 
+    it("when restic's latest is the recovery point, it is restored once: two restic processes, no second restore", async () => {
+      const one = new RestoreHost();
+      try {
+        await one.init();
+        const p = await one.point();
+        const before = one.ctx.restic.processes;
+        const target = path.join(one.dir, "scratch", "one");
+        const r = await one.restore({ target });
+        expect(r.error, one.log.text()).to.equal(undefined);
+        // The listing and the restore; the two streamed pieces are dumped after them.
+        expect(one.ctx.restic.processes - before).to.equal(4);
+        expect(one.log.text()).to.not.include("restoring that one instead");
+        expect(readFileSync(target + path.join(one.ctx.state.recoveryPoint, "recovery-point.json"), "utf8")).to.include(
+          p.runId,
+        );
+      } finally {
+        one.remove();
+      }
+    });
+
+    it("restic failing on the recovery point itself fails the restore at restore, with no second attempt", async () => {
+      const one = new RestoreHost();
+      try {
+        await one.init();
+        await one.point();
+        // The index is gone, the snapshots are not: the listing succeeds, the restore finds no tree.
+        rmSync(path.join(one.ctx.config.repository.url, "index"), { recursive: true, force: true });
+        mkdirSync(path.join(one.ctx.config.repository.url, "index"));
+        const target = path.join(one.dir, "scratch", "broken");
+        const r = await one.restore({ target });
+        expect(r.error).to.be.instanceOf(StepError);
+        expect((r.error as StepError).step).to.equal("restore");
+        expect(r.error!.message).to.match(/^restic restore of [0-9a-f]{8} into .*broken failed/);
+        expect(one.log.text()).to.not.include("restoring that one instead");
+        expect(one.log.text()).to.not.include("restored into");
+      } finally {
+        one.remove();
+      }
+    });
+
     it("only what was asked: a target and one dump", async () => {
       const target = path.join(h.dir, "scratch2");
       const r = await h.restore({ target, pieces: ["target:wpProfile", "db-dam"] });
