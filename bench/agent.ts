@@ -10,14 +10,13 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseCronFile, runCronJob } from "../cli/local/cron";
+import { installLocally } from "../cli/local/shell";
 import { createPortalTree } from "../cli/local/portalTree";
 import { hostFiles } from "../components/hosts/hostFiles";
-import { agentArtifact, agentFile } from "../components/render/agentArtifact";
+import { agentArtifact } from "../components/render/agentArtifact";
 import { loadPolicy } from "../components/policy/load";
 import { TARGETS } from "../components/policy/schema";
 import { targetPaths } from "../components/policy/targets";
-import { renderBundle } from "../components/render/bundle";
-import { remoteCommand, renderInstallScript } from "../components/render/installer";
 
 const SMALL_FILES = Number(process.env.BENCH_SMALL_FILES ?? 50_000);
 const LARGE_FILES = Number(process.env.BENCH_LARGE_FILES ?? 88);
@@ -130,28 +129,15 @@ export async function benchAgent(): Promise<void> {
 
     // The agent, installed with the real installer, run the way its cron entry runs it.
     const agent = agentArtifact("node");
-    const installer = `${remoteCommand(renderInstallScript(policy.name, host), false)} 00000000-0000-4000-8000-000000000000`;
-    const agentBytes = readFileSync(agentFile(agent));
-    const upload = spawnSync(
-      "sh",
-      ["-c", `${installer} upload ${agent.runtime} ${agent.digest} ${agentBytes.length}`],
-      {
-        input: agentBytes,
-        encoding: "utf8",
-      },
+    await installLocally(
+      policy,
+      host,
+      hostFiles(policy, host, `${path.join(root, "repos")}/${policy.name}/portal-1`, {
+        repositoryPassword: "bench",
+        storageEnvironment: {},
+      }),
+      agent,
     );
-    if (upload.status !== 0) throw new Error(`upload failed: ${upload.stderr}`);
-    const install = spawnSync("sh", ["-c", installer], {
-      input: renderBundle(
-        hostFiles(policy, host, `${path.join(root, "repos")}/${policy.name}/portal-1`, {
-          repositoryPassword: "bench",
-          storageEnvironment: {},
-        }),
-        agent,
-      ),
-      encoding: "utf8",
-    });
-    if (install.status !== 0) throw new Error(`install failed: ${install.stderr}`);
     const entry = parseCronFile(readFileSync(path.join(host.agent.cronDir, `dxbackup-${policy.name}`), "utf8"))[0];
     // The agent and its --config, as the cron line runs them.
     const entryAgent = [

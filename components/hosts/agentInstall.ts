@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { installDiff, type InstallInputs } from "./installDiff";
 import { openAgentArtifact } from "./agentCache";
-import { runOverSsh } from "./ssh";
+import { runOverSsh, type SshResult } from "./ssh";
 
 /** The state of one install, as the provider stores it. */
 interface InstallState extends InstallInputs {
@@ -18,19 +18,27 @@ const AGENT_MISSING = 3;
 
 class AgentMissing extends Error {}
 
+/** How the scripts reach a host: a command string and its stdin in, the exit status and output back. */
+export type ScriptRunner = (command: string, stdin: string | Buffer | Readable) => Promise<SshResult>;
+
+/** The provider's runner: one SSH session per script, to the host of INPUTS. */
+function overSsh(inputs: InstallInputs): ScriptRunner {
+  return (command, stdin) => runOverSsh({ ...inputs.connection, privateKey: inputs.privateKey }, command, stdin);
+}
+
 /**
- * Runs the installer or uninstaller over SSH with `args` after the script; a
- * non-zero exit fails the step with the script's last lines.
+ * Runs the installer or uninstaller with `args` after the script; a non-zero
+ * exit fails the step with the script's last lines.
  */
 async function runScript(
+  run: ScriptRunner,
   step: string,
   inputs: InstallInputs,
   command: string,
   args: string,
   stdin: string | Buffer | Readable = "",
 ) {
-  const connection = { ...inputs.connection, privateKey: inputs.privateKey };
-  const result = await runOverSsh(connection, `${command} ${args}`, stdin).catch((err: Error) => {
+  const result = await run(`${command} ${args}`, stdin).catch((err: Error) => {
     const gone =
       step === "uninstall"
         ? " (a host that is gone for good: set hosts[].decommissioned: true and run pulumi up, then remove it)"
@@ -62,8 +70,8 @@ function words(installId: string, ...more: string[]): string {
  * before changing anything: then it is uploaded, streamed, and the install
  * runs again. An unchanged agent costs nothing; a new one, one more session.
  */
-export async function installOverSsh(inputs: InstallInputs, installId: string): Promise<string> {
-  const install = () => runScript("install", inputs, inputs.install, words(installId), inputs.bundle);
+export async function installAgent(run: ScriptRunner, inputs: InstallInputs, installId: string): Promise<string> {
+  const install = () => runScript(run, "install", inputs, inputs.install, words(installId), inputs.bundle);
   try {
     return await install();
   } catch (e) {
@@ -72,6 +80,7 @@ export async function installOverSsh(inputs: InstallInputs, installId: string): 
   const { runtime, digest } = inputs.agent;
   const agent = openAgentArtifact(inputs.agent);
   const received = await runScript(
+    run,
     "upload",
     inputs,
     inputs.install,
@@ -81,9 +90,14 @@ export async function installOverSsh(inputs: InstallInputs, installId: string): 
   return `${received}\n${await install()}`;
 }
 
+/** What the provider's create and update run: `installAgent` over SSH. */
+export function installOverSsh(inputs: InstallInputs, installId: string): Promise<string> {
+  return installAgent(overSsh(inputs), inputs, installId);
+}
+
 /** What the provider's delete runs: the uninstaller, which leaves an install of another identity alone. */
 export function uninstallOverSsh(inputs: InstallInputs, installId: string): Promise<string> {
-  return runScript("uninstall", inputs, inputs.uninstall, words(installId));
+  return runScript(overSsh(inputs), "uninstall", inputs, inputs.uninstall, words(installId));
 }
 
 /**

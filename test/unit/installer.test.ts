@@ -9,6 +9,7 @@ import { renderBundle, type BundleAgent, type BundleFile } from "../../component
 import { remoteCommand, renderInstallScript, renderUninstallScript } from "../../components/render/installer";
 import { agentArtifact, agentFile } from "../../components/render/agentArtifact";
 import { policyWithAgentIn } from "../support/hostPolicy";
+import { installLocally } from "../../cli/local/shell";
 
 /** Runs a command string the way an SSH session does: through the login shell (sh), stdin attached. */
 function runAsSsh(
@@ -107,6 +108,22 @@ describe("host installer and uninstaller (real bash, as the SSH session runs the
     expect(after.stdout).to.match(/changed=5 removed=0 agent=installed node [0-9a-f]{12}/);
     expect(readFileSync(`${a.installDir}/bin/dxbackup-agent`)).to.deep.equal(readFileSync(agentFile(agent)));
     expect(readdirSync(`${a.installDir}/bin`)).to.deep.equal(["dxbackup-agent"]);
+  });
+
+  it("the provider sends the agent only when the host lacks it: at first, never again, and again once it is lost", async () => {
+    const made = policyWithAgentIn();
+    root = made.root;
+    const h = made.policy.hosts[0];
+    const first = await installLocally(made.policy, h, filesFor(made.policy), agent);
+    expect(first).to.match(/^dx-backup install \[portal-1\]: agent received: node sha256 [0-9a-f]{12}\n/);
+    expect(first).to.match(/agent=installed node [0-9a-f]{12}$/);
+    const again = await installLocally(made.policy, h, filesFor(made.policy), agent);
+    expect(again).to.not.include("agent received");
+    expect(again).to.match(/changed=0 removed=0 agent=unchanged$/);
+    rmSync(`${h.agent.installDir}/bin/dxbackup-agent`);
+    const lost = await installLocally(made.policy, h, filesFor(made.policy), agent);
+    expect(lost).to.match(/agent received: node/);
+    expect(readFileSync(`${h.agent.installDir}/bin/dxbackup-agent`)).to.deep.equal(readFileSync(agentFile(agent)));
   });
 
   it("a new agent replaces the installed one; removing it on the host makes the next install ask for it", () => {
