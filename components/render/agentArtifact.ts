@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import * as path from "node:path";
-import { agentCacheDir, type AgentRef } from "../hosts/agentCache";
+import { agentCacheDir, agentFile, type AgentRef } from "../hosts/agentCache";
 import { agentBundle } from "./agentBundle";
 
 /** How the agent runs on a host: the JavaScript bundle with the host's Node.js, or a self-contained executable. */
@@ -59,8 +59,9 @@ function prune(dir: string, now = Date.now()): void {
 
 /** Writes `data` as `<dir>/<digest><suffix>` unless that file already holds exactly it. */
 function keep(dir: string, data: Buffer, suffix: string): string {
-  const file = path.join(dir, `${sha256(data)}${suffix}`);
-  if (!existsSync(file) || sha256(readFileSync(file)) !== sha256(data)) {
+  const digest = sha256(data);
+  const file = path.join(dir, `${digest}${suffix}`);
+  if (!existsSync(file) || sha256(readFileSync(file)) !== digest) {
     const staged = `${file}.${process.pid}.new`;
     writeFileSync(staged, data, { mode: 0o700 });
     renameSync(staged, file);
@@ -133,7 +134,7 @@ function seaExecutable(bundle: string, dir: string): string {
 
 const built = new Map<AgentRuntime, AgentArtifact>();
 
-export { agentFile } from "../hosts/agentCache";
+export { agentFile };
 
 /** The agent for `runtime`, built once per program run and kept in the private cache. */
 export function agentArtifact(runtime: AgentRuntime): AgentArtifact {
@@ -145,7 +146,7 @@ export function agentArtifact(runtime: AgentRuntime): AgentArtifact {
     const file = runtime === "node" ? keep(dir, Buffer.from(bundle), ".js") : seaExecutable(bundle, dir);
     a = { runtime, digest: sha256(readFileSync(file)) };
     // The file's name is its digest: anything else is a cache entry changed behind our back.
-    if (path.basename(file) !== `${a.digest}${runtime === "node" ? ".js" : ""}`)
+    if (agentFile(a) !== file)
       throw new Error(`the agent cache file ${file} does not have the digest of its name: remove it and run again`);
     const now = new Date();
     utimesSync(file, now, now);
