@@ -29,6 +29,13 @@ describe("agent core: the one command runner, the host config, the run lock", ()
       expect(missing.stderr).to.include("command not found");
     });
 
+    it("stops a command when its abort signal fires (work that turned out not to be wanted)", async () => {
+      const unwanted = new AbortController();
+      const running = run("sleep", ["30"], { abort: unwanted.signal });
+      setTimeout(() => unwanted.abort(), 100);
+      expect(await running).to.deep.include({ signal: "SIGTERM" });
+    });
+
     it("must fails the step with the command's own error line, and passes only accepted codes", async () => {
       const failing = must(
         "piece:db-dam",
