@@ -23,8 +23,9 @@ fi
 manifest="$STATE_DIR/installed-files"
 unit_prefix="$SYSTEMD_DIR/dxbackup-$POLICY-"
 cron_file="$CRON_DIR/dxbackup-$POLICY"
-# Agents received for installs that never came (a failed create leaves no resource to delete).
-find "$INSTALL_DIR/bin" -maxdepth 1 -type f -name '.agent-*' -delete 2>/dev/null || true
+# Agents received for installs that never came (a failed create leaves no resource to delete), and
+# the agent's code cache (agent/boot/codeCache.ts), which is in no manifest.
+find "$INSTALL_DIR/bin" -maxdepth 1 -type f \( -name '.agent-*' -o -name '.dxbackup-agent.v8cache*' \) -delete 2>/dev/null || true
 if [ ! -f "$manifest" ]; then
   find "$INSTALL_DIR" -depth -type d -empty -delete 2>/dev/null || true
   say "nothing installed; nothing to do"
