@@ -1,3 +1,4 @@
+import type { ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { createInterface } from "node:readline";
@@ -65,6 +66,10 @@ export const shortId = (id: string) => id.slice(0, 8);
  */
 export class Restic {
   processes = 0;
+  /** Milliseconds during which at least one restic process ran: the run's time minus this is the agent's own. */
+  busyMs = 0;
+  private active = 0;
+  private busySince = 0;
   /** Told when a stale lock (a killed run's) is removed before a retry. */
   onStaleLock?: () => void;
   private readonly env: NodeJS.ProcessEnv;
@@ -90,13 +95,34 @@ export class Restic {
     return new Restic(this.config, this.logFile, file);
   }
 
-  run(args: string[], opts: RunOptions = {}): Promise<CommandResult> {
+  /** Counts a restic process that starts now; the returned function is called once it has ended. */
+  private started(): () => void {
     this.processes++;
+    if (this.active++ === 0) this.busySince = performance.now();
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      if (--this.active === 0) this.busyMs += performance.now() - this.busySince;
+    };
+  }
+
+  /** A restic child process, counted from its start to its close. */
+  private spawn(args: string[], opts: Parameters<typeof spawnTracked>[2]): ChildProcess {
+    const ended = this.started();
+    const child = spawnTracked(this.config.restic, [...this.global, ...args], opts);
+    child.on("close", ended);
+    child.on("error", ended);
+    return child;
+  }
+
+  run(args: string[], opts: RunOptions = {}): Promise<CommandResult> {
+    const ended = this.started();
     return run(this.config.restic, [...this.global, ...args], {
       logFile: this.logFile,
       ...opts,
       env: { ...this.env, ...opts.env },
-    });
+    }).finally(ended);
   }
 
   /** Fails `step` unless restic succeeds; a stale lock (a killed prune) is removed once and the command retried. */
@@ -113,8 +139,7 @@ export class Restic {
 
   /** restic with the operator's terminal: output streams straight through (snapshots, check). */
   inherit(args: string[]): Promise<number> {
-    this.processes++;
-    const child = spawnTracked(this.config.restic, [...this.global, ...args], {
+    const child = this.spawn(args, {
       env: { ...process.env, ...this.env },
       stdio: ["inherit", "inherit", "inherit"],
     });
@@ -149,8 +174,7 @@ export class Restic {
     onProgress?: (p: Progress) => void,
   ): Promise<{ code: number; stderr: string; summary?: BackupSummary }> {
     const attempt = async () => {
-      this.processes++;
-      const child = spawnTracked(this.config.restic, [...this.global, "backup", "--json", ...args], {
+      const child = this.spawn(["backup", "--json", ...args], {
         env: { ...process.env, ...this.env, ...(onProgress ? { RESTIC_PROGRESS_FPS: "2" } : {}) },
         stdio: ["ignore", "pipe", "pipe"],
       });
@@ -206,20 +230,8 @@ export class Restic {
    * ever sees end-of-file, so it never becomes a snapshot.
    */
   async backupStdin(step: string, filename: string, tags: string[], producer: Producer): Promise<string> {
-    this.processes++;
-    const restic = spawnTracked(
-      this.config.restic,
-      [
-        ...this.global,
-        "backup",
-        "--json",
-        "--stdin",
-        "--stdin-filename",
-        filename,
-        "--host",
-        this.config.host,
-        ...tags,
-      ],
+    const restic = this.spawn(
+      ["backup", "--json", "--stdin", "--stdin-filename", filename, "--host", this.config.host, ...tags],
       { env: { ...process.env, ...this.env }, stdio: ["pipe", "pipe", "pipe"] },
     );
     const dump = spawnTracked(producer.cmd, producer.args, {
@@ -294,9 +306,8 @@ export class Restic {
 
   /** `restic dump SNAPSHOT FILE` into a file (never through memory). */
   async dumpToFile(step: string, snapshot: string, file: string, dest: string): Promise<void> {
-    this.processes++;
     const out = createWriteStream(dest, { mode: 0o600 });
-    const child = spawnTracked(this.config.restic, [...this.global, "dump", snapshot, file], {
+    const child = this.spawn(["dump", snapshot, file], {
       env: { ...process.env, ...this.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -330,8 +341,7 @@ export class Restic {
 
   /** `restic dump` piped into a consumer (pg_restore): both must succeed. */
   async dumpInto(step: string, snapshot: string, file: string, consumer: Producer): Promise<CommandResult> {
-    this.processes++;
-    const dump = spawnTracked(this.config.restic, [...this.global, "dump", snapshot, file], {
+    const dump = this.spawn(["dump", snapshot, file], {
       env: { ...process.env, ...this.env },
       stdio: ["ignore", "pipe", "pipe"],
     });

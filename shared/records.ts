@@ -49,8 +49,11 @@ export interface RunStatus {
   agentVersion: number;
   /** Whether the run's snapshots are a recovery point that `latest` and `--before` may pick. */
   recoveryPoint: boolean;
-  /** The restic that ran (`restic 0.18.1`), and how many restic processes the run started. */
-  restic?: { version: string; processes: number };
+  /**
+   * The restic that ran (`restic 0.18.1`), how many restic processes the run started, and for how
+   * many seconds at least one of them ran (the rest of the run's time is the agent's own).
+   */
+  restic?: { version: string; processes: number; seconds?: number };
   /** The agent's own peak resident memory during the run (restic's not included). */
   agentPeakRssBytes?: number;
 }

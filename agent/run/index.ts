@@ -529,7 +529,7 @@ function runStatus(
     repository: config.repository.url,
     agentVersion: AGENT_VERSION,
     recoveryPoint: s.result !== "failed" && s.disowned === undefined,
-    restic: { version: s.resticVersion, processes: restic.processes },
+    restic: { version: s.resticVersion, processes: restic.processes, seconds: Math.round(restic.busyMs) / 1000 },
     // ru_maxrss, in KiB on Linux.
     agentPeakRssBytes: process.resourceUsage().maxRSS * 1024,
   };

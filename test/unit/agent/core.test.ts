@@ -9,7 +9,7 @@ import { errorLineOf, must, run, runShell } from "../../../agent/exec";
 import { alertCommand, request } from "../../../agent/alerts";
 import { KeptLog, testContext, testHostConfig } from "../../support/agentHost";
 import { holdLock } from "../../../agent/lock";
-import { backupFeatures, resticAtLeast } from "../../../agent/restic";
+import { backupFeatures, Restic, resticAtLeast } from "../../../agent/restic";
 import { renderHostConfig } from "../../../components/render/agentConfig";
 import { loadPolicy } from "../../../components/policy/load";
 import { stackConfig, validConfig } from "../../support/config";
@@ -118,6 +118,24 @@ describe("agent core: the one command runner, the host config, the run lock", ()
     expect(spawnSync("flock", ["-n", lock, "true"]).status).to.equal(1);
     release!();
     expect(spawnSync("flock", ["-n", lock, "true"]).status).to.equal(0);
+  });
+
+  it("counts the restic processes it starts and the time any of them ran, overlapping ones once", async () => {
+    writeFileSync(path.join(dir, "env.json"), "{}");
+    const restic = new Restic(testHostConfig(dir));
+    const t0 = performance.now();
+    await restic.run(["version"]);
+    const one = restic.busyMs;
+    expect(one)
+      .to.be.greaterThan(0)
+      .and.at.most(performance.now() - t0);
+    const t1 = performance.now();
+    // Started together, so they overlap: their shared time counts once.
+    await Promise.all([restic.run(["version"]), restic.run(["version"]), restic.run(["version"])]);
+    expect(restic.processes).to.equal(4);
+    expect(restic.busyMs - one)
+      .to.be.greaterThan(0)
+      .and.at.most(performance.now() - t1);
   });
 });
 
