@@ -1,4 +1,18 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import type { Stats } from "node:fs";
 import Module from "node:module";
 import * as path from "node:path";
@@ -10,15 +24,16 @@ import { Script } from "node:vm";
  * Compiling the bundled agent (about 850 KB of JavaScript) is most of what a run costs
  * before its first restic process: Node 20 has no compile cache of its own for scripts
  * (`module.enableCompileCache` is Node 22), so the agent keeps the one `vm.Script` produces.
- * V8 checks its own version and flags, but matches the source by length only: the header
- * names the body's sha256, so a cache from another agent of the same length is never used.
+ * V8 checks its own version and flags, but matches the source by length only, and checks its
+ * data's checksum only in debug builds: the header names the body's sha256 (a cache of another
+ * agent of the same length is never used) and the data's (a damaged cache is never loaded).
  *
  * Running what the cache holds is running code, so it is used only when this user owns it
  * and its directory and no one else can write either; anything else, and any error, means
  * compiling from source: a cache can make the agent slower, never wrong.
  */
 
-const FORMAT = "dxbackup-code-cache 1";
+const FORMAT = "dxbackup-code-cache 2";
 
 /** What a cache file says about itself: which body, Node and verb it was made by. */
 export interface CacheHeader {
@@ -28,8 +43,10 @@ export interface CacheHeader {
   verb: string;
 }
 
-function headerLine(h: CacheHeader): string {
-  return `${FORMAT} ${h.bodySha256} ${h.node} ${h.verb}\n`;
+const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+function headerLine(h: CacheHeader, data: Buffer): string {
+  return `${FORMAT} ${h.bodySha256} ${h.node} ${h.verb} ${sha256(data)}\n`;
 }
 
 /** Owned by this user and writable by no one else (a file, or the directory holding it). */
@@ -65,9 +82,11 @@ export function readCodeCache(file: string, bodySha256: string): { data: Buffer;
     }
     const nl = bytes.indexOf(10);
     if (nl < 0) return undefined;
-    const [format, version, sha, node, verb] = bytes.subarray(0, nl).toString("utf8").split(" ");
+    const [format, version, sha, node, verb, dataSha] = bytes.subarray(0, nl).toString("utf8").split(" ");
     if (`${format} ${version}` !== FORMAT || sha !== bodySha256 || node !== process.version) return undefined;
-    return { data: bytes.subarray(nl + 1), verb: verb ?? "" };
+    const data = bytes.subarray(nl + 1);
+    if (sha256(data) !== dataSha) return undefined;
+    return { data, verb: verb ?? "" };
   } catch {
     return undefined;
   } finally {
@@ -77,20 +96,28 @@ export function readCodeCache(file: string, bodySha256: string): { data: Buffer;
 
 /** Replaces `file` with a cache of `data` (a new file renamed over it: readers see the old one or this one). */
 export function writeCodeCache(file: string, header: CacheHeader, data: Buffer): boolean {
-  if (!trustedDir(path.dirname(file))) return false;
+  const dir = path.dirname(file);
+  if (!trustedDir(dir)) return false;
+  // Leftovers of agents killed while writing (their pid is in the name).
+  const prefix = `${path.basename(file)}.`;
+  for (const name of readdirSync(dir))
+    if (name.startsWith(prefix) && name.endsWith(".tmp")) rmSync(path.join(dir, name), { force: true });
   const tmp = `${file}.${process.pid}.tmp`;
+  let created = false;
   try {
     const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    created = true;
     try {
-      writeSync(fd, headerLine(header));
-      writeSync(fd, data);
+      for (const part of [Buffer.from(headerLine(header, data)), data])
+        for (let done = 0; done < part.length;) done += writeSync(fd, part, done);
+      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, file);
     return true;
   } catch {
-    rmSync(tmp, { force: true });
+    if (created) rmSync(tmp, { force: true });
     return false;
   }
 }
@@ -128,9 +155,14 @@ export function runBody(o: BodyOptions): void {
   const cached = readCodeCache(o.cacheFile, o.bodySha256);
   const script = new Script(Module.wrap(o.body), { filename: o.filename, cachedData: cached?.data });
   const usable = cached !== undefined && !script.cachedDataRejected;
-  const worth = !NOT_CACHED.has(o.verb) && (!usable || (o.verb === "run" && cached.verb !== "run"));
+  const worth =
+    !NOT_CACHED.has(o.verb) &&
+    (!usable || (o.verb === "run" && cached.verb !== "run")) &&
+    trustedDir(path.dirname(o.cacheFile));
   if (worth)
     process.on("exit", () => {
+      // An agent uninstalled while it ran leaves nothing behind.
+      if (!existsSync(o.filename)) return;
       try {
         writeCodeCache(
           o.cacheFile,

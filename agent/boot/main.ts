@@ -1,3 +1,4 @@
+import { realpathSync } from "node:fs";
 import * as path from "node:path";
 import { runBody, verbOf } from "./codeCache";
 
@@ -17,7 +18,14 @@ function agentFile(): string {
   } catch {
     // node:sea exists from Node 20.12 on; before, this cannot be a single executable.
   }
-  return path.resolve(process.argv[1] ?? __filename);
+  // Before Node 20.12 a single executable has no node:sea, and its argv[1] repeats argv[0].
+  const script = process.argv[1];
+  if (script === undefined || script === process.argv[0]) return process.execPath;
+  try {
+    return realpathSync(script);
+  } catch {
+    return path.resolve(script);
+  }
 }
 
 const file = agentFile();

@@ -23,9 +23,8 @@ fi
 manifest="$STATE_DIR/installed-files"
 unit_prefix="$SYSTEMD_DIR/dxbackup-$POLICY-"
 cron_file="$CRON_DIR/dxbackup-$POLICY"
-# Agents received for installs that never came (a failed create leaves no resource to delete), and
-# the agent's code cache (agent/boot/codeCache.ts), which is in no manifest.
-find "$INSTALL_DIR/bin" -maxdepth 1 -type f \( -name '.agent-*' -o -name '.dxbackup-agent.v8cache*' \) -delete 2>/dev/null || true
+# Agents received for installs that never came (a failed create leaves no resource to delete).
+find "$INSTALL_DIR/bin" -maxdepth 1 -type f -name '.agent-*' -delete 2>/dev/null || true
 if [ ! -f "$manifest" ]; then
   find "$INSTALL_DIR" -depth -type d -empty -delete 2>/dev/null || true
   say "nothing installed; nothing to do"
@@ -49,6 +48,9 @@ while IFS= read -r path; do
 done <"$manifest"
 if [ "$units" = 1 ] && [ "$systemd_running" = 1 ]; then systemctl daemon-reload; fi
 rm -f "$manifest" "$STATE_DIR/install-id"
+# The agent's code cache (agent/boot/codeCache.ts) is in no manifest. Removed after the timers are
+# off and the agent file is gone: a run still going writes no new one once its agent is removed.
+find "$INSTALL_DIR/bin" -maxdepth 1 -type f -name '.dxbackup-agent.v8cache*' -delete 2>/dev/null || true
 # Remove the agent's now-empty directories, deepest first; never the state dir.
 find "$INSTALL_DIR" "$CONFIG_DIR" -depth -type d -empty -delete 2>/dev/null || true
 

@@ -6,6 +6,7 @@ import {
   copyFileSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -45,6 +46,20 @@ describe("agent boot: V8's code cache beside the agent file", () => {
     expect(readCodeCache(cache, SHA)).to.equal(undefined);
     writeFileSync(cache, "no header at all");
     expect(readCodeCache(cache, SHA)).to.equal(undefined);
+  });
+
+  it("never loads damaged data under a good header (release builds of V8 do not checksum it)", () => {
+    writeCodeCache(cache, header, Buffer.from("v8 data"));
+    const bytes = readFileSync(cache);
+    bytes[bytes.length - 1] ^= 1;
+    writeFileSync(cache, bytes);
+    expect(readCodeCache(cache, SHA)).to.equal(undefined);
+  });
+
+  it("removes what agents killed while writing left behind", () => {
+    writeFileSync(`${cache}.4242.tmp`, "half a cache");
+    expect(writeCodeCache(cache, header, Buffer.from("v8 data"))).to.equal(true);
+    expect(readdirSync(dir)).to.deep.equal([".dxbackup-agent.v8cache"]);
   });
 
   it("never uses or writes a cache another user could have written (it is code the agent runs as root)", () => {
@@ -99,7 +114,7 @@ describe("agent boot: V8's code cache beside the agent file", () => {
       expect(statSync(cache).ino, "a cache that was used is not written again").to.equal(made.ino);
       runAgent("--config", path.join(dir, "missing.json"), "run", "nightly");
       expect(statSync(cache).ino, "the scheduled verb's cache replaces it").to.not.equal(made.ino);
-      expect(readFileSync(cache).toString("latin1").split("\n")[0]).to.match(/ run$/);
+      expect(readFileSync(cache).toString("latin1").split("\n")[0]).to.match(/ run [0-9a-f]{64}$/);
     });
 
     it("runs the same from source when V8 rejects the cache, and replaces it", () => {
