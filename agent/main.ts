@@ -1,3 +1,4 @@
+import "./zodSetup";
 import { Command, CommanderError, Option } from "commander";
 import { loadHostConfig } from "./config";
 import type { AgentContext } from "./context";
@@ -12,7 +13,6 @@ import { rekeyCommand } from "./rekey";
 import { statusCommand } from "./statusVerb";
 import { dsmc } from "./run/tsm";
 import { alertCommand, markStarted, ping } from "./alerts";
-import { z } from "zod";
 
 /**
  * dx-backup host agent: the command the timers run on every Portal host.
@@ -221,9 +221,6 @@ function passThrough(c: AgentContext, args: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  // Each schema parses once or twice per process: zod's JIT (a parser generated with `new Function`
-  // per object schema) costs more to compile than it saves here.
-  z.config({ jitless: true });
   // The files the agent creates are its own (logs, records): tools and modes say otherwise where needed.
   process.umask(0o077);
   // A terminal that went away (an SSH session dropped) must not end a run half-way through starting
