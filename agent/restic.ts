@@ -109,8 +109,9 @@ export class Restic {
 
   /** A restic child process, counted from its start to its close. */
   private spawn(args: string[], opts: Parameters<typeof spawnTracked>[2]): ChildProcess {
-    const ended = this.started();
     const child = spawnTracked(this.config.restic, [...this.global, ...args], opts);
+    // Counted once spawned: a spawn that throws leaves nothing running.
+    const ended = this.started();
     child.on("close", ended);
     child.on("error", ended);
     return child;
