@@ -161,6 +161,8 @@ export async function benchAgent(): Promise<void> {
       rmSync(path.join(root, "repos"), { recursive: true, force: true });
       for (const f of ["repository-initialized", "cache", "runs.jsonl", "status.json", "last-prune"])
         rmSync(path.join(host.agent.stateDir, f), { recursive: true, force: true });
+      // A first run after an install: no code cache yet (it compiles the agent and writes one).
+      rmSync(path.join(host.agent.installDir, "bin", ".dxbackup-agent.v8cache"), { force: true });
       flush();
       return secondsAsync(agentRun);
     };
@@ -180,6 +182,7 @@ export async function benchAgent(): Promise<void> {
     const agentFirsts: Array<[number, ReturnType<typeof JSON.parse>]> = [];
     let redone = 0;
     let mismatched = 0;
+    const roundKeys: string[] = [];
     while (rawFirsts.length < FIRST_ROUNDS) {
       // Who goes first alternates too: the second of a pair finds the caches the first one warmed.
       const agentFirstOfRound = rawFirsts.length % 2 === 1;
@@ -195,6 +198,7 @@ export async function benchAgent(): Promise<void> {
       }
       rawFirsts.push(rawRound);
       agentFirsts.push(agentRound2);
+      roundKeys.push(keyParams(agentRepo));
     }
     const rawFirst = {
       init: median(rawFirsts.map((r) => r.init)),
@@ -214,11 +218,12 @@ export async function benchAgent(): Promise<void> {
 
     // From here on, raw restic works on a copy of the agent's repository and cache: the same key
     // parameters, the same data, the agent's snapshot as its parent.
-    const rawKeys = keyParams(agentRepo);
+    const laterKeys = keyParams(agentRepo);
     rmSync(rawRepo, { recursive: true, force: true });
     rmSync(env.RESTIC_CACHE_DIR, { recursive: true, force: true });
     cpSync(agentRepo, rawRepo, { recursive: true });
     cpSync(path.join(host.agent.stateDir, "cache"), env.RESTIC_CACHE_DIR, { recursive: true });
+    flush();
 
     // Change 1% of the small files, then run both again.
     const changed = Math.max(1, Math.floor(SMALL_FILES / 100));
@@ -236,7 +241,7 @@ export async function benchAgent(): Promise<void> {
     // single timings are noisy (±7% here); alternate raw and agent and take medians.
     const rawUnchanged: Array<{ backup: number; forget: number }> = [];
     const agentUnchanged: number[] = [];
-    // The agent's own time in each run: its wall time minus the time its restic processes ran.
+    // Everything but restic in each run (the cron shell, Node's start, the agent, the product tools): its wall time minus the time its restic processes ran.
     const agentOwn: number[] = [];
     const agentUnchangedRun = async () => {
       const [t, status] = await secondsAsync(agentRun);
@@ -278,8 +283,9 @@ export async function benchAgent(): Promise<void> {
       `vs raw init+backup+forget ${pct(agentFirst, rawFirstTotal)} (paired ${pctRatio(pairedFirst)}); vs raw init+backup ${pct(agentFirst, rawInitSeconds + rawFirst.backup)}`,
     );
     console.log(
-      `  repository key parameters: ${rawKeys}; ${redone} round(s) redone because the two inits calibrated differently` +
-        (mismatched ? `; ${mismatched} counted with different parameters after all` : ""),
+      `  key parameters of the counted rounds: ${roundKeys.join("; ")} (${redone} round(s) redone because the two inits calibrated differently` +
+        (mismatched ? `; ${mismatched} counted with different parameters after all` : "") +
+        `); later runs: ${laterKeys}`,
     );
     const rerun = (title: string, raw: { backup: number; forget: number }, rawTotal: number, agent: number) => {
       console.log(title);
@@ -300,7 +306,7 @@ export async function benchAgent(): Promise<void> {
     console.log(`  paired: agent vs the raw run of its round ${pctRatio(pairedThird)}`);
     const own = median(agentOwn);
     console.log(
-      `  the agent's own time (a run minus its restic processes; less noisy than the ratios): ${own.toFixed(2)} s = ${((own / rawThirdTotal) * 100).toFixed(1)}% of raw backup+forget`,
+      `  everything but restic in an agent run (its wall time minus the time its restic processes ran; less noisy than the ratios): ${own.toFixed(2)} s = ${((own / rawThirdTotal) * 100).toFixed(1)}% of raw backup+forget`,
     );
     console.log(
       `agent runs: first ${firstStatus.files} files, ${(firstStatus.bytesAdded / 2 ** 20).toFixed(0)} MiB added; second ${secondStatus.filesChanged} files changed, ${(secondStatus.bytesAdded / 2 ** 20).toFixed(1)} MiB added (the parent snapshot was reused)`,
@@ -327,7 +333,11 @@ export async function benchAgent(): Promise<void> {
       );
     // An administrator's root shell on a Portal host: this machine's NODE_* settings (an extra CA
     // bundle that Node parses at every start, 70 ms here) are not the host's.
-    const operatorEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("NODE_")));
+    const operatorEnv = {
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("NODE_"))),
+      // The same `node` the scheduled runs found (their code cache is for that Node).
+      PATH: entry.env.PATH ?? "/usr/bin:/bin",
+    };
     const rawRestores: number[] = [];
     const agentRestores: number[] = [];
     for (let i = 0; i < FIRST_ROUNDS; i++) {
