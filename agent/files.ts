@@ -2,8 +2,8 @@ import { chmodSync, lstatSync, closeSync, fsyncSync, openSync, renameSync, write
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 
-/** FILE replaced in one step, world-readable: monitoring never reads half a file. */
-export function publish(file: string, content: string, mode = 0o644): void {
+/** FILE replaced in one step (a reader never sees half of it); private unless MODE says otherwise. */
+export function publish(file: string, content: string, mode = 0o600): void {
   const tmp = path.join(path.dirname(file), `.publish.${randomBytes(6).toString("hex")}`);
   const fd = openSync(tmp, "wx", mode);
   try {

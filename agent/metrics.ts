@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { publish } from "./files";
 
@@ -112,8 +112,11 @@ export function renderDrillMetrics(m: DrillMetrics): string {
 /** `<metricsDir>/dxbackup-<policy>-<name>.prom`, replaced in one step (the collector never reads half a file). */
 export function writeMetricsFile(metricsDir: string, policy: string, name: string, text: string): string {
   mkdirSync(metricsDir, { recursive: true });
+  // node_exporter's textfile collector does not run as root: the metrics (no secrets in them) are
+  // the one thing in the state dir others may read (the installer makes the state dir 0711).
+  chmodSync(metricsDir, 0o755);
   const file = path.join(metricsDir, `dxbackup-${policy}-${name}.prom`);
-  publish(file, text);
+  publish(file, text, 0o644);
   return file;
 }
 

@@ -25,7 +25,7 @@ import { capturePiece, piecePhase } from "../pieces";
 import { writeRecord } from "../record";
 import { backupFeatures, RESTIC_ERROR, type BackupSummary } from "../restic";
 import { serversLeftStoppedBy, startServers, stopServers } from "../servers";
-import { renderRunMetrics } from "../metrics";
+import { renderRunMetrics, writeMetricsFile } from "../metrics";
 import { dsmc, tsmCounts, tsmSpecs } from "./tsm";
 import { markStarted, ping } from "../alerts";
 
@@ -541,14 +541,15 @@ function writeStatus(ctx: AgentContext, schedule: string, status: RunStatus): vo
   publish(state.status, line);
   copyFileSync(state.status, state.statusOf(schedule));
   appendFileSync(state.runs, line);
-  mkdirSync(state.metrics, { recursive: true });
   const endEpoch = Math.floor(Date.parse(status.end) / 1000);
   if (status.result === "success") writeFileSync(state.lastSuccess(schedule), `${endEpoch}\n`);
   const lastSuccess = existsSync(state.lastSuccess(schedule))
     ? Number(readFileSync(state.lastSuccess(schedule), "utf8").trim()) || 0
     : 0;
-  publish(
-    path.join(state.metrics, `dxbackup-${config.policy}-${schedule}.prom`),
+  writeMetricsFile(
+    state.metrics,
+    config.policy,
+    schedule,
     renderRunMetrics({
       policy: config.policy,
       host: config.host,

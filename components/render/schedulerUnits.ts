@@ -95,7 +95,8 @@ export function renderCronFile(policy: Policy, host: Host, schedules: Schedule[]
     // equivalent of systemd's OnFailure=).
     const run = agentCommand(host, s.name).map(shQuote).join(" ");
     const alert = agentCommand(host, s.name, "alert").map(shQuote).join(" ");
-    lines.push(`${s.cron} root ${run} >>${log} 2>&1 || ${alert} "$?" >>${log} 2>&1`);
+    // umask 077 first: the shell creates the log, and it may hold what a failed command printed.
+    lines.push(`${s.cron} root umask 077; ${run} >>${log} 2>&1 || ${alert} "$?" >>${log} 2>&1`);
   }
   return `${lines.join("\n")}\n`;
 }

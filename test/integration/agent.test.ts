@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { compareRestored } from "../../cli/local/compareTrees";
 import { S3RVER_CREDENTIALS } from "../../cli/local/s3rver";
@@ -45,7 +45,9 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
     expect(second[0].stdout).to.match(/files=5 changed=0 removed=0/);
     const { host: h } = host.policy(config);
     const cron = readFileSync(path.join(h.agent.cronDir, "dxbackup-dx-it"), "utf8");
-    expect(cron).to.match(/^0 2 \* \* \* root '.*dxbackup-agent' '--config' '.*agent\.json' 'run' 'nightly'/m);
+    expect(cron).to.match(
+      /^0 2 \* \* \* root umask 077; '.*dxbackup-agent' '--config' '.*agent\.json' 'run' 'nightly'/m,
+    );
     expect(cron).to.match(/^0 3 \* \* 0 root .* 'run' 'weekly'/m);
   });
 
@@ -120,6 +122,33 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
     expect(metrics).to.match(new RegExp(`dxbackup_last_success_timestamp_seconds\\{${labels}\\} [1-9]\\d+`));
     expect(metrics).to.include(`dxbackup_last_run_result{${labels},result="success"} 1`);
     expect(metrics).to.include(`dxbackup_last_run_result{${labels},result="failed"} 0`);
+  });
+
+  it("a node_exporter that is not root reads the metrics, and nothing else of the state", async () => {
+    const { host: h } = host.policy(config);
+    // This test's root is a mkdtemp (0700), and the installer made <root>/agent for the install dir
+    // first (0700): the installer says which parent keeps node_exporter out, and the fix.
+    const again = await host.install(config);
+    expect(again[0].stdout).to.include(
+      `warning: ${path.join(host.root, "agent")} is not searchable by other users, so a node_exporter that does not run as root cannot read ${h.agent.stateDir}/metrics (chmod o+x ${path.join(host.root, "agent")} to allow it)`,
+    );
+    // What the administrator does then, for the two directories the test made (on a host, /var and
+    // /var/lib are searchable already); the installer created the rest of the state dir's parents 0755.
+    for (const d of [host.root, path.join(host.root, "agent")]) chmodSync(d, statSync(d).mode | 0o001);
+    expect((await host.install(config))[0].stdout).to.not.include("warning:");
+    const asNobody = (...args: string[]) =>
+      spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", ...args], { encoding: "utf8" });
+    const prom = path.join(h.agent.stateDir, "metrics", "dxbackup-dx-it-nightly.prom");
+    const read = asNobody("cat", prom);
+    expect(read.stdout, read.stderr).to.include("dxbackup_last_run_result");
+    for (const f of ["status.json", "runs.jsonl", "last-run.log", "agent.log", "repository-initialized"]) {
+      const file = path.join(h.agent.stateDir, f);
+      expect(existsSync(file), f).to.equal(true);
+      expect(asNobody("cat", file).status, f).to.not.equal(0);
+    }
+    // The cron line's shell created agent.log: under umask 077, as the agent's own files.
+    expect(statSync(path.join(h.agent.stateDir, "agent.log")).mode & 0o077).to.equal(0);
+    expect(asNobody("ls", h.agent.stateDir).status, "the state dir cannot be listed").to.not.equal(0);
   });
 
   it("an offline run stops the servers, backs up, starts them again and records the downtime", async () => {

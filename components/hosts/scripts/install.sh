@@ -139,8 +139,22 @@ if ! { [ -f "$AGENT" ] && [ "$(sha256_of "$AGENT")" = "$agent_digest" ]; }; then
   fi
 fi
 
+# The state dir's new parents 0755 and the state dir 0711: node_exporter (not root) must reach
+# metrics/, the one directory in it others may read. Nothing else in it is readable by others (the
+# agent works under umask 077; the cron line too), and 0711 lets no one list it.
+(umask 022 && mkdir -p "$(dirname "$STATE_DIR")")
 mkdir -p "$STATE_DIR"
-chmod 0700 "$STATE_DIR"
+chmod 0711 "$STATE_DIR"
+# The cron line's log from before it set umask 077 was created 0644.
+[ ! -f "$STATE_DIR/agent.log" ] || chmod 0600 "$STATE_DIR/agent.log"
+parent=$(dirname "$STATE_DIR")
+while [ "$parent" != / ]; do
+  case "$(stat -c %A "$parent")" in
+    *x | *t) ;;
+    *) say "warning: $parent is not searchable by other users, so a node_exporter that does not run as root cannot read $STATE_DIR/metrics (chmod o+x $parent to allow it)" ;;
+  esac
+  parent=$(dirname "$parent")
+done
 new_manifest=$(mktemp "$STATE_DIR/.installed-files.XXXXXX")
 decoded=$(mktemp "$STATE_DIR/.decoded.XXXXXX")
 staged=""
