@@ -287,6 +287,10 @@ export async function benchAgent(): Promise<void> {
         (mismatched ? `; ${mismatched} counted with different parameters after all` : "") +
         `); later runs: ${laterKeys}`,
     );
+    const firstOwn = median(agentFirsts.map(([t, status]) => t - status.restic.seconds));
+    console.log(
+      `  everything but restic in an agent first run: ${firstOwn.toFixed(2)} s = ${((firstOwn / rawFirstTotal) * 100).toFixed(1)}% of raw init+backup+forget`,
+    );
     const rerun = (title: string, raw: { backup: number; forget: number }, rawTotal: number, agent: number) => {
       console.log(title);
       row(
