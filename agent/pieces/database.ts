@@ -2,7 +2,7 @@ import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, sta
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { isoSeconds } from "../log";
-import { must } from "../exec";
+import { must, run, type CommandResult } from "../exec";
 import { StepError } from "../errors";
 import { derbyIj, derbyUrl, sqlLiteral } from "../engines/derby";
 import { pgConnection, writePgpass, type PostgresTarget } from "../engines/postgres";
@@ -19,6 +19,16 @@ export function freshDir(dir: string, owner?: string): string {
     chownSync(dir, uid, gid);
   }
   return dir;
+}
+
+/**
+ * RMAN's error, if it printed one (it may exit 0 after one): its first RMAN- line (which command
+ * failed) and its first ORA- line (why), as RMAN prints them.
+ */
+function rmanErrorOf(r: CommandResult): string | undefined {
+  const lines = `${r.stdout}\n${r.stderr}`.split("\n").map((l) => l.trim());
+  const found = [lines.find((l) => /^RMAN-\d+/.test(l)), lines.find((l) => /ORA-\d+/.test(l))].filter(Boolean);
+  return found.length ? found.join(" / ") : undefined;
 }
 
 /** pg_dump streamed into a snapshot of its own: no copy of the database on disk. */
@@ -101,17 +111,54 @@ export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
     case "oracle": {
       const o = d.oracle;
       const dir = freshDir(p.staging, o.osUser);
-      const script = `RUN {\n  BACKUP AS COMPRESSED BACKUPSET DATABASE FORMAT ${sqlLiteral(`${dir}/db_%U`)} PLUS ARCHIVELOG FORMAT ${sqlLiteral(`${dir}/arch_%U`)};\n  BACKUP CURRENT CONTROLFILE FORMAT ${sqlLiteral(`${dir}/cf_%U`)};\n}\nEXIT;\n`;
       const env = ["env", `ORACLE_SID=${o.sid}`, ...(o.oracleHome ? [`ORACLE_HOME=${o.oracleHome}`] : [])];
-      const out = await must(p.step, `RMAN backup of ${o.sid}`, env[0], [...env.slice(1), o.command, "target", "/"], {
-        asUser: o.osUser,
-        input: script,
-        logFile: p.logFile,
-        errorLine: /(RMAN|ORA)-\d+/,
-      });
-      const rmanError = `${out.stdout}\n${out.stderr}`.split("\n").find((l) => /(RMAN|ORA)-\d+/.test(l));
-      if (rmanError) throw new StepError(p.step, `RMAN reported an error: ${rmanError.trim()}`);
-      return { record: { ...base, database: o.sid, file: dir, backupTimestamp: now() } };
+      const rmanOutput = (what: string, script: string) =>
+        run(env[0], [...env.slice(1), o.command, "target", "/"], {
+          asUser: o.osUser,
+          input: script,
+          logFile: p.logFile,
+        }).then((r) => ({ r, what, error: rmanErrorOf(r) }));
+      const rman = async (what: string, script: string) => {
+        const { r, error } = await rmanOutput(what, script);
+        if (error !== undefined || r.code !== 0 || r.signal)
+          throw new StepError(p.step, `${what} failed: ${error ?? `exit ${r.code ?? r.signal}`}`);
+      };
+      const database = `DATABASE FORMAT ${sqlLiteral(`${dir}/db_%U`)}`;
+      const controlfile = `BACKUP CURRENT CONTROLFILE FORMAT ${sqlLiteral(`${dir}/cf_%U`)};`;
+      if (p.mode === "online") {
+        await rman(
+          `RMAN backup of ${o.sid}`,
+          `RUN {\n  BACKUP AS COMPRESSED BACKUPSET ${database} PLUS ARCHIVELOG FORMAT ${sqlLiteral(`${dir}/arch_%U`)};\n  ${controlfile}\n}\nEXIT;\n`,
+        );
+      } else {
+        // Oracle Database Backup and Recovery User's Guide, "Backing Up a Database in NOARCHIVELOG
+        // Mode" (https://docs.oracle.com/en/database/oracle/oracle-database/19/bradv/backing-up-database.html):
+        // a consistent backup is taken with the database mounted, after a clean shutdown (STARTUP
+        // FORCE DBA and a second SHUTDOWN IMMEDIATE make it clean even if it was not); the open
+        // database's `BACKUP ... PLUS ARCHIVELOG` fails there with RMAN-06149.
+        let failed: unknown;
+        try {
+          await rman(
+            `RMAN offline backup of ${o.sid}`,
+            `SHUTDOWN IMMEDIATE;\nSTARTUP FORCE DBA;\nSHUTDOWN IMMEDIATE;\nSTARTUP MOUNT;\nRUN {\n  BACKUP AS COMPRESSED BACKUPSET ${database};\n  ${controlfile}\n}\nEXIT;\n`,
+          );
+        } catch (e) {
+          failed = e;
+        }
+        // Always, as the servers are started again: the database is opened whatever the backup did.
+        // ORA-01531: it is open already (the backup failed before its shutdown).
+        const open = await rmanOutput(`ALTER DATABASE OPEN of ${o.sid}`, "ALTER DATABASE OPEN;\nEXIT;\n");
+        if (
+          (open.error !== undefined && !/ORA-01531/.test(open.error)) ||
+          (open.error === undefined && open.r.code !== 0)
+        )
+          throw new StepError(
+            p.step,
+            `${failed ? `${(failed as Error).message}; then ` : ""}the database ${o.sid} could not be opened again (${open.error ?? `exit ${open.r.code ?? open.r.signal}`}): THE DATABASE IS NOT OPEN; open it with ALTER DATABASE OPEN`,
+          );
+        if (failed) throw failed;
+      }
+      return { record: { ...base, database: o.sid, mode: p.mode, file: dir, backupTimestamp: now() } };
     }
     case "sqlserver": {
       const s = d.sqlserver;
@@ -125,6 +172,8 @@ export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
         chmodSync(dir, 0o733); // the SQL Server service account writes the .bak here
       }
       const file = `${dir}/${s.database}.bak`;
+      // COPY_ONLY: the DBA's own full and differential backups keep their differential base
+      // (https://learn.microsoft.com/en-us/sql/relational-databases/backup-restore/copy-only-backups-sql-server).
       const password = readFileSync(s.passwordFile, "utf8").replace(/\n$/, "");
       const opts = { env: { SQLCMDPASSWORD: password }, logFile: p.logFile, errorLine: /^Msg \d+/ };
       const sqlcmd = ["-S", s.server, "-U", s.user, "-b"];
@@ -135,7 +184,7 @@ export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
         [
           ...sqlcmd,
           "-Q",
-          `BACKUP DATABASE ${tsqlName(s.database)} TO DISK = ${tsqlString(file)} WITH CHECKSUM, COMPRESSION, INIT, FORMAT`,
+          `BACKUP DATABASE ${tsqlName(s.database)} TO DISK = ${tsqlString(file)} WITH COPY_ONLY, CHECKSUM, COMPRESSION, INIT, FORMAT`,
         ],
         opts,
       );

@@ -211,7 +211,7 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
       `db2 backup database RELEASE online to ${staging}/db-release compress include logs`,
       `db2 backup database JCRDB online to ${staging}/db-jcr compress include logs`,
       `db2 backup database LMDB online to ${staging}/db-likeminds compress include logs`,
-      `sqlcmd -S localhost\\,1433 -U dxbackup -b -Q BACKUP\\ DATABASE\\ \\[CUSTDB\\]\\ TO\\ DISK\\ =\\ N\\'${staging}/db-customization/CUSTDB.bak\\'\\ WITH\\ CHECKSUM\\,\\ COMPRESSION\\,\\ INIT\\,\\ FORMAT [SQLCMDPASSWORD set]`,
+      `sqlcmd -S localhost\\,1433 -U dxbackup -b -Q BACKUP\\ DATABASE\\ \\[CUSTDB\\]\\ TO\\ DISK\\ =\\ N\\'${staging}/db-customization/CUSTDB.bak\\'\\ WITH\\ COPY_ONLY\\,\\ CHECKSUM\\,\\ COMPRESSION\\,\\ INIT\\,\\ FORMAT [SQLCMDPASSWORD set]`,
       `sqlcmd -S localhost\\,1433 -U dxbackup -b -Q RESTORE\\ VERIFYONLY\\ FROM\\ DISK\\ =\\ N\\'${staging}/db-customization/CUSTDB.bak\\'\\ WITH\\ CHECKSUM [SQLCMDPASSWORD set]`,
       `backupConfig.sh ${staging}/wasconfig-wpProfile/wpProfile.zip -nostop -quiet`,
       `xmlaccess.sh -useEncryptedCredentials ${h.agent.stateDir}/runs/${host.status(config).runId}/xmlaccess-base.credentials.properties -url http://localhost:10039/wps/config -in ${host.layout.portalServer}/doc/xml-samples/ExportRelease.xml -out ${staging}/xmlaccess-base/xmlaccess-base.xml [credentials user=wpsadmin]`,
@@ -225,6 +225,32 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
     for (const value of Object.values(passwords)) {
       for (const call of calls) expect(call, "a password reached a command line").to.not.include(value);
     }
+  });
+
+  it("an offline run takes the Oracle backup with the database mounted after a clean shutdown, then opens it again", async () => {
+    rmSync(fakeLog, { force: true });
+    const { job, status } = await host.runSchedule(config, "weekly", env());
+    expect(job.code, JSON.stringify(status)).to.equal(0);
+    const rman = fakeCalls().filter((c) => c.startsWith("rman "));
+    expect(rman).to.have.length(2);
+    const [backup, open] = rman;
+    const steps = [
+      "SHUTDOWN IMMEDIATE;",
+      "STARTUP FORCE DBA;",
+      "SHUTDOWN IMMEDIATE;",
+      "STARTUP MOUNT;",
+      "BACKUP AS COMPRESSED BACKUPSET DATABASE FORMAT",
+      "BACKUP CURRENT CONTROLFILE FORMAT",
+    ];
+    let at = -1;
+    for (const step of steps) {
+      const next = backup.indexOf(step, at + 1);
+      expect(next, `${step} after the step before it in ${backup}`).to.be.greaterThan(at);
+      at = next;
+    }
+    // NOARCHIVELOG: there are no archived logs to back up (RMAN-06149 if asked to).
+    expect(backup).to.not.include("ARCHIVELOG");
+    expect(open).to.match(/^rman target \/ <<< .*ALTER DATABASE OPEN;/);
   });
 
   it("PostgreSQL round trip: the dump streamed into restic restores row for row", async () => {
@@ -360,6 +386,29 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
       expect(status).to.deep.include({ result: "failed", failedStep: "piece:db-release" });
       const serverCalls = fakeCalls().filter((c) => /^(stop|start)Server/.test(c));
       expect(serverCalls).to.deep.equal(["stopServer.sh WebSphere_Portal", "startServer.sh WebSphere_Portal"]);
+    });
+
+    describe("an offline Oracle backup always opens the database again", () => {
+      it("after a failed backup: the run fails with RMAN's error, the open was still run", async () => {
+        rmSync(fakeLog, { force: true });
+        const { status } = await failingRun(config, { DXB_FAKE_FAIL: "rman:backup" }, "weekly");
+        expect(status).to.deep.include({ result: "failed", failedStep: "piece:db-community" });
+        expect(status.message).to.match(
+          /^RMAN offline backup of COMMDB failed: RMAN-03009: .* \/ ORA-19502: write error on file$/,
+        );
+        const rman = fakeCalls().filter((c) => c.startsWith("rman "));
+        expect(rman[rman.length - 1]).to.include("ALTER DATABASE OPEN;");
+        const serverCalls = fakeCalls().filter((c) => /^(stop|start)Server/.test(c));
+        expect(serverCalls).to.deep.equal(["stopServer.sh WebSphere_Portal", "startServer.sh WebSphere_Portal"]);
+      });
+
+      it("a database that does not open again fails the run and says so", async () => {
+        const { status } = await failingRun(config, { DXB_FAKE_FAIL: "rman:open" }, "weekly");
+        expect(status).to.deep.include({ result: "failed", failedStep: "piece:db-community" });
+        expect(status.message).to.match(
+          /the database COMMDB could not be opened again \(RMAN-03002: .* \/ ORA-01113: file 1 needs media recovery\): THE DATABASE IS NOT OPEN/,
+        );
+      });
     });
   });
 
