@@ -44,6 +44,8 @@ const databaseEngine = z.discriminatedUnion("engine", [
       sid: z.string(),
       oracleHome: absolute.optional(),
       osUser: z.string().optional(),
+      /** ARCHIVELOG mode: an offline backup then needs no shutdown (NOARCHIVELOG needs a mounted, closed database). */
+      archivelogMode: z.boolean(),
       command,
     }),
   }),

@@ -1,5 +1,5 @@
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { execFileSync } from "node:child_process";
+import { chownSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { isoSeconds } from "../log";
 import { must, run, type CommandResult } from "../exec";
@@ -27,8 +27,15 @@ export function freshDir(dir: string, owner?: string): string {
  */
 function rmanErrorOf(r: CommandResult): string | undefined {
   const lines = `${r.stdout}\n${r.stderr}`.split("\n").map((l) => l.trim());
-  const found = [lines.find((l) => /^RMAN-\d+/.test(l)), lines.find((l) => /ORA-\d+/.test(l))].filter(Boolean);
+  // RMAN-00571 and RMAN-00569 are the banner around its error stack, not an error.
+  const rmanLine = lines.find((l) => /^RMAN-\d+/.test(l) && !/^RMAN-0057[01]|^RMAN-00569/.test(l));
+  const found = [rmanLine, lines.find((l) => /ORA-\d+/.test(l))].filter(Boolean);
   return found.length ? found.join(" / ") : undefined;
+}
+
+/** Whether the operating system knows this user. */
+function osUserExists(name: string): boolean {
+  return spawnSync("id", ["-u", name], { stdio: "ignore" }).status === 0;
 }
 
 /** pg_dump streamed into a snapshot of its own: no copy of the database on disk. */
@@ -125,7 +132,9 @@ export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
       };
       const database = `DATABASE FORMAT ${sqlLiteral(`${dir}/db_%U`)}`;
       const controlfile = `BACKUP CURRENT CONTROLFILE FORMAT ${sqlLiteral(`${dir}/cf_%U`)};`;
-      if (p.mode === "online") {
+      if (p.mode === "online" || o.archivelogMode) {
+        // In ARCHIVELOG mode the open database's backup with its logs is consistent once recovered,
+        // also in an offline schedule (Portal is stopped): no need to shut the instance down.
         await rman(
           `RMAN backup of ${o.sid}`,
           `RUN {\n  BACKUP AS COMPRESSED BACKUPSET ${database} PLUS ARCHIVELOG FORMAT ${sqlLiteral(`${dir}/arch_%U`)};\n  ${controlfile}\n}\nEXIT;\n`,
@@ -168,8 +177,11 @@ export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
         dir = s.backupDir;
         extraPaths.push(`${s.backupDir}/${s.database}.bak`);
       } else {
-        dir = freshDir(p.staging);
-        chmodSync(dir, 0o733); // the SQL Server service account writes the .bak here
+        // SQL Server on Linux writes the .bak as its service account, mssql: the directory is that
+        // account's alone, never writable by others (a .bak planted or swapped by a local user).
+        // Without that account the server is elsewhere and cannot write here: backupDir names a
+        // share both see.
+        dir = freshDir(p.staging, osUserExists("mssql") ? "mssql" : undefined);
       }
       const file = `${dir}/${s.database}.bak`;
       // COPY_ONLY: the DBA's own full and differential backups keep their differential base

@@ -62,6 +62,7 @@ export function renderPieceConfig(piece: Piece, host: Host): PieceConfig {
               sid: d.oracle.sid,
               oracleHome: d.oracle.oracleHome,
               osUser: d.oracle.osUser,
+              archivelogMode: d.oracle.archivelogMode,
               command: d.oracle.command ?? "rman",
             },
           },

@@ -34,13 +34,26 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
 
   /** The prod-like configuration: the six domains on four engines, DAM on PostgreSQL, LDAP, WAS, XMLAccess. */
   function prodLike(
-    overrides: { pgDump?: string; derbyUrl?: string; ldapKind?: "openldap" | "ldapsearch" } = {},
+    overrides: {
+      pgDump?: string;
+      derbyUrl?: string;
+      ldapKind?: "openldap" | "ldapsearch";
+      /** Oracle in NOARCHIVELOG mode: captured by the offline schedule only. */
+      oracleNoArchivelog?: boolean;
+    } = {},
   ): StackConfig {
     const tool = (name: string) => path.join(FAKE_IBM_TOOLS, name);
     return host.config({
       environment: "rp",
       schedules: [
-        { name: "nightly", cron: "0 2 * * *", mode: "online" },
+        {
+          name: "nightly",
+          cron: "0 2 * * *",
+          mode: "online",
+          ...(overrides.oracleNoArchivelog && {
+            databases: ["release", "jcr", "likeminds", "customization", "feedback", "dam"],
+          }),
+        },
         { name: "weekly", cron: "0 3 * * 0", mode: "offline" },
       ],
       host: {
@@ -78,7 +91,7 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
           {
             domain: "community",
             host: "portal-1",
-            oracle: { sid: "COMMDB", archivelogMode: true, command: tool("rman") },
+            oracle: { sid: "COMMDB", archivelogMode: !overrides.oracleNoArchivelog, command: tool("rman") },
           },
           { domain: "feedback", host: "portal-1", derby: { url: overrides.derbyUrl ?? `jdbc:derby:${derbyDb}` } },
           {
@@ -217,6 +230,8 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
       `xmlaccess.sh -useEncryptedCredentials ${h.agent.stateDir}/runs/${host.status(config).runId}/xmlaccess-base.credentials.properties -url http://localhost:10039/wps/config -in ${host.layout.portalServer}/doc/xml-samples/ExportRelease.xml -out ${staging}/xmlaccess-base/xmlaccess-base.xml [credentials user=wpsadmin]`,
       `xmlaccess.sh -useEncryptedCredentials ${h.agent.stateDir}/runs/${host.status(config).runId}/xmlaccess-vp-partners.credentials.properties -url http://localhost:10039/wps/config/partners -in ${host.layout.portalServer}/doc/xml-samples/ExportUniqueRelease.xml -out ${staging}/xmlaccess-vp-partners/xmlaccess-vp-partners.xml [credentials user=wpsadmin]`,
     ]);
+    // The fake records the mode of the directory it writes the .bak into: no one else may write there.
+    expect(calls).to.include(`sqlcmd-target-dir 700 root ${staging}/db-customization`);
     const rman = calls.find((c) => c.startsWith("rman "))!;
     expect(rman).to.match(/^rman target \/ <<< /);
     expect(rman).to.include("BACKUP AS COMPRESSED BACKUPSET DATABASE FORMAT");
@@ -227,9 +242,22 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
     }
   });
 
-  it("an offline run takes the Oracle backup with the database mounted after a clean shutdown, then opens it again", async () => {
+  it("an offline run of an ARCHIVELOG Oracle backs it up open, with its logs: no shutdown", async () => {
     rmSync(fakeLog, { force: true });
     const { job, status } = await host.runSchedule(config, "weekly", env());
+    expect(job.code, JSON.stringify(status)).to.equal(0);
+    const rman = fakeCalls().filter((c) => c.startsWith("rman "));
+    expect(rman).to.have.length(1);
+    expect(rman[0]).to.include("PLUS ARCHIVELOG FORMAT");
+    expect(rman[0]).to.not.include("SHUTDOWN");
+  });
+
+  it("an offline run of a NOARCHIVELOG Oracle backs it up mounted after a clean shutdown, then opens it again", async () => {
+    rmSync(fakeLog, { force: true });
+    const noArchivelog = prodLike({ oracleNoArchivelog: true });
+    await host.install(noArchivelog);
+    const { job, status } = await host.runSchedule(noArchivelog, "weekly", env());
+    await host.install(config);
     expect(job.code, JSON.stringify(status)).to.equal(0);
     const rman = fakeCalls().filter((c) => c.startsWith("rman "));
     expect(rman).to.have.length(2);
@@ -391,7 +419,11 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
     describe("an offline Oracle backup always opens the database again", () => {
       it("after a failed backup: the run fails with RMAN's error, the open was still run", async () => {
         rmSync(fakeLog, { force: true });
-        const { status } = await failingRun(config, { DXB_FAKE_FAIL: "rman:backup" }, "weekly");
+        const { status } = await failingRun(
+          prodLike({ oracleNoArchivelog: true }),
+          { DXB_FAKE_FAIL: "rman:backup" },
+          "weekly",
+        );
         expect(status).to.deep.include({ result: "failed", failedStep: "piece:db-community" });
         expect(status.message).to.match(
           /^RMAN offline backup of COMMDB failed: RMAN-03009: .* \/ ORA-19502: write error on file$/,
@@ -403,7 +435,11 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
       });
 
       it("a database that does not open again fails the run and says so", async () => {
-        const { status } = await failingRun(config, { DXB_FAKE_FAIL: "rman:open" }, "weekly");
+        const { status } = await failingRun(
+          prodLike({ oracleNoArchivelog: true }),
+          { DXB_FAKE_FAIL: "rman:open" },
+          "weekly",
+        );
         expect(status).to.deep.include({ result: "failed", failedStep: "piece:db-community" });
         expect(status.message).to.match(
           /the database COMMDB could not be opened again \(RMAN-03002: .* \/ ORA-01113: file 1 needs media recovery\): THE DATABASE IS NOT OPEN/,

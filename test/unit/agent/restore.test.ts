@@ -123,7 +123,7 @@ function restoreTestConfig(over: { stateDir?: string; dir?: string } = {}): Host
       "db-jcr": {
         kind: "database",
         domain: "jcr",
-        database: { engine: "oracle", oracle: { sid: "JCR", osUser: "oracle", command: "rman" } },
+        database: { engine: "oracle", oracle: { sid: "JCR", osUser: "oracle", archivelogMode: true, command: "rman" } },
       },
       ldap: { kind: "ldap", ldap: { tool: "openldap", suffix: "dc=example,dc=com", command: "/usr/sbin/slapcat" } },
       "wasconfig-wpProfile": { kind: "wasConfig", profile: "/opt/HCL/wp_profile", profileRoot: "wpProfile" },
