@@ -126,11 +126,14 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
 
   it("a node_exporter that is not root reads the metrics, and nothing else of the state", async () => {
     const { host: h } = host.policy(config);
+    // The cron line's shell created agent.log (the runs above): under umask 077, as the agent's own
+    // files. Checked before the installs below, which would make it 0600 anyway.
+    expect(statSync(path.join(h.agent.stateDir, "agent.log")).mode & 0o077).to.equal(0);
     // This test's root is a mkdtemp (0700), and the installer made <root>/agent for the install dir
     // first (0700): the installer says which parent keeps node_exporter out, and the fix.
     const again = await host.install(config);
     expect(again[0].stdout).to.include(
-      `warning: ${path.join(host.root, "agent")} is not searchable by other users, so a node_exporter that does not run as root cannot read ${h.agent.stateDir}/metrics (chmod o+x ${path.join(host.root, "agent")} to allow it)`,
+      `warning: ${path.join(host.root, "agent")} is not searchable by other users, so a node_exporter or a database instance owner that is not root cannot reach ${h.agent.stateDir} (chmod o+x ${path.join(host.root, "agent")} to allow it)`,
     );
     // What the administrator does then, for the two directories the test made (on a host, /var and
     // /var/lib are searchable already); the installer created the rest of the state dir's parents 0755.
@@ -146,8 +149,6 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
       expect(existsSync(file), f).to.equal(true);
       expect(asNobody("cat", file).status, f).to.not.equal(0);
     }
-    // The cron line's shell created agent.log: under umask 077, as the agent's own files.
-    expect(statSync(path.join(h.agent.stateDir, "agent.log")).mode & 0o077).to.equal(0);
     expect(asNobody("ls", h.agent.stateDir).status, "the state dir cannot be listed").to.not.equal(0);
   });
 

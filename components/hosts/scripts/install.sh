@@ -143,15 +143,19 @@ fi
 # metrics/, the one directory in it others may read. Nothing else in it is readable by others (the
 # agent works under umask 077; the cron line too), and 0711 lets no one list it.
 (umask 022 && mkdir -p "$(dirname "$STATE_DIR")")
+# Installers before this one created the default parent (/var/lib/dxbackup) 0700: it is ours by name.
+state_parent=$(dirname "$STATE_DIR")
+if [ "$(basename "$state_parent")" = dxbackup ] && [ "$(stat -c %u "$state_parent")" = 0 ]; then chmod o+x "$state_parent"; fi
 mkdir -p "$STATE_DIR"
 chmod 0711 "$STATE_DIR"
-# The cron line's log from before it set umask 077 was created 0644.
-[ ! -f "$STATE_DIR/agent.log" ] || chmod 0600 "$STATE_DIR/agent.log"
-parent=$(dirname "$STATE_DIR")
-while [ "$parent" != / ]; do
+# What earlier agents left readable (status files were 0644 while the state dir was 0700; the cron
+# line's log was created 0644): only metrics/ is for others.
+find "$STATE_DIR" -mindepth 1 -maxdepth 1 ! -name metrics ! -type l -exec chmod go-rwx {} +
+parent=$(dirname "$(readlink -f "$STATE_DIR")")
+while [ "$parent" != / ] && [ "$parent" != . ]; do
   case "$(stat -c %A "$parent")" in
     *x | *t) ;;
-    *) say "warning: $parent is not searchable by other users, so a node_exporter that does not run as root cannot read $STATE_DIR/metrics (chmod o+x $parent to allow it)" ;;
+    *) say "warning: $parent is not searchable by other users, so a node_exporter or a database instance owner that is not root cannot reach $STATE_DIR (chmod o+x $parent to allow it)" ;;
   esac
   parent=$(dirname "$parent")
 done
