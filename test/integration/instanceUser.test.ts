@@ -20,10 +20,13 @@ describe("a DB2 instance owner that is not root writes its backup image into sta
   const home = path.join(host.root, "home", USER);
   const calls = path.join(home, "fake-db2-calls.log");
   let config: StackConfig;
+  let created = false;
 
   before(async () => {
-    if (spawnSync("id", ["-u", USER]).status !== 0)
+    if (spawnSync("id", ["-u", USER]).status !== 0) {
       execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/bin/bash", USER]);
+      created = true;
+    }
     execFileSync("usermod", ["--home", home, USER]);
     mkdirSync(home, { recursive: true });
     // As db2profile does for a real instance: the instance owner's login sets up its environment.
@@ -61,9 +64,10 @@ describe("a DB2 instance owner that is not root writes its backup image into sta
 
   after(async () => {
     await host.stop();
+    if (created) execFileSync("userdel", [USER]);
   });
 
-  it("the backup runs as the instance owner and its image is in the recovery point", async () => {
+  it("the backup runs as the instance owner, and the run records its image", async () => {
     const { job, status } = await host.runSchedule(config, "nightly");
     expect(job.code, JSON.stringify(status)).to.equal(0);
     const piece = (status.pieces as Array<Record<string, string>>).find((p) => p.piece === "db-release");
