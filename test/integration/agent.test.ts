@@ -126,9 +126,10 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
 
   it("a node_exporter that is not root reads the metrics, and nothing else of the state", async () => {
     const { host: h } = host.policy(config);
-    // The cron line's shell created agent.log (the runs above): under umask 077, as the agent's own
-    // files. Checked before the installs below, which would make it 0600 anyway.
-    expect(statSync(path.join(h.agent.stateDir, "agent.log")).mode & 0o077).to.equal(0);
+    // The agent's files and the log the cron line's shell created (the runs above) are private:
+    // checked before the installs below, which would take back what was not.
+    for (const f of ["status.json", "runs.jsonl", "last-run.log", "agent.log", "repository-initialized"])
+      expect(statSync(path.join(h.agent.stateDir, f)).mode & 0o077, f).to.equal(0);
     // This test's root is a mkdtemp (0700), and the installer made <root>/agent for the install dir
     // first (0700): the installer says which parent keeps node_exporter out, and the fix.
     const again = await host.install(config);

@@ -145,12 +145,15 @@ fi
 (umask 022 && mkdir -p "$(dirname "$STATE_DIR")")
 # Installers before this one created the default parent (/var/lib/dxbackup) 0700: it is ours by name.
 state_parent=$(dirname "$STATE_DIR")
-if [ "$(basename "$state_parent")" = dxbackup ] && [ "$(stat -c %u "$state_parent")" = 0 ]; then chmod o+x "$state_parent"; fi
+if [ "$(basename "$state_parent")" = dxbackup ] && [ ! -L "$state_parent" ] && [ "$(stat -c %u "$state_parent")" = 0 ]; then
+  chmod o+x "$state_parent"
+fi
 mkdir -p "$STATE_DIR"
 chmod 0711 "$STATE_DIR"
 # What earlier agents left readable (status files were 0644 while the state dir was 0700; the cron
-# line's log was created 0644): only metrics/ is for others.
-find "$STATE_DIR" -mindepth 1 -maxdepth 1 ! -name metrics ! -type l -exec chmod go-rwx {} +
+# line's log was created 0644): only metrics/ is for others, and staging/ (a run may be using it, and
+# sets it itself). -H: the state dir may be a symlink. A run may remove an entry meanwhile: best effort.
+find -H "$STATE_DIR" -mindepth 1 -maxdepth 1 ! -name metrics ! -name staging ! -type l -exec chmod go-rwx {} + 2>/dev/null || true
 parent=$(dirname "$(readlink -f "$STATE_DIR")")
 while [ "$parent" != / ] && [ "$parent" != . ]; do
   case "$(stat -c %A "$parent")" in
