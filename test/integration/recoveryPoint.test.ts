@@ -417,13 +417,13 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
     });
 
     describe("an offline Oracle backup always opens the database again", () => {
+      /** The weekly run of a NOARCHIVELOG Oracle, with these RMAN steps failing. */
+      const noArchivelogRun = (fail: string) =>
+        failingRun(prodLike({ oracleNoArchivelog: true }), { DXB_FAKE_FAIL: fail }, "weekly");
+
       it("after a failed backup: the run fails with RMAN's error, the open was still run", async () => {
         rmSync(fakeLog, { force: true });
-        const { status } = await failingRun(
-          prodLike({ oracleNoArchivelog: true }),
-          { DXB_FAKE_FAIL: "rman:backup" },
-          "weekly",
-        );
+        const { status } = await noArchivelogRun("rman:backup");
         expect(status).to.deep.include({ result: "failed", failedStep: "piece:db-community" });
         expect(status.message).to.match(
           /^RMAN offline backup of COMMDB failed: RMAN-03009: .* \/ ORA-19502: write error on file$/,
@@ -435,14 +435,18 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
       });
 
       it("a database that does not open again fails the run and says so", async () => {
-        const { status } = await failingRun(
-          prodLike({ oracleNoArchivelog: true }),
-          { DXB_FAKE_FAIL: "rman:open" },
-          "weekly",
-        );
+        const { status } = await noArchivelogRun("rman:open");
         expect(status).to.deep.include({ result: "failed", failedStep: "piece:db-community" });
         expect(status.message).to.match(
           /the database COMMDB could not be opened again \(RMAN-03002: .* \/ ORA-01113: file 1 needs media recovery\): THE DATABASE IS NOT OPEN/,
+        );
+      });
+
+      it("when the backup and the open both fail, the message says both", async () => {
+        const { status } = await noArchivelogRun("rman:backup rman:open");
+        expect(status).to.deep.include({ result: "failed", failedStep: "piece:db-community" });
+        expect(status.message).to.match(
+          /^RMAN offline backup of COMMDB failed: RMAN-03009: .*; then the database COMMDB could not be opened again \(RMAN-03002: .* \/ ORA-01113: .*\): THE DATABASE IS NOT OPEN/,
         );
       });
     });
