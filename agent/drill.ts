@@ -17,10 +17,11 @@ import { createInterface } from "node:readline";
 import type { HostConfig } from "../shared/hostConfig";
 import type { DrillStatus } from "../shared/records";
 import type { AgentContext } from "./context";
+import { db2ckbkpCommand, giveToInstanceOwner, imageFiles } from "./engines/db2";
 import { derbyIj, sqlLiteral } from "./engines/derby";
 import { pgRestoreCommand, type PostgresTarget } from "./engines/postgres";
 import { EXIT, StepError, UsageError } from "./errors";
-import { errorLineOf } from "./exec";
+import { errorLineOf, run } from "./exec";
 import { publish } from "./files";
 import { iimPackages, packagesTsv } from "./iim";
 import { tryLock } from "./lock";
@@ -337,6 +338,10 @@ async function checkPiece(
     checks.ok(`${piece}: the Derby backup restores into a throwaway database`);
     return;
   }
+  if (kind === "database" && engine === "db2") {
+    await checkDb2Image(ctx, checks, piece, pairs, at, pieceConfig);
+    return;
+  }
   if (kind === "ldap") {
     const entries = await countLines(at, (l) => l.startsWith("dn:"));
     const recorded = listGet(pairs, "entries") ?? "";
@@ -360,6 +365,41 @@ async function checkPiece(
     return;
   }
   checks.ok(`${piece}: the ${engine}${engine ? " " : ""}backup files are present and were verified with the snapshot`);
+}
+
+/**
+ * DB2's own check of the image the record names: db2ckbkp reads every page of it
+ * (https://www.ibm.com/docs/en/db2/11.5.x?topic=commands-db2ckbkp-check-backup), as the
+ * instance owner who runs the CLP. A host without db2ckbkp checks presence only, and says so.
+ */
+async function checkDb2Image(
+  ctx: AgentContext,
+  checks: DrillChecks,
+  piece: string,
+  pairs: Array<[string, string]>,
+  at: string,
+  pieceConfig: HostConfig["pieces"][string] | undefined,
+): Promise<void> {
+  const step = `piece:${piece}`;
+  const ts = listGet(pairs, "backupTimestamp") ?? "";
+  const images = statSync(at).isDirectory() ? imageFiles(readdirSync(at), ts).map((n) => path.join(at, n)) : [];
+  if (!images.length)
+    return checks.fail(step, `the DB2 image taken at ${ts || "(no timestamp)"} is missing from the recovery point`);
+  const db2 =
+    pieceConfig?.kind === "database" && pieceConfig.database.engine === "db2" ? pieceConfig.database.db2 : undefined;
+  const logFile = ctx.restic.logFile;
+  if (db2) await giveToInstanceOwner(step, db2, ctx.state.dir, [at], logFile);
+  const r = await run(db2ckbkpCommand(db2?.command ?? "db2"), images, { asUser: db2?.instanceUser, logFile });
+  if (r.code === 127) {
+    checks.ok(`${piece}: the DB2 image taken at ${ts} is present (db2ckbkp is not installed here to check it)`);
+    return;
+  }
+  if (r.code !== 0 || r.signal || !/Image Verification Complete - successful/.test(r.stdout))
+    return checks.fail(
+      step,
+      `db2ckbkp finds the DB2 image taken at ${ts} damaged: ${explain(r.stdout + r.stderr, /ERROR|SQL\d+N/, r.code)}`,
+    );
+  checks.ok(`${piece}: the DB2 image taken at ${ts} passes db2ckbkp`);
 }
 
 /** `restic dump SNAPSHOT FILE >/dev/null` succeeded. */

@@ -31,7 +31,7 @@ import { alertCommand, markStarted, ping } from "./alerts";
  */
 
 const USAGE =
-  "usage: dxbackup-agent --config FILE run SCHEDULE | baseline SCHEDULE | snapshots [--json] | check [--read-data-subset N%] | restore [latest|RUN|SNAPSHOT] (--target DIR | --in-place) [--piece files|target:NAME|PIECE]... [--before TIME] [--schedule S] [--stop-servers] [--yes] | undo STAMP|--list | drill [latest|RUN] | status";
+  "usage: dxbackup-agent --config FILE run SCHEDULE | baseline SCHEDULE | snapshots [--json] | check [--read-data-subset N%] | restore [latest|RUN|SNAPSHOT] (--target DIR | --in-place) [--piece files|target:NAME|PIECE]... [--before TIME] [--until TIME] [--schedule S] [--stop-servers] [--yes] | undo STAMP|--list | drill [latest|RUN] | status";
 
 function context(configFile: string): AgentContext {
   const config = loadHostConfig(configFile);
@@ -57,9 +57,9 @@ function isSea(): boolean {
   }
 }
 
-function parseTime(v: string): Date {
+function parseTime(v: string, option = "--before"): Date {
   const d = new Date(v.includes("T") || /Z$|[+-]\d\d:?\d\d$/.test(v) ? v : v.replace(" ", "T"));
-  if (Number.isNaN(d.getTime())) throw new UsageError("--before needs a time such as '2026-11-27 18:00'");
+  if (Number.isNaN(d.getTime())) throw new UsageError(`${option} needs a time such as '2026-11-27 18:00'`);
   return d;
 }
 
@@ -138,6 +138,7 @@ export async function main(argv: string[]): Promise<number> {
       [],
     )
     .option("--before <time>")
+    .option("--until <time>", "in place: roll DB2 forward (Oracle: recover) to this time, not the end of the backup")
     .option("--schedule <schedule>")
     .option("--stop-servers")
     .option("--yes")
@@ -155,6 +156,7 @@ export async function main(argv: string[]): Promise<number> {
         force: Boolean(o.force),
         pieces: o.piece as string[],
         before: o.before ? parseTime(String(o.before)) : undefined,
+        until: o.until ? parseTime(String(o.until), "--until") : undefined,
         schedule: o.schedule as string | undefined,
         stopServers: Boolean(o.stopServers),
         yes: Boolean(o.yes),

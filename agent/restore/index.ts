@@ -58,6 +58,8 @@ export interface RestoreOptions {
   /** files | target:NAME | piece name; none = files and every piece */
   pieces: string[];
   before?: Date;
+  /** In place: DB2 rolls forward (Oracle recovers) to this time instead of the end of the backup. */
+  until?: Date;
   schedule?: string;
   stopServers: boolean;
   yes: boolean;
@@ -73,6 +75,8 @@ export async function restoreCommand(ctx: AgentContext, o: RestoreOptions): Prom
   if (o.inPlace && o.target !== undefined) throw new UsageError("give --target DIR or --in-place, not both");
   if (!o.inPlace && o.target === undefined)
     throw new UsageError("restore needs --target DIR (an empty directory), or --in-place to overwrite the live system");
+  if (o.until && !o.inPlace)
+    throw new UsageError("--until applies to an in-place restore of a database: add --in-place, or leave --until out");
   for (const w of o.pieces)
     if (!wantedValid(w)) throw new UsageError(`--piece takes files, target:NAME or a piece name, not '${w}'`);
   const target = o.target !== undefined ? checkTarget(o.target, o.force) : undefined;
@@ -124,6 +128,10 @@ async function restoreLocked(ctx: AgentContext, o: RestoreOptions, target: strin
     for (const n of sel.notes) ctx.log.warn("restore", n);
     if (!sel.paths.length && !plans.length)
       throw new UsageError(`nothing to restore: none of ${sel.wanted.join(" ")} is in recovery point ${rp.runId}`);
+    if (o.until && o.until < rp.time)
+      throw new UsageError(
+        `--until ${isoSeconds(o.until)} is before recovery point ${rp.runId} (${isoSeconds(rp.time)}): a database rolls forward only from its backup on; choose an earlier recovery point`,
+      );
     const shown = rp.filesSnapshot.startsWith("tsm:") ? rp.filesSnapshot : shortId(rp.filesSnapshot);
     ctx.log.info(
       "restore",
@@ -463,7 +471,7 @@ async function inPlace(
     for (const plan of restoreOrder(plans)) {
       ctx.log.info("restore", `restoring ${plan.name}`);
       changed = true;
-      const p = await restorePiece(ctx, plan, { work, extract, time: rp.time, logFile });
+      const p = await restorePiece(ctx, plan, { work, extract, time: rp.time, until: o.until, logFile });
       if (p) pending.push(p);
     }
   } catch (e) {

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import type { PieceConfig } from "../../shared/hostConfig";
 import type { AgentContext } from "../context";
@@ -7,7 +7,8 @@ import { StepError } from "../errors";
 import { derbyIj, derbyUrl, sqlLiteral } from "../engines/derby";
 import { pgConnection, pgRestoreCommand, writePgpass } from "../engines/postgres";
 import { listGet } from "../record";
-import { db2Until, operatorPending, type Pending } from "./operator";
+import { restoreDb2 } from "./db2";
+import { operatorPending, type Pending } from "./operator";
 import type { PiecePlan } from "./select";
 
 /**
@@ -21,8 +22,10 @@ export interface PieceEnv {
   work: string;
   /** Where the staged pieces were extracted (`<work>/extract`). */
   extract: string;
-  /** The recovery point's time: DB2 rolls forward to it, Oracle recovers until it. */
+  /** The recovery point's time: Oracle recovers until it unless `until` is given. */
   time: Date;
+  /** `--until`: DB2 rolls forward to it (else to the end of the backup), Oracle recovers until it. */
+  until?: Date;
   logFile: string;
 }
 
@@ -31,14 +34,6 @@ export function slapaddCommand(slapcat: string): string {
   const base = path.posix.basename(slapcat);
   const name = base.endsWith("slapcat") ? `${base.slice(0, -"slapcat".length)}slapadd` : "slapadd";
   return slapcat.includes("/") ? path.posix.join(path.posix.dirname(slapcat), name) : name;
-}
-
-/** Lets a database's OS user reach FILE under the state directory (adds o+x, g+x to each directory on the way). */
-function allowTraverse(stateDir: string, file: string): void {
-  for (let d = path.dirname(file); d === stateDir || d.startsWith(`${stateDir}/`); d = path.dirname(d)) {
-    chmodSync(d, (statSync(d).mode & 0o7777) | 0o011);
-    if (d === stateDir) break;
-  }
 }
 
 export async function restorePiece(ctx: AgentContext, plan: PiecePlan, env: PieceEnv): Promise<Pending | undefined> {
@@ -91,66 +86,24 @@ export async function restorePiece(ctx: AgentContext, plan: PiecePlan, env: Piec
           );
           return undefined;
         }
-        case "db2": {
-          const db2 = d.db2;
-          const ts = listGet(plan.pairs, "backupTimestamp") ?? "";
-          const online = listGet(plan.pairs, "mode") === "online";
-          if (db2.instanceUser) {
-            const user = db2.instanceUser;
-            allowTraverse(ctx.config.stateDir, local);
-            await at("chown", () =>
-              must("chown", `chown -R ${user} ${local}`, "chown", ["-R", user, local], { logFile }),
-            );
-          }
-          // DB2's CLP exits 2 for a warning (the restore happened), 4 and 8 for errors.
-          const opts = { asUser: db2.instanceUser, logFile, errorLine: /SQL\d+N/, okCodes: [0, 2] };
-          const restored = await at("restore", () =>
-            must(
-              "restore",
-              `db2 restore database ${db2.database}`,
-              db2.command,
-              [
-                "restore",
-                "database",
-                db2.database,
-                "from",
-                local,
-                "taken",
-                "at",
-                ts,
-                "replace",
-                "existing",
-                ...(online ? [] : ["without", "rolling", "forward"]),
-              ],
-              opts,
-            ),
+        case "db2":
+          await restoreDb2(
+            ctx,
+            d.db2,
+            {
+              image: local,
+              timestamp: listGet(plan.pairs, "backupTimestamp") ?? "",
+              online: listGet(plan.pairs, "mode") === "online",
+              until: env.until,
+              logFile,
+              stateDir: ctx.config.stateDir,
+            },
+            at,
           );
-          if (restored.code === 2)
-            ctx.log.warn(
-              "restore",
-              `db2 restore of ${db2.database} warned: ${/SQL\d+W.*/.exec(restored.stdout)?.[0] ?? "see the log"}`,
-            );
-          if (online) {
-            // Roll forward to the time of the file-system backup of the same recovery point.
-            const until = db2Until(env.time);
-            await at(
-              "rollforward",
-              () =>
-                must(
-                  "rollforward",
-                  `db2 rollforward database ${db2.database} to ${until}`,
-                  db2.command,
-                  ["rollforward", "database", db2.database, "to", until, "using", "local", "time", "and", "complete"],
-                  opts,
-                ),
-              `; if the archived logs up to then are gone, run: db2 rollforward database ${db2.database} to end of backup and complete`,
-            );
-          }
           return undefined;
-        }
         default:
           // SQL Server and Oracle are restored by their administrators: the commands are written out.
-          return operatorPending(name, c, local, env.time);
+          return operatorPending(name, c, local, env.until ?? env.time);
       }
     }
     case "ldap": {

@@ -179,14 +179,20 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
     ).to.deep.equal(beforeLdap);
     await ldap.start();
 
-    // DB2 (fake): restore taken at the image's timestamp, then roll forward to the file-system backup time.
+    // DB2 (fake, with no archived logs, as on a lost database server): deactivated, restored with the
+    // image's logs extracted beside it, rolled forward to the end of the backup with those logs.
     const calls = readFileSync(fakeLog, "utf8").trim().split("\n");
-    const db2 = calls.filter((c) => c.startsWith("db2 restore") || c.startsWith("db2 rollforward"));
-    expect(db2[0]).to.match(
-      /^db2 restore database CUSTDB from \/\S+\/staging\/db-customization taken at \d{14} replace existing$/,
-    );
-    expect(db2[1]).to.match(
-      /^db2 rollforward database CUSTDB to \d{4}-\d\d-\d\d-\d\d\.\d\d\.\d\d using local time and complete$/,
+    const db2 = calls.filter((c) => /^db2 (deactivate|restore|rollforward)/.test(c));
+    expect(db2).to.have.length(3);
+    expect(db2[0]).to.equal("db2 deactivate database CUSTDB");
+    const image =
+      /^db2 restore database CUSTDB from (\/\S+\/staging\/db-customization) taken at \d{14} logtarget (\S+) replace existing$/.exec(
+        db2[1],
+      );
+    expect(image, db2[1]).to.not.equal(null);
+    expect(image![2]).to.equal(`${image![1]}.logs`);
+    expect(db2[2]).to.equal(
+      `db2 rollforward database CUSTDB to end of backup and complete overflow log path \\(${image![2]}\\)`,
     );
     expect(calls).to.satisfy((cs: string[]) =>
       cs.some((c) => /^restoreConfig\.sh \S+\/staging\/wasconfig-wpProfile\/wpProfile\.zip -nostop$/.test(c)),
@@ -391,32 +397,86 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
       expect(pg.sql("SELECT count(*) FROM assets", "dam").trim()).to.equal("2000");
     });
 
-    for (const [command, other] of [
-      ["restore", "rollforward"],
-      ["rollforward", "restore"],
-    ]) {
-      it(`DB2 ${command} failing fails the restore at ${command}${command === "restore" ? ", and nothing rolls forward" : ""}`, () => {
+    describe("DB2", () => {
+      /** The in-place restore of the DB2 piece, with the fake tools' environment extended by EXTRA. */
+      const restoreDb2 = (extra: NodeJS.ProcessEnv, ...more: string[]) => {
         rmSync(fakeLog, { force: true });
-        const { status, stdout, stderr } = spawnSync(
-          path.join(host.policy(config).host.agent.installDir, "bin", "dxbackup-agent"),
+        const { host: h } = host.policy(config);
+        return spawnSync(
+          path.join(h.agent.installDir, "bin", "dxbackup-agent"),
           [
             "--config",
-            path.join(host.policy(config).host.agent.configDir, "agent.json"),
+            path.join(h.agent.configDir, "agent.json"),
             "restore",
             run,
             "--in-place",
             "--piece",
             "db-customization",
             "--yes",
+            ...more,
           ],
-          { encoding: "utf8", env: { ...process.env, ...env, DXB_FAKE_FAIL: `db2:${command}` } },
+          { encoding: "utf8", env: { ...process.env, ...env, ...extra } },
         );
-        failedHonestly({ status, stdout, stderr } as ReturnType<typeof agent>, "db-customization", new RegExp(command));
-        const calls = readFileSync(fakeLog, "utf8");
-        if (command === "restore") expect(calls).to.not.include(`db2 ${other}`);
-        else expect(calls).to.include(`db2 ${other} database CUSTDB`);
+      };
+      const db2Calls = () => (existsSync(fakeLog) ? readFileSync(fakeLog, "utf8") : "");
+
+      for (const [command, other] of [
+        ["restore", "rollforward"],
+        ["rollforward", "restore"],
+      ]) {
+        it(`${command} failing fails the restore at ${command}${command === "restore" ? ", and nothing rolls forward" : ""}`, () => {
+          const r = restoreDb2({ DXB_FAKE_FAIL: `db2:${command}` });
+          failedHonestly(r, "db-customization", new RegExp(command));
+          if (command === "restore") expect(db2Calls()).to.not.include(`db2 ${other}`);
+          else expect(db2Calls()).to.include(`db2 ${other} database CUSTDB`);
+        });
+      }
+
+      it("applications still connected: fails at deactivate, says how to find and end them, restores nothing", () => {
+        const r = restoreDb2({ DXB_FAKE_DB2_CONNECTED: "1" });
+        failedHonestly(r, "db-customization", /failed at deactivate: applications are still connected to CUSTDB/);
+        expect(r.stderr + r.stdout).to.include("db2 list applications for database CUSTDB");
+        expect(db2Calls()).to.include("db2 deactivate database CUSTDB");
+        expect(db2Calls()).to.not.include("db2 restore");
       });
-    }
+
+      describe("--until", () => {
+        const archive = path.join(dbRoot, "db2-archive");
+        before(() => {
+          mkdirSync(archive, { recursive: true });
+          writeFileSync(path.join(archive, "S0000043.LOG"), "fake DB2 log written after the backup\n");
+        });
+
+        it("rolls forward through the archived logs to that time", () => {
+          const r = restoreDb2({ DXB_FAKE_DB2_ARCHIVE: archive }, "--until", "2099-01-02 03:04:05");
+          expect(r.status, r.stdout + r.stderr).to.equal(0);
+          expect(db2Calls()).to.match(
+            /^db2 rollforward database CUSTDB to 2099-01-02-03\.04\.05 using local time and complete overflow log path \\\(\S+\/db-customization\.logs\\\)$/m,
+          );
+        });
+
+        it("without the archived logs fails at rollforward and says how to stop at the end of the backup", () => {
+          const r = restoreDb2({}, "--until", "2099-01-02 03:04:05");
+          failedHonestly(r, "db-customization", /failed at rollforward: .*SQL1273N.*S0000043\.LOG/);
+          expect(r.stdout + r.stderr).to.include("restore again without --until to stop at the end of the backup");
+        });
+
+        it("before the recovery point is refused before anything is stopped or restored", () => {
+          const r = restoreDb2({}, "--until", "2001-01-01 00:00");
+          expect(r.status, r.stdout + r.stderr).to.equal(64); // a usage error
+          expect(r.stderr).to.match(
+            /--until 2001-01-01\S* is before recovery point \S+ .*choose an earlier recovery point/,
+          );
+          expect(db2Calls()).to.equal("");
+        });
+
+        it("is refused outside an in-place restore", () => {
+          const r = agent("restore", run, "--target", path.join(dbRoot, "until-target"), "--until", "2099-01-01");
+          expect(r.status, r.stdout + r.stderr).to.equal(64); // a usage error
+          expect(r.stderr).to.match(/--until applies to an in-place restore of a database/);
+        });
+      });
+    });
 
     it("Derby restoreFrom failing (the database directory cannot be created) fails the restore at the Derby restore", () => {
       // The database's parent is a file: Derby reports XBM0H and restores nothing.
@@ -478,11 +538,27 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
       expect(drill.checks.join("\n")).to.match(/db-dam: the PostgreSQL dump is complete and readable to its last row/);
       expect(drill.checks.join("\n")).to.match(/db-release: the Derby backup restores into a throwaway database/);
       expect(drill.checks.join("\n")).to.match(/ldap: the LDIF holds all 2 entries/);
+      expect(drill.checks.join("\n")).to.match(/db-customization: the DB2 image taken at \d{14} passes db2ckbkp/);
+      expect(readFileSync(fakeLog, "utf8")).to.match(
+        /^db2ckbkp \S+\/db-customization\/CUSTDB\.0\.db2inst1\.DBPART000\.\d{14}\.001$/m,
+      );
       // Derby's own log lands in the agent's state directory, not in whatever directory the run started from.
       expect(existsSync(path.join(h.agent.stateDir, "derby.log"))).to.equal(true);
       const metrics = readFileSync(path.join(h.agent.stateDir, "metrics", "dxbackup-dx-rs-drill.prom"), "utf8");
       expect(metrics).to.match(/dxbackup_last_verified_timestamp_seconds\{policy="dx-rs",host="portal-1"\} [1-9]\d+/);
       expect(JSON.parse(agent("status").stdout).lastDrill.result).to.equal("success");
+    });
+
+    it("a DB2 image that db2ckbkp finds damaged fails the drill at its piece", () => {
+      const r = spawnSync(
+        path.join(host.policy(config).host.agent.installDir, "bin", "dxbackup-agent"),
+        ["--config", path.join(host.policy(config).host.agent.configDir, "agent.json"), "drill"],
+        { encoding: "utf8", env: { ...process.env, ...env, DXB_FAKE_FAIL: "db2ckbkp" } },
+      );
+      expect(r.status, r.stdout + r.stderr).to.equal(1);
+      expect(r.stderr).to.match(
+        /DRILL of \S+ FAILED at step piece:db-customization: db2ckbkp finds the DB2 image taken at \d{14} damaged: ERROR! No DB2 backup was found/,
+      );
     });
 
     it("a drill on a corrupted repository fails loudly and records the failure", async () => {

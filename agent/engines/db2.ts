@@ -1,0 +1,43 @@
+import { chmodSync, statSync } from "node:fs";
+import * as path from "node:path";
+import type { PieceConfig } from "../../shared/hostConfig";
+import { must } from "../exec";
+
+/** One DB2 database of the host's config. */
+export type Db2Target = Extract<Extract<PieceConfig, { kind: "database" }>["database"], { engine: "db2" }>["db2"];
+
+/** DB2's CLP exits 2 for a warning (the command happened), 4 and 8 for errors. */
+export const CLP_OK = [0, 2];
+/** The line of a CLP answer that explains an error. */
+export const CLP_ERROR = /SQL\d+N/;
+
+/** db2ckbkp beside the configured db2 (both live in the instance's sqllib/bin); from PATH otherwise. */
+export function db2ckbkpCommand(db2: string): string {
+  return db2.includes("/") ? path.posix.join(path.posix.dirname(db2), "db2ckbkp") : "db2ckbkp";
+}
+
+/** The files of the image taken at TS in an image directory (DB.0.INSTANCE.DBPART000.TS.001, ...). */
+export function imageFiles(names: readonly string[], ts: string): string[] {
+  return /^\d{14}$/.test(ts) ? names.filter((n) => n.includes(`.${ts}.`)).sort() : [];
+}
+
+/** Lets a database's OS user reach FILE under the state directory (adds o+x, g+x to each directory on the way). */
+export function allowTraverse(stateDir: string, file: string): void {
+  for (let d = path.dirname(file); d === stateDir || d.startsWith(`${stateDir}/`); d = path.dirname(d)) {
+    chmodSync(d, (statSync(d).mode & 0o7777) | 0o011);
+    if (d === stateDir) break;
+  }
+}
+
+/** Hands extracted files to the instance owner, who runs the DB2 tools. */
+export async function giveToInstanceOwner(
+  step: string,
+  db2: Db2Target,
+  stateDir: string,
+  paths: string[],
+  logFile?: string,
+): Promise<void> {
+  if (!db2.instanceUser) return;
+  for (const p of paths) allowTraverse(stateDir, p);
+  await must(step, `chown -R ${db2.instanceUser}`, "chown", ["-R", db2.instanceUser, ...paths], { logFile });
+}
