@@ -36,7 +36,13 @@ const databaseEngine = z.discriminatedUnion("engine", [
   z.strictObject({ engine: z.literal("postgresql"), postgresql: postgres }),
   z.strictObject({
     engine: z.literal("db2"),
-    db2: z.strictObject({ database: z.string(), instanceUser: z.string().optional(), command }),
+    db2: z.strictObject({
+      database: z.string(),
+      instanceUser: z.string().optional(),
+      /** The declared LOGARCHMETH1 path: a backup warns when DB2 archives elsewhere. */
+      archiveLogPath: z.string().optional(),
+      command,
+    }),
   }),
   z.strictObject({
     engine: z.literal("oracle"),

@@ -106,6 +106,14 @@ export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
             p.step,
             `online backup of DB2 ${db2.database} needs archive logging, but LOGARCHMETH1 is ${logarch || "not set"}: run 'db2 update db cfg for ${db2.database} using LOGARCHMETH1 DISK:<archive dir>' and take one offline backup, or capture '${piece.domain}' only in offline schedules`,
           );
+        // The archive the config declares (and coverage checks is captured) must be the one DB2 uses.
+        const disk = /^DISK:(.+?)\/?$/.exec(logarch)?.[1];
+        const declared = db2.archiveLogPath?.replace(/\/$/, "");
+        if (declared && disk !== declared)
+          p.ctx.log.warn(
+            "db2-archive",
+            `DB2 ${db2.database} archives its logs with LOGARCHMETH1 = ${logarch}, not in ${declared} as the config declares: set archiveLogPath to where DB2 archives, so that the archived logs are captured`,
+          );
         args = ["backup", "database", db2.database, "online", "to", dir, "compress", "include", "logs"];
       } else {
         args = ["backup", "database", db2.database, "to", dir, "compress"];

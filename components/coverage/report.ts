@@ -198,6 +198,7 @@ export function coverageReport(policy: Policy, retention: Record<string, Retenti
       capturing: host ? capturingPiece(host, (p) => p.kind === "database" && p.database.domain === d.domain) : [],
       path: configPath(["databases", i]),
     });
+    if (d.db2?.archiveLogging && host) findings.push(...db2ArchiveFindings(d.db2, host, i));
   });
   if (policy.ldap) {
     const host = policy.hosts.find((h) => h.name === policy.ldap?.host);
@@ -315,6 +316,37 @@ export function coverageReport(policy: Policy, retention: Record<string, Retenti
       });
     }
   });
+
+  /**
+   * A DB2 database rolls forward past the end of its backup (`restore --until`) only with
+   * its archived logs: they are captured with the host's files, or coverage says they are not.
+   */
+  function db2ArchiveFindings(db2: NonNullable<Policy["databases"][number]["db2"]>, host: Host, i: number): Finding[] {
+    const at = configPath(["databases", i, "db2", "archiveLogPath"]);
+    const hi = policy.hosts.indexOf(host);
+    if (!db2.archiveLogPath)
+      return [
+        {
+          severity: "warning",
+          path: at,
+          message: `DB2 ${db2.database}: where its logs are archived is not declared, so nothing captures them and a restore can roll forward only to the end of a backup: set archiveLogPath to the path of LOGARCHMETH1 (DISK:<path>) and add that path to the customPaths of the host DB2 runs on (hosts[${hi}], ${host.name}, when that is the one)`,
+        },
+      ];
+    const archive = db2.archiveLogPath;
+    const under = (root: string) => archive === root || archive.startsWith(`${root.replace(/\/$/, "")}/`);
+    const captured = backups.some(
+      (s) => s.hosts.includes(host.name) && selectTargets(s.targets, host).some((t) => t.paths.some(under)),
+    );
+    return captured
+      ? []
+      : [
+          {
+            severity: "warning",
+            path: at,
+            message: `DB2 ${db2.database}: its archived logs in ${archive} are captured by no schedule on ${host.name}, so a restore can roll forward only to the end of a backup: add { name: db2-archive-${db2.database.toLowerCase()}, path: ${archive} } to hosts[${hi}].customPaths (and 'custom' to the targets of a schedule that lists targets)`,
+          },
+        ];
+  }
 
   const order: Tier[] = ["system", "middleware", "databases", "directory", "application", "remote"];
   rows.sort((a, b) => order.indexOf(a.tier) - order.indexOf(b.tier));

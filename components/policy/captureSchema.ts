@@ -29,6 +29,12 @@ export const db2Schema = z
     instanceUser: osUser.optional(),
     /** Archive logging (LOGARCHMETH1) is on: required for online backups; the agent checks it before each one. */
     archiveLogging: z.boolean().default(false),
+    /**
+     * Where DB2 archives the logs (the path of `LOGARCHMETH1 DISK:<path>`). A restore rolls
+     * forward past the end of a backup only with these logs: capture the path (a customPaths
+     * entry of the host) or coverage reports that restores stop at the end of each backup.
+     */
+    archiveLogPath: hostPath.optional(),
     /** The db2 command; default `db2` from the instance owner's PATH. */
     command: command.optional(),
   })

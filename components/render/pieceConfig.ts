@@ -50,7 +50,12 @@ export function renderPieceConfig(piece: Piece, host: Host): PieceConfig {
           ...common,
           database: {
             engine: "db2",
-            db2: { database: d.db2.database, instanceUser: d.db2.instanceUser, command: d.db2.command ?? "db2" },
+            db2: {
+              database: d.db2.database,
+              instanceUser: d.db2.instanceUser,
+              archiveLogPath: d.db2.archiveLogPath,
+              command: d.db2.command ?? "db2",
+            },
           },
         };
       if (d.oracle)

@@ -32,6 +32,66 @@ function fileTargets(policy: Policy, host: Host): string[] {
 const ROLE_ORDER = { webServer: 0, portalNode: 1, deploymentManager: 2, databaseServer: 3 } as const;
 
 /**
+ * What a node does before its servers start after a restore: the restored Deployment Manager
+ * holds the master configuration, and a node must take it (WebSphere's syncNode, run with the
+ * node agent stopped) or it runs with the configuration it had before.
+ */
+function syncNodeLines(dmgr: Host, node: Host): string[] {
+  const profile = node.roots.wpProfile ?? "<wp_profile>";
+  const script = `${profile}/bin/syncNode.sh`;
+  return [
+    `  With its node agent stopped, take the Deployment Manager's configuration first (8879 is the default SOAP port: see SOAP_CONNECTOR_ADDRESS in the Deployment Manager's serverindex.xml; syncNode asks for the password):`,
+    "  ```sh",
+    `  ${/^[\w./<>-]+$/.test(script) ? script : shQuote(script)} ${dmgr.address} 8879 -username <WAS administrator>`,
+    "  ```",
+  ];
+}
+
+/** What the agent runs for the DB2 databases of one host (IBM's RESTORE and ROLLFORWARD DATABASE). */
+function db2Restore(dbs: Policy["databases"]): string {
+  const names = dbs.map((d) => d.db2?.database).join(", ");
+  const archives = [...new Set(dbs.map((d) => d.db2?.archiveLogPath).filter(Boolean))];
+  return [
+    `DB2 ${names}: for each, the agent runs \`db2 deactivate database <db>\`, \`db2 restore database <db> from <image> taken at <image timestamp> logtarget <image>.logs replace existing\`,`,
+    "    then `db2 rollforward database <db> to end of backup and complete overflow log path (<image>.logs)`: the logs inside the online image",
+    '    are enough, no archived log is needed. To roll forward to a later time add `--until "<time>"`: that needs every archived log',
+    `    from the backup up to then${archives.length ? ` in ${archives.join(", ")} (on a rebuilt server, \`$A restore <newest run> --in-place --piece target:custom\` brings the archive back as of that run)` : " (where DB2 archives them: declare databases[].db2.archiveLogPath to have them captured)"}.`,
+  ].join("\n");
+}
+
+/** After the JCR database comes back, what is not in it: its search collection and the syndication state. */
+const JCR_AFTER_RESTORE = [
+  "After the **jcr** database (HCL: the JCR text search index and syndication follow the database, not the other way round):",
+  "- The JCR search collection under `<wp_profile>/PortalServer/jcr/search` came back with the files of the same run. If you",
+  "  restored the jcr database alone, or from another run, delete that collection's contents on every node before Portal",
+  "  starts: Portal rebuilds it. With a Remote Search Service, restore or rebuild its collections on the search server too.",
+  "- Web Content Manager syndication: the syndicators and subscribers of this server hold state newer than the restored",
+  "  library. After Portal is up, run a full rebuild of every syndication relationship (Administration > Syndication > Update >",
+  "  Rebuild) before authors publish again.",
+];
+
+/**
+ * Portal keeps the directory's unique ID of every user and group in its access control (and WCM
+ * items). An entry loaded from the export with its unique ID keeps its permissions; one created
+ * anew gets a new ID, and everything granted to it is orphaned until HCL's member fixer runs.
+ */
+function uniqueIdNote(kind: "openldap" | "isds" | "ldapsearch"): string[] {
+  const kept =
+    kind === "openldap"
+      ? "slapcat's export keeps every entry's `entryUUID`, the unique ID Portal stores, and slapadd loads it unchanged."
+      : kind === "isds"
+        ? "The db2ldif export keeps every entry's `ibm-entryuuid`, the unique ID Portal stores, when it is loaded with ldif2db."
+        : "An ldapsearch export holds no operational attributes: loaded with ldapadd, every entry gets a **new** unique ID, so the fix below is part of this restore.";
+  return [
+    `**Unique IDs.** ${kept}${kind === "ldapsearch" ? "" : " An entry re-created any other way (ldapadd, by hand, another directory) gets a new unique ID."}`,
+    "Portal access control and WCM items granted to an old ID are orphaned (users lose their pages). Fix, with Portal started:",
+    "HCL's member fixer (`<wp_profile>/ConfigEngine/ConfigEngine.sh run-wcm-admin-task-member-fixer -Dfix=true -DmismatchedId=update`",
+    "for each WCM library) and, for portal access control, the XMLAccess clean-up of users and groups (export the access control,",
+    "then re-import it so that it is attached to the new IDs) as HCL's topics on the member fixer and on directory changes describe.",
+  ];
+}
+
+/**
  * The restore runbook of a stack, in Markdown: for a tired operator at 3 a.m.
  * Numbered steps, the exact commands per host in HCL's order, where every
  * piece lives, what to check afterwards. Pure: policy in, text out.
@@ -85,6 +145,8 @@ export function renderRunbook(policy: Policy, awsBucketName = "<bucket>"): strin
       policy.ldap.kind === "openldap"
         ? "slapadd loads into an empty database with slapd stopped: move the old database directory aside first. Check: `ldapsearch -x -b <suffix> '(uid=wpsadmin)'` finds the Portal administrator."
         : "The agent extracts the LDIF and prints how to load it with the directory's own tools. Check: the Portal administrator can be found.",
+      "",
+      ...uniqueIdNote(policy.ldap.kind),
     );
   }
 
@@ -104,20 +166,21 @@ export function renderRunbook(policy: Policy, awsBucketName = "<bucket>"): strin
           ? [`$A restore <run id> --in-place ${rest.map((d) => `--piece db-${d}`).join(" ")} --yes`]
           : []),
       );
-      for (const d of mine) {
+      const db2 = mine.filter((d) => d.engine === "db2");
+      if (db2.length) out.push(`  - ${db2.map((d) => d.domain).join(", ")}: ${db2Restore(db2)}`);
+      for (const d of mine.filter((x) => x.engine !== "db2")) {
         const how =
-          d.engine === "db2"
-            ? `DB2 ${d.db2?.database}: \`db2 restore ... taken at <image timestamp> replace existing\`, then \`db2 rollforward ... to <the file-system backup time> using local time and complete\` (the agent runs both; if archived logs are missing it says how to roll forward to the end of the backup)`
-            : d.engine === "postgresql"
-              ? `PostgreSQL ${d.postgresql?.database}: \`pg_restore --clean --if-exists\` of the dump stored with the run`
-              : d.engine === "derby"
-                ? `Derby: \`connect '<url>;restoreFrom=<backup>'\` with Portal stopped`
-                : d.engine === "sqlserver"
-                  ? `SQL Server ${d.sqlserver?.database}: the agent extracts the .bak and prints \`RESTORE VERIFYONLY ... WITH CHECKSUM\`, then \`RESTORE DATABASE ... WITH REPLACE, CHECKSUM\` for the DBA`
-                  : `Oracle ${d.oracle?.sid}: the agent extracts the RMAN pieces and prints the \`CATALOG\`, \`RESTORE\`, \`RECOVER ... UNTIL TIME\` and \`OPEN RESETLOGS\` script for the DBA`;
+          d.engine === "postgresql"
+            ? `PostgreSQL ${d.postgresql?.database}: \`pg_restore --clean --if-exists\` of the dump stored with the run`
+            : d.engine === "derby"
+              ? `Derby: \`connect '<url>;restoreFrom=<backup>'\` with Portal stopped`
+              : d.engine === "sqlserver"
+                ? `SQL Server ${d.sqlserver?.database}: the agent extracts the .bak and prints \`RESTORE VERIFYONLY ... WITH CHECKSUM\`, then \`RESTORE DATABASE ... WITH REPLACE, CHECKSUM\` for the DBA`
+                : `Oracle ${d.oracle?.sid}: the agent extracts the RMAN pieces and prints the \`CATALOG\`, \`RESTORE\`, \`RECOVER ... UNTIL TIME\` and \`OPEN RESETLOGS\` script for the DBA`;
         out.push(`  - ${d.domain}: ${how}`);
       }
     }
+    if (policy.databases.some((d) => d.domain === "jcr")) out.push("", ...JCR_AFTER_RESTORE);
   }
 
   step(n++, "File systems and IBM Installation Manager, on every host");
@@ -143,18 +206,25 @@ export function renderRunbook(policy: Policy, awsBucketName = "<bucket>"): strin
       out.push("", `- **${h.name}**:`);
       code(agentVariable(h), `$A restore <run id> --in-place ${names.join(" ")} --stop-servers --yes`);
     }
-    if (hosts.some((h) => h.role === "deploymentManager")) {
+    const manager = hosts.find((h) => h.role === "deploymentManager");
+    if (manager) {
       out.push(
         "",
-        "In the cluster, resynchronise every node with the Deployment Manager before starting it: `<wp_profile>/bin/syncNode.sh <dmgr host> <soap port>`.",
+        `In the cluster, resynchronise every node with the Deployment Manager before starting it (step ${n}): \`<wp_profile>/bin/syncNode.sh ${manager.address} 8879 -username <WAS administrator>\`.`,
       );
     }
   }
 
   step(n++, "Start the servers, Deployment Manager first, web servers last");
+  const dmgr = hosts.find((h) => h.role === "deploymentManager");
   for (const h of startOrder.filter((x) => x.offline)) {
     out.push(`- **${h.name}**:`);
+    if (dmgr && h.role === "portalNode") out.push(...syncNodeLines(dmgr, h));
     code(...(h.offline?.start ?? []));
+  }
+  if (dmgr && !startOrder.some((h) => h.role === "portalNode" && h.offline)) {
+    for (const h of hosts.filter((x) => x.role === "portalNode"))
+      out.push(`- **${h.name}**:`, ...syncNodeLines(dmgr, h), "  Then start its node agent and Portal server.");
   }
 
   step(n++, "Check");
@@ -162,7 +232,7 @@ export function renderRunbook(policy: Policy, awsBucketName = "<bucket>"): strin
     "1. `$A status` on each host shows the last run and the last drill; `<wp_profile>/logs/WebSphere_Portal/SystemOut.log` shows `Server WebSphere_Portal open for e-business`.",
     "2. Log in to the Portal as the administrator; open a page of each virtual portal.",
     "3. `<PortalServer>/bin/WPVersionInfo.sh` and IIM (`imcl listInstalledPackages`) show the same fix-pack level.",
-    "4. Take a new backup right away: `$A run <schedule>`; it is the baseline from now on.",
+    "4. Take a new baseline right away: `$A baseline <schedule>` on each host (a recovery point that retention never removes: the restored system is the starting point from now on).",
     "5. When all is well, remove the copies kept for undo: the `*.dxbackup-before-<stamp>` directories next to each restored path.",
   );
 

@@ -69,9 +69,14 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
           {
             domain: "release",
             host: "portal-1",
-            db2: { database: "RELEASE", archiveLogging: true, command: tool("db2") },
+            // The fake's LOGARCHMETH1 is DISK:/db2/archive/: RELEASE declares that, JCRDB another path.
+            db2: { database: "RELEASE", archiveLogging: true, archiveLogPath: "/db2/archive", command: tool("db2") },
           },
-          { domain: "jcr", host: "portal-1", db2: { database: "JCRDB", archiveLogging: true, command: tool("db2") } },
+          {
+            domain: "jcr",
+            host: "portal-1",
+            db2: { database: "JCRDB", archiveLogging: true, archiveLogPath: "/srv/jcr-archive", command: tool("db2") },
+          },
           {
             domain: "likeminds",
             host: "portal-1",
@@ -181,6 +186,12 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
       "piece:files",
     ]);
     expect(status.snapshotIds).to.have.length(2);
+    // A declared DB2 archive that is not where DB2 archives is a warning in the log (the run succeeds).
+    const log = readFileSync(path.join(host.policy(config).host.agent.stateDir, "agent.log"), "utf8");
+    expect(log).to.match(
+      /"level":"warn","event":"db2-archive".*DB2 JCRDB archives its logs with LOGARCHMETH1 = DISK:\/db2\/archive\/, not in \/srv\/jcr-archive as the config declares/,
+    );
+    expect(log).to.not.match(/DB2 RELEASE archives its logs/);
     // Each database records its backup timestamp (the roll-forward target); DB2 its image timestamp.
     const release = (status.pieces as Array<Record<string, string>>).find((p) => p.piece === "db-release")!;
     expect(release.backupTimestamp).to.match(/^\d{14}$/);

@@ -219,6 +219,19 @@ describe("coverage: the report", function () {
       /portal-2: PortalServer_root: worst-case RPO 7d1h misses the target 1d/,
     ],
     [
+      "where DB2 archives its logs",
+      (k) => delete (k.databases as Array<{ db2: Record<string, unknown> }>)[0].db2.archiveLogPath,
+      /^warning dxbackup:databases\[0\]\.db2\.archiveLogPath: DB2 RELEASE: where its logs are archived is not declared/m,
+    ],
+    [
+      "DB2's archived logs from db-1's files",
+      (k) => {
+        delete (k.hosts as Array<Record<string, unknown>>)[4].customPaths;
+        schedules(k)[1].targets = ["databases"];
+      },
+      /^warning dxbackup:databases\[3\]\.db2\.archiveLogPath: DB2 JCRDB: its archived logs in \/db2\/archive are captured by no schedule on db-1.*add \{ name: db2-archive-jcrdb, path: \/db2\/archive \} to hosts\[4\]\.customPaths/m,
+    ],
+    [
       "the jcr database from every schedule",
       (k) => schedules(k).forEach((s) => s.name !== "drill" && (s.databases = ["customization", "community", "dam"])),
       /'jcr' is in no schedule/,

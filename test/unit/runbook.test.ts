@@ -34,9 +34,41 @@ describe("restore runbook", () => {
     expect(runbook.indexOf("startManager.sh")).to.be.lessThan(runbook.indexOf("apachectl -k start"));
   });
 
+  it("restores DB2 with the image's own logs: logtarget on restore, overflow log path on the roll-forward", () => {
+    expect(runbook).to.include("logtarget <image>.logs replace existing");
+    expect(runbook).to.include("to end of backup and complete overflow log path (<image>.logs)");
+    expect(runbook).to.include('--until "<time>"');
+  });
+
+  it("resynchronises every node with the Deployment Manager in the full restore, after it starts and before the node does", () => {
+    const start = runbook.slice(runbook.indexOf("Start the servers"), runbook.indexOf("## 8. Check"));
+    const sync = "/opt/HCL/wp_profile/bin/syncNode.sh dx-dmgr.prod.acme.internal 8879 -username <WAS administrator>";
+    const syncs = [...start.matchAll(/syncNode\.sh/g)].map((m) => m.index!);
+    expect(syncs).to.have.length(2); // portal-1 and portal-2
+    expect(start).to.include(sync);
+    expect(start.indexOf("startManager.sh")).to.be.lessThan(syncs[0]);
+    for (const at of syncs) expect(at).to.be.lessThan(start.indexOf("startNode.sh", at));
+  });
+
+  it("says what a directory restored without its unique IDs does to Portal access control, and HCL's fix, in the directory step", () => {
+    const directory = runbook.slice(runbook.indexOf("Directory (LDAP)"), runbook.indexOf("## 4. Databases"));
+    expect(directory).to.match(/every entry gets a \*\*new\*\* unique ID/);
+    expect(directory).to.include("run-wcm-admin-task-member-fixer -Dfix=true -DmismatchedId=update");
+    expect(directory).to.include("Portal access control");
+  });
+
+  it("after the jcr database: its search collection and a rebuild of WCM syndication", () => {
+    expect(runbook).to.include("JCR search collection under `<wp_profile>/PortalServer/jcr/search`");
+    expect(runbook).to.match(/full rebuild of every syndication relationship/);
+  });
+
+  it("ends with a new baseline, not just another run", () => {
+    expect(runbook).to.include("Take a new baseline right away: `$A baseline <schedule>`");
+  });
+
   it("says where every piece lives", () => {
     expect(runbook).to.include(
-      "| db-1 | `s3:https://s3.eu-central-1.amazonaws.com/acme-dx-prod-backups/dx-prod/db-1` | db-release,",
+      "| db-1 | `s3:https://s3.eu-central-1.amazonaws.com/acme-dx-prod-backups/dx-prod/db-1` | custom paths, db-release,",
     );
     expect(runbook).to.include(
       "restic -r 's3:https://s3.eu-central-1.amazonaws.com/acme-dx-prod-backups/dx-prod/dmgr' snapshots --tag run:<run id>",
