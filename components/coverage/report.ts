@@ -92,6 +92,7 @@ export function coverageReport(policy: Policy, retention: Record<string, Retenti
         schedules: [server.name],
         rpoMinutes: rpo,
         targetMinutes,
+        timed: [server],
       });
     }
     if (capturing.length === 0) {
@@ -112,22 +113,40 @@ export function coverageReport(policy: Policy, retention: Record<string, Retenti
       rpoMinutes,
       targetMinutes,
       retentionDays,
+      timed: capturing,
     });
   };
 
+  /** RPO misses of the same schedules by the same margin: one finding for all their sources. */
+  const misses = new Map<
+    string,
+    { sources: string[]; path: string; rpo: number; target: number; schedules: string[]; timed?: Timed[] }
+  >();
   const push = (
-    r: Omit<CoverageRow, "status"> & { status?: CoverageRow["status"]; path: string; category?: Category },
+    r: Omit<CoverageRow, "status"> & {
+      status?: CoverageRow["status"];
+      path: string;
+      category?: Category;
+      /** The schedules' times, to tell a daylight-saving night from a real gap. */
+      timed?: Timed[];
+    },
   ) => {
     let status = r.status ?? "ok";
     if (status === "ok" && r.targetMinutes !== undefined) {
       if (r.rpoMinutes === undefined) status = "unchecked";
       else if (r.rpoMinutes > r.targetMinutes) {
         status = "RPO missed";
-        findings.push({
-          severity: gapSeverity,
+        const key = `${r.schedules.join(",")}|${r.rpoMinutes}|${r.targetMinutes}`;
+        const miss = misses.get(key) ?? {
+          sources: [],
           path: r.path,
-          message: `${r.source}: worst-case RPO ${formatMinutes(r.rpoMinutes)} misses the target ${formatMinutes(r.targetMinutes)} (${r.schedules.join(", ")})`,
-        });
+          rpo: r.rpoMinutes,
+          target: r.targetMinutes,
+          schedules: r.schedules,
+          timed: r.timed,
+        };
+        miss.sources.push(r.source);
+        misses.set(key, miss);
       }
     }
     rows.push({
@@ -346,6 +365,37 @@ export function coverageReport(policy: Policy, retention: Record<string, Retenti
             message: `DB2 ${db2.database}: its archived logs in ${archive} are captured by no schedule on ${host.name}, so a restore can roll forward only to the end of a backup: add { name: db2-archive-${db2.database.toLowerCase()}, path: ${archive} } to hosts[${hi}].customPaths (and 'custom' to the targets of a schedule that lists targets)`,
           },
         ];
+  }
+
+  for (const m of misses.values()) {
+    // Many sources: the schedule is what to change.
+    const si = policy.schedules.findIndex((x) => x.name === m.schedules[0]);
+    const path = m.sources.length > 1 && si >= 0 ? configPath(["schedules", si, "cron"]) : m.path;
+    findings.push({ severity: gapSeverity, path, message: rpoMissMessage(m) });
+  }
+
+  /**
+   * One finding for every source one set of schedules misses by the same margin. A daily run at
+   * a fixed wall-clock time is 25 hours after the previous one on the night the clocks go back:
+   * when the same schedules would meet the target in UTC, that night is the whole miss, and the
+   * finding says so (instead of one finding per file system that does not say why).
+   */
+  function rpoMissMessage(m: {
+    sources: string[];
+    rpo: number;
+    target: number;
+    schedules: string[];
+    timed?: Timed[];
+  }): string {
+    const what = `worst-case RPO ${formatMinutes(m.rpo)} misses the target ${formatMinutes(m.target)} (${m.schedules.join(", ")})`;
+    const head =
+      m.sources.length === 1
+        ? `${m.sources[0]}: ${what}`
+        : `${what} for ${m.sources.length} sources: ${m.sources.join(", ")}`;
+    const zones = [...new Set((m.timed ?? []).map((t) => t.timezone))];
+    const inUtc = m.timed?.length ? rpoOf(m.timed.map((t) => ({ cron: t.cron, timezone: "UTC" }))) : undefined;
+    if (zones.length !== 1 || zones[0] === "UTC" || inUtc === undefined || inUtc > m.target) return head;
+    return `${head}. Only the daylight-saving change in ${zones[0]} makes the gap: on the night the clocks go back, a run at the same wall-clock time comes ${formatMinutes(m.rpo)} after the one before. Add a second run on that day (or every day), or accept ${formatMinutes(m.rpo)} in dxbackup:coverage.rpo`;
   }
 
   const order: Tier[] = ["system", "middleware", "databases", "directory", "application", "remote"];

@@ -1,5 +1,5 @@
 import { IIM_MANAGED } from "../policy/targets";
-import { simulateRetention } from "../schedule/retention";
+import { simulateRetention, type RetentionOutcome } from "../schedule/retention";
 import type { PolicySummary } from "./summary";
 
 /**
@@ -126,6 +126,26 @@ export const retentionVsImmutability: Rule = (resources) => {
   return out;
 };
 
+const KEEP_KEYS = ["keepDaily", "keepWeekly", "keepMonthly", "keepYearly", "keepHourly", "keepLast"] as const;
+
+/**
+ * What a schedule's retention spans and which value would meet the minimum: N daily points
+ * reach N-1 days back (the newest is today's), which is why keepDaily: 30 is 29 days.
+ */
+function retentionHint(b: PolicySummary["schedules"][number], o: RetentionOutcome, min: number, now: Date): string {
+  const r = b.retention;
+  const set = KEEP_KEYS.filter((k) => typeof r[k] === "number");
+  const spans = `schedule ${b.name} (${set.map((k) => `${k}: ${r[k]}`).join(", ") || "its retention"}) holds ${o.restorePoints} restore points, the oldest ${Math.floor(o.oldestDays)} days before the newest`;
+  for (const k of set) {
+    // The smallest value of this one key that reaches back far enough (everything else unchanged).
+    for (let v = (r[k] as number) + 1; v <= (r[k] as number) + 800; v++) {
+      if (simulateRetention(b.cron, b.timezone, { ...r, [k]: v }, now).oldestDays >= min)
+        return `${spans}; ${k}: ${v} meets the minimum`;
+    }
+  }
+  return `${spans}; keep more points (keepDaily, keepWeekly, keepMonthly) until the oldest is ${min} days back`;
+}
+
 /** Production keeps enough history and proves its restores. */
 export const productionHistory: Rule = (resources, config) => {
   const out: Violation[] = [];
@@ -134,15 +154,18 @@ export const productionHistory: Rule = (resources, config) => {
     if (!s?.production) continue;
     const backups = s.schedules.filter((x) => x.kind === "backup");
     const now = new Date();
-    const horizon = Math.max(
-      0,
-      ...backups.map((b) => simulateRetention(b.cron, b.timezone, b.retention, now).oldestDays),
+    const outcomes = backups.map((b) => ({ b, o: simulateRetention(b.cron, b.timezone, b.retention, now) }));
+    const best = outcomes.reduce<(typeof outcomes)[number] | undefined>(
+      (a, x) => (!a || x.o.oldestDays > a.o.oldestDays ? x : a),
+      undefined,
     );
-    if (horizon < config.minProductionRetentionDays) {
+    const horizon = best?.o.oldestDays ?? 0;
+    const min = config.minProductionRetentionDays;
+    if (horizon < min) {
       out.push({
         rule: "production-history",
         resource: p.name,
-        message: `keeps restore points for ${Math.floor(horizon)} days; production keeps at least ${config.minProductionRetentionDays}`,
+        message: `keeps restore points for ${Math.floor(horizon)} days; production keeps at least ${min}${best ? `: ${retentionHint(best.b, best.o, min, now)}` : ""}`,
       });
     }
     if (!s.schedules.some((x) => x.kind === "drill")) {

@@ -112,20 +112,31 @@ describe("guardrails (policy pack and dxbackup plan)", function () {
           cron: "0 1 * * *",
           timezone: "UTC",
           mode: "online",
-          retention: { keepDaily: 7 },
+          retention: { keepDaily: 7 } as Record<string, number>,
           targets: { "portal-1": ["portalServer", "wpProfile"] },
         },
       ],
     };
     const resources = [{ type: "dxbackup:index:BackupPolicy", name: "dx-prod", props: { summary } }];
     expect(await runPack(resources)).to.deep.equal([
-      "production-history: dx-prod: keeps restore points for 6 days; production keeps at least 30",
+      "production-history: dx-prod: keeps restore points for 6 days; production keeps at least 30: schedule nightly (keepDaily: 7) holds 7 restore points, the oldest 6 days before the newest; keepDaily: 31 meets the minimum",
       "production-history: dx-prod: has no restore drill schedule (kind: drill)",
       "portal-files-carry-iim: dx-prod: schedule nightly backs up portalServer on portal-1 without IIM",
     ]);
     expect(
       (await runPack(resources, { minProductionRetentionDays: 5 })).filter((v) => v.includes("keeps restore points")),
     ).to.deep.equal([]);
+    // keepDaily: 30 spans 29 days (the newest point is today's): the message says so, and which value is enough.
+    summary.schedules[0].retention = { keepDaily: 30 };
+    expect((await runPack(resources)).filter((v) => v.includes("keeps restore points"))).to.deep.equal([
+      "production-history: dx-prod: keeps restore points for 29 days; production keeps at least 30: schedule nightly (keepDaily: 30) holds 30 restore points, the oldest 29 days before the newest; keepDaily: 31 meets the minimum",
+    ]);
+    // A weekly schedule: the next keepWeekly that reaches 30 days back.
+    summary.schedules[0].cron = "0 1 * * 0";
+    summary.schedules[0].retention = { keepWeekly: 4 };
+    expect((await runPack(resources)).filter((v) => v.includes("keeps restore points"))).to.deep.equal([
+      "production-history: dx-prod: keeps restore points for 21 days; production keeps at least 30: schedule nightly (keepWeekly: 4) holds 4 restore points, the oldest 21 days before the newest; keepWeekly: 6 meets the minimum",
+    ]);
   });
 
   it("reports the same violations as dxbackup plan for the same config", async () => {
