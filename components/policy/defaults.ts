@@ -19,6 +19,7 @@ export const DEFAULT_ROOTS: Record<HostRole, Partial<Record<RootKey, string>>> =
     plugins: "/opt/IBM/WebSphere/Plugins",
   },
   databaseServer: {},
+  directoryServer: {},
 };
 
 /** Roles whose products IBM Installation Manager installs, so their hosts have IIM to capture. */

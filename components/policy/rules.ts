@@ -241,13 +241,20 @@ export const scheduleTargetsRule: Rule = ({ input, hosts, databases, ldap }) =>
     return out;
   });
 
-/** Offline schedules stop and start the servers, so every host in them needs both procedures. */
+/** The roles that run WebSphere or web servers: what an offline run stops. */
+const ROLES_WITH_SERVERS: ReadonlySet<string> = new Set(["portalNode", "deploymentManager", "webServer"]);
+
+/**
+ * Offline schedules stop and start the servers, so every host in them that runs servers needs
+ * both procedures. A database or directory server has none to stop: it needs no dummy command
+ * (an engine's own offline procedure, such as Oracle's shutdown, comes from its database config).
+ */
 export const offlineRule: Rule = ({ input, hosts }) =>
   input.schedules.flatMap((s) =>
     s.mode !== "offline" || s.kind === "drill"
       ? []
       : scheduleHosts(s, hosts)
-          .filter((h) => !h.offline)
+          .filter((h) => !h.offline && ROLES_WITH_SERVERS.has(h.role))
           .map((h) =>
             issue(
               ["hosts", input.hosts.findIndex((x) => x.name === h.name), "offline"],

@@ -139,8 +139,17 @@ export const storageSchema = z
   })
   .strict();
 
-/** databaseServer: a host that only runs database (or directory) backups, with no IIM-installed product. */
-export const HOST_ROLES = ["portalNode", "deploymentManager", "webServer", "databaseServer"] as const;
+/**
+ * databaseServer: a host that only runs database backups; directoryServer: one that only exports
+ * the directory (LDAP). Neither has an IIM-installed product.
+ */
+export const HOST_ROLES = [
+  "portalNode",
+  "deploymentManager",
+  "webServer",
+  "databaseServer",
+  "directoryServer",
+] as const;
 export type HostRole = (typeof HOST_ROLES)[number];
 
 /** File-system roots a host can have; which ones apply depends on its role. */

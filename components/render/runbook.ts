@@ -29,7 +29,15 @@ function fileTargets(policy: Policy, host: Host): string[] {
   return [...labels];
 }
 
-const ROLE_ORDER = { webServer: 0, portalNode: 1, deploymentManager: 2, databaseServer: 3 } as const;
+const ROLE_ORDER = {
+  webServer: 0,
+  portalNode: 1,
+  deploymentManager: 2,
+  databaseServer: 3,
+  directoryServer: 4,
+} as const;
+/** Hosts without Portal or WebSphere files: their pieces are restored in their own steps. */
+const dataOnly = (h: Host) => h.role === "databaseServer" || h.role === "directoryServer";
 
 /**
  * What a node does before its servers start after a restore: the restored Deployment Manager
@@ -103,7 +111,7 @@ export function renderRunbook(policy: Policy, awsBucketName = "<bucket>"): strin
   const hosts = [...policy.hosts];
   const stopOrder = [...hosts].sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role]);
   const startOrder = [...stopOrder].reverse();
-  const portalHosts = hosts.filter((h) => h.role !== "databaseServer");
+  const portalHosts = hosts.filter((h) => !dataOnly(h));
   const dbHosts = hosts.filter((h) => policy.databases.some((d) => d.host === h.name));
   const ldapHost = policy.ldap && hosts.find((h) => h.name === policy.ldap?.host);
 
@@ -188,7 +196,7 @@ export function renderRunbook(policy: Policy, awsBucketName = "<bucket>"): strin
     "Portal files and the three IIM directories are restored together from the same run. The current files are moved",
     "aside first (nothing is deleted): if anything goes wrong, `$A undo <stamp>` puts them back (`$A undo --list` shows the stamps).",
   );
-  for (const h of stopOrder.filter((x) => x.role !== "databaseServer")) {
+  for (const h of stopOrder.filter((x) => !dataOnly(x))) {
     out.push("", `- **${h.name}** (${h.role}): ${fileTargets(policy, h).join(", ")}`);
     code(agentVariable(h), "$A restore <run id> --in-place --piece files --stop-servers --yes");
   }

@@ -224,6 +224,40 @@ describe("policy: cross-field rules", () => {
     expectIssue(issues, "dxbackup:hosts[0].offline", /offline but host 'portal-1' has no stop\/start procedure/);
   });
 
+  it("a database or directory server in an offline schedule needs no stop/start procedure (it runs no server to stop)", () => {
+    const policy = loadPolicy(
+      stackConfig(
+        withChange((c) => {
+          schedules(c)[0].mode = "offline";
+          hosts(c)[0].offline = { stop: ["stop.sh"], start: ["start.sh"] };
+          hosts(c).push(
+            { name: "db-1", address: "10.0.0.21", role: "databaseServer" },
+            { name: "ldap-1", address: "10.0.0.31", role: "directoryServer" },
+          );
+          c.databases = [{ domain: "customization", host: "db-1", derby: { url: "jdbc:derby:/srv/derby/cust" } }];
+          c.ldap = { host: "ldap-1", openldap: { suffix: "dc=example,dc=com" } };
+        }),
+      ),
+    );
+    expect(policy.hosts.map((h) => `${h.name}:${h.role}:${h.offline ? "procedure" : "none"}`)).to.deep.equal([
+      "portal-1:portalNode:procedure",
+      "db-1:databaseServer:none",
+      "ldap-1:directoryServer:none",
+    ]);
+    expect(policy.schedules[0].hosts).to.deep.equal(["portal-1", "db-1", "ldap-1"]);
+  });
+
+  it("a directory server has no Portal or WebSphere roots", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withChange((c) =>
+          hosts(c).push({ name: "ldap-1", address: "10.0.0.31", role: "directoryServer", roots: { wpProfile: "/x" } }),
+        ),
+      ),
+    );
+    expectIssue(issues, "dxbackup:hosts[1].roots.wpProfile", /a directoryServer host has no wp_profile_root/);
+  });
+
   it("an offline schedule with a procedure is accepted", () => {
     const policy = loadPolicy(
       stackConfig(
