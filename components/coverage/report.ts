@@ -218,6 +218,7 @@ export function coverageReport(policy: Policy, retention: Record<string, Retenti
       path: configPath(["databases", i]),
     });
     if (d.db2?.archiveLogging && host) findings.push(...db2ArchiveFindings(d.db2, host, i));
+    if (d.domain === "dam") damBinaries(d, i);
   });
   if (policy.ldap) {
     const host = policy.hosts.find((h) => h.name === policy.ldap?.host);
@@ -335,6 +336,39 @@ export function coverageReport(policy: Policy, retention: Record<string, Retenti
       });
     }
   });
+
+  /**
+   * DAM is its database and its binaries: the database alone restores metadata that points
+   * at asset files nobody captured. The binaries are a row of their own, with their RPO.
+   */
+  function damBinaries(d: Policy["databases"][number], i: number): void {
+    const path = configPath(["databases", i, "damBinaries"]);
+    const bin = d.damBinaries;
+    const host = bin && policy.hosts.find((h) => h.name === bin.host);
+    if (!bin || !host) {
+      findings.push({
+        severity: gapSeverity,
+        path,
+        message:
+          "dam: only the DAM database is declared, which holds the assets' metadata; the binaries (DAM's persistent volume) are the other half: declare damBinaries: { host, path } where the volume is mounted, and add that path to the host's customPaths",
+      });
+      return;
+    }
+    const under = (root: string) => bin.path === root || bin.path.startsWith(`${root.replace(/\/$/, "")}/`);
+    ours({
+      tier: "application",
+      source: `dam binaries (${host.name}: ${bin.path})`,
+      category: "databases",
+      capturing: backups.filter(
+        (s) =>
+          s.hosts.includes(host.name) &&
+          selectTargets(s.targets, host).some((t) => t.paths.some(under)) &&
+          s.databases.includes("dam"),
+      ),
+      path,
+      host,
+    });
+  }
 
   /**
    * A DB2 database rolls forward past the end of its backup (`restore --until`) only with

@@ -106,6 +106,13 @@ export const databaseSchema = z
     sqlserver: sqlServerSchema.optional(),
     derby: derbySchema.optional(),
     postgresql: postgresSchema.optional(),
+    /**
+     * `dam` only: where Digital Asset Management keeps the asset binaries (its persistent volume,
+     * mounted on a host). The DAM database holds the metadata only: restored without the binaries
+     * of the same time, assets point at files that are not there. Capture the path with the host's
+     * files (a customPaths entry); coverage reports a DAM database whose binaries are not captured.
+     */
+    damBinaries: z.object({ host: z.string(), path: hostPath }).strict().optional(),
   })
   .strict();
 

@@ -419,6 +419,19 @@ export const databasesRule: Rule = ({ input, hosts, databases }) => {
         issue(["databases", i, "host"], `no host is named '${d.host}'${hint ? `: did you mean '${hint}'?` : ""}`),
       );
     }
+    if (d.damBinaries && d.domain !== "dam")
+      out.push(
+        issue(["databases", i, "damBinaries"], `only the dam domain has DAM binaries: remove it from '${d.domain}'`),
+      );
+    if (d.damBinaries && !names.includes(d.damBinaries.host)) {
+      const hint = suggest(d.damBinaries.host, names);
+      out.push(
+        issue(
+          ["databases", i, "damBinaries", "host"],
+          `no host is named '${d.damBinaries.host}'${hint ? `: did you mean '${hint}'?` : ""}`,
+        ),
+      );
+    }
   });
   for (const [i, domain] of duplicates(input.databases, (d) => d.domain)) {
     out.push(issue(["databases", i, "domain"], `'${domain}' is declared twice: each domain is one database`));

@@ -234,6 +234,19 @@ describe("coverage: the report", function () {
       /^warning dxbackup:databases\[3\]\.db2\.archiveLogPath: DB2 JCRDB: its archived logs in \/db2\/archive are captured by no schedule on db-1.*add \{ name: db2-archive-jcrdb, path: \/db2\/archive \} to hosts\[4\]\.customPaths/m,
     ],
     [
+      "the DAM binaries",
+      (k) => delete (k.databases as Array<Record<string, unknown>>)[6].damBinaries,
+      /^error dxbackup:databases\[6\]\.damBinaries: dam: only the DAM database is declared, which holds the assets' metadata/m,
+    ],
+    [
+      "the DAM volume from db-1's files",
+      (k) => {
+        const db1 = (k.hosts as Array<{ customPaths: Array<{ name: string }> }>)[4];
+        db1.customPaths = db1.customPaths.filter((c) => c.name !== "dam-binaries");
+      },
+      /^error dxbackup:databases\[6\]\.damBinaries: dam binaries \(db-1: \/mnt\/dx-dam-binaries\) is captured by no schedule/m,
+    ],
+    [
       "the jcr database from every schedule",
       (k) => schedules(k).forEach((s) => s.name !== "drill" && (s.databases = ["customization", "community", "dam"])),
       /'jcr' is in no schedule/,

@@ -247,6 +247,35 @@ describe("policy: cross-field rules", () => {
     expect(policy.schedules[0].hosts).to.deep.equal(["portal-1", "db-1", "ldap-1"]);
   });
 
+  it("DAM binaries belong to the dam domain, on a declared host", () => {
+    const issues = issuesOf(
+      stackConfig(
+        withChange((c) => {
+          c.databases = [
+            {
+              domain: "customization",
+              host: "portal-1",
+              derby: { url: "jdbc:derby:/srv/derby/cust" },
+              damBinaries: { host: "portal-1", path: "/dam" },
+            },
+            {
+              domain: "dam",
+              host: "portal-1",
+              derby: { url: "jdbc:derby:/srv/derby/dam" },
+              damBinaries: { host: "portal-9", path: "/dam" },
+            },
+          ];
+        }),
+      ),
+    );
+    expectIssue(
+      issues,
+      "dxbackup:databases[0].damBinaries",
+      /only the dam domain has DAM binaries: remove it from 'customization'/,
+    );
+    expectIssue(issues, "dxbackup:databases[1].damBinaries.host", /no host is named 'portal-9'/);
+  });
+
   it("a directory server has no Portal or WebSphere roots", () => {
     const issues = issuesOf(
       stackConfig(
