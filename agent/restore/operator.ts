@@ -42,10 +42,15 @@ export function oracleTime(d: Date): string {
   return `${t.Y}-${t.M}-${t.D} ${t.h}:${t.m}:${t.s}`;
 }
 
-/** dsmc's point in time: `-pitdate=MM/DD/YYYY -pittime=HH:MM:SS` (local time). */
+/**
+ * dsmc's point in time, local time, in the ISO forms named on the same command line:
+ * dsmc reads -pitdate/-pittime in the client's DATEFORMAT/TIMEFORMAT, which dsm.opt may set to
+ * anything (4 = DD.MM.YYYY in German installs), so the formats travel with the values
+ * (`-dateformat=3` is YYYY-MM-DD, `-timeformat=1` is HH:MM:SS).
+ */
 export function tsmPit(d: Date): string[] {
   const t = local(d);
-  return [`-pitdate=${t.M}/${t.D}/${t.Y}`, `-pittime=${t.h}:${t.m}:${t.s}`];
+  return ["-dateformat=3", `-pitdate=${t.Y}-${t.M}-${t.D}`, "-timeformat=1", `-pittime=${t.h}:${t.m}:${t.s}`];
 }
 
 /** A double-quoted shell word (the T-SQL inside has single quotes). */

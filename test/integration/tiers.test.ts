@@ -208,6 +208,35 @@ describe("remote sources and the TSM engine (real restic, PostgreSQL; dsmc faked
       ).to.equal(true);
     });
 
+    it("a restore --before gives dsmc its point in time in ISO form, whatever DATEFORMAT dsm.opt sets (here 4, DD.MM.YYYY)", () => {
+      const target = path.join(root, "restore-tsm-before");
+      rmSync(fakeLog, { force: true });
+      host.agentEnv = { ...env, DXB_FAKE_DSMC_DATEFORMAT: "4" };
+      try {
+        const later = new Date(Date.now() + 3600_000);
+        const at = `${later.getFullYear()}-${String(later.getMonth() + 1).padStart(2, "0")}-${String(later.getDate()).padStart(2, "0")} ${String(later.getHours()).padStart(2, "0")}:00`;
+        const r = host.agent(
+          config,
+          "restore",
+          "latest",
+          "--before",
+          at,
+          "--target",
+          target,
+          "--piece",
+          "target:wpProfile",
+        );
+        expect(r.status, r.stdout + r.stderr).to.equal(0);
+        const restore = calls().filter((c) => c.startsWith("dsmc restore"));
+        expect(restore.length).to.be.greaterThan(0);
+        for (const c of restore)
+          expect(c).to.match(/ -dateformat=3 -pitdate=\d{4}-\d\d-\d\d -timeformat=1 -pittime=\d\d:00:00( |$)/);
+        expect(existsSync(path.join(target, host.layout.wpProfile, "config/cells/dxCell/security.xml"))).to.equal(true);
+      } finally {
+        host.agentEnv = env;
+      }
+    });
+
     it("a failing dsmc fails the run and the servers of an offline run are started again", async () => {
       rmSync(fakeLog, { force: true });
       const { job, status } = await host.runSchedule(config, "weekly", { ...env, DXB_FAKE_FAIL: "dsmc" });
