@@ -61,8 +61,16 @@ export function dq(s: string): string {
 const tsqlName = (v: string) => `[${v.replace(/]/g, "]]")}]`;
 const tsqlString = (v: string) => `N'${v.replace(/'/g, "''")}'`;
 
-/** The commands of a database the agent does not restore itself; FILE is the extracted backup. */
-export function databaseCommands(c: Extract<PieceConfig, { kind: "database" }>, file: string, time: Date): string[] {
+/**
+ * The commands of a database the agent does not restore itself; FILE is the extracted backup,
+ * TIME the point to recover to, CONTROLFILE the control file piece in it (Oracle).
+ */
+export function databaseCommands(
+  c: Extract<PieceConfig, { kind: "database" }>,
+  file: string,
+  time: Date,
+  controlfile?: string,
+): string[] {
   const d = c.database;
   switch (d.engine) {
     case "sqlserver": {
@@ -77,14 +85,32 @@ export function databaseCommands(c: Extract<PieceConfig, { kind: "database" }>, 
     case "oracle": {
       const o = d.oracle;
       const env = [`ORACLE_SID=${o.sid}`, ...(o.oracleHome ? [`ORACLE_HOME=${o.oracleHome}`] : [])];
+      // RMAN restores the newest backup it knows unless SET UNTIL TIME comes first, in the same RUN
+      // block (https://docs.oracle.com/en/database/oracle/oracle-database/19/bradv/rman-performing-flashback-dbpitr.html);
+      // a NOARCHIVELOG backup has no redo to apply: RECOVER ... NOREDO.
+      const noArchivelog = !o.archivelogMode;
+      const run = [
+        `  CATALOG START WITH ${sqlLiteral(`${file}/`)} NOPROMPT;`,
+        `  RUN {`,
+        `    SET UNTIL TIME "TO_DATE('${oracleTime(time)}','YYYY-MM-DD HH24:MI:SS')";`,
+        `    RESTORE DATABASE;`,
+        `    RECOVER DATABASE${noArchivelog ? " NOREDO" : ""};`,
+        `  }`,
+        `  ALTER DATABASE OPEN RESETLOGS;`,
+      ];
+      const rman = `  ${describe("env", [...env, o.command, "target", "/"])} <<'EOF'`;
       return [
         ...(o.osUser ? [`  as ${o.osUser} (the backup pieces must be readable by that user):`] : []),
-        `  ${describe("env", [...env, o.command, "target", "/"])} <<'EOF'`,
+        rman,
         `  STARTUP FORCE MOUNT;`,
-        `  CATALOG START WITH ${sqlLiteral(`${file}/`)} NOPROMPT;`,
-        `  RESTORE DATABASE;`,
-        `  RECOVER DATABASE UNTIL TIME "TO_DATE('${oracleTime(time)}','YYYY-MM-DD HH24:MI:SS')";`,
-        `  ALTER DATABASE OPEN RESETLOGS;`,
+        ...run,
+        `  EOF`,
+        `  If the control file is lost too (a rebuilt server), mount the one in the backup instead:`,
+        rman,
+        `  STARTUP FORCE NOMOUNT;`,
+        `  RESTORE CONTROLFILE FROM ${sqlLiteral(controlfile ? `${file}/${controlfile}` : `${file}/cf_<piece>`)};`,
+        `  ALTER DATABASE MOUNT;`,
+        ...run,
         `  EOF`,
       ];
     }
@@ -94,10 +120,16 @@ export function databaseCommands(c: Extract<PieceConfig, { kind: "database" }>, 
 }
 
 /** What is left for the operator for one piece, or undefined when the agent restored it completely. */
-export function operatorPending(name: string, c: PieceConfig, file: string, time: Date): Pending | undefined {
+export function operatorPending(
+  name: string,
+  c: PieceConfig,
+  file: string,
+  time: Date,
+  controlfile?: string,
+): Pending | undefined {
   switch (c.kind) {
     case "database": {
-      const lines = databaseCommands(c, file, time);
+      const lines = databaseCommands(c, file, time, controlfile);
       return lines.length
         ? { text: [`${name} (${c.database.engine}):`, ...lines].join("\n"), keep: [file] }
         : undefined;

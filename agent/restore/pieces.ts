@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import type { PieceConfig } from "../../shared/hostConfig";
 import type { AgentContext } from "../context";
@@ -34,6 +34,18 @@ export function slapaddCommand(slapcat: string): string {
   const base = path.posix.basename(slapcat);
   const name = base.endsWith("slapcat") ? `${base.slice(0, -"slapcat".length)}slapadd` : "slapadd";
   return slapcat.includes("/") ? path.posix.join(path.posix.dirname(slapcat), name) : name;
+}
+
+/** The control file piece RMAN wrote into an extracted Oracle backup (cf_%U; one per backup), if any. */
+function controlfileIn(dir: string): string | undefined {
+  try {
+    return readdirSync(dir)
+      .filter((n) => /^cf_[\w.-]+$/.test(n))
+      .sort()
+      .pop();
+  } catch {
+    return undefined;
+  }
 }
 
 export async function restorePiece(ctx: AgentContext, plan: PiecePlan, env: PieceEnv): Promise<Pending | undefined> {
@@ -103,6 +115,12 @@ export async function restorePiece(ctx: AgentContext, plan: PiecePlan, env: Piec
           return undefined;
         default:
           // SQL Server and Oracle are restored by their administrators: the commands are written out.
+          if (d.engine === "oracle") {
+            // Recover to the end of the backup (its record's time), or to --until.
+            const ended = new Date(listGet(plan.pairs, "backupTimestamp") ?? "");
+            const to = env.until ?? (Number.isNaN(ended.getTime()) ? env.time : ended);
+            return operatorPending(name, c, local, to, controlfileIn(local));
+          }
           return operatorPending(name, c, local, env.until ?? env.time);
       }
     }

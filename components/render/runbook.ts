@@ -184,7 +184,7 @@ export function renderRunbook(policy: Policy, awsBucketName = "<bucket>"): strin
               ? `Derby: \`connect '<url>;restoreFrom=<backup>'\` with Portal stopped`
               : d.engine === "sqlserver"
                 ? `SQL Server ${d.sqlserver?.database}: the agent extracts the .bak and prints \`RESTORE VERIFYONLY ... WITH CHECKSUM\`, then \`RESTORE DATABASE ... WITH REPLACE, CHECKSUM\` for the DBA`
-                : `Oracle ${d.oracle?.sid}: the agent extracts the RMAN pieces and prints the \`CATALOG\`, \`RESTORE\`, \`RECOVER ... UNTIL TIME\` and \`OPEN RESETLOGS\` script for the DBA`;
+                : `Oracle ${d.oracle?.sid}: the agent extracts the RMAN pieces and prints the script for the DBA: \`CATALOG\`, then \`RUN { SET UNTIL TIME <end of the backup, or --until>; RESTORE DATABASE; RECOVER DATABASE${d.oracle?.archivelogMode ? "" : " NOREDO"}; }\` and \`OPEN RESETLOGS\`, mounting the current control file or, on a rebuilt server, \`STARTUP NOMOUNT\` and \`RESTORE CONTROLFILE FROM\` the backup's own`;
         out.push(`  - ${d.domain}: ${how}`);
       }
     }

@@ -263,6 +263,24 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
     expect(rman[0]).to.not.include("SHUTDOWN");
   });
 
+  it("an Oracle restore prints RMAN's script for the DBA: until the end of that backup, and from the backup's control file on a rebuilt server", () => {
+    const r = host.agent(config, "restore", "latest", "--in-place", "--piece", "db-community", "--yes");
+    expect(r.status, r.stdout + r.stderr).to.equal(0);
+    const { host: h } = host.policy(config);
+    const piece = (host.status(config).pieces as Array<Record<string, string>>).find(
+      (p) => p.piece === "db-community",
+    )!;
+    const ended = new Date(piece.backupTimestamp);
+    const local = (n: number) => String(n).padStart(2, "0");
+    const until = `${ended.getFullYear()}-${local(ended.getMonth() + 1)}-${local(ended.getDate())} ${local(ended.getHours())}:${local(ended.getMinutes())}:${local(ended.getSeconds())}`;
+    expect(r.stdout).to.include(`SET UNTIL TIME "TO_DATE('${until}','YYYY-MM-DD HH24:MI:SS')";`);
+    // The control file piece the (fake) RMAN wrote with the backup, as extracted for this restore.
+    expect(r.stdout).to.match(
+      new RegExp(`RESTORE CONTROLFILE FROM '\\S+${h.agent.stateDir}/staging/db-community/cf_fake01';`),
+    );
+    expect(r.stdout.indexOf("SET UNTIL TIME")).to.be.lessThan(r.stdout.indexOf("RESTORE DATABASE;"));
+  });
+
   it("an offline run of a NOARCHIVELOG Oracle backs it up mounted after a clean shutdown, then opens it again", async () => {
     rmSync(fakeLog, { force: true });
     const noArchivelog = prodLike({ oracleNoArchivelog: true });

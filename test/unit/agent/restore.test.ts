@@ -453,14 +453,43 @@ describe("agent restore: what is restored (pure)", () => {
       );
     });
 
-    it("Oracle: RMAN until the recovery point's local time", () => {
-      const p = operatorPending("db-jcr", c.pieces["db-jcr"], "/w/extract/staging/db-jcr", at)!;
-      expect(p.text).to.include("CATALOG START WITH '/w/extract/staging/db-jcr/' NOPROMPT;");
-      expect(p.text).to.include(
-        `RECOVER DATABASE UNTIL TIME "TO_DATE('2026-11-28 02:03:04','YYYY-MM-DD HH24:MI:SS')";`,
-      );
-      expect(p.text).to.include("env ORACLE_SID=JCR rman target / <<'EOF'");
+    it("Oracle: SET UNTIL TIME before RESTORE in one RUN block, and the disaster path from the backup's control file", () => {
+      const p = operatorPending("db-jcr", c.pieces["db-jcr"], "/w/extract/staging/db-jcr", at, "cf_0a1b2c_1_1")!;
+      const lines = p.text.split("\n").map((l) => l.trim());
+      const run = [
+        "CATALOG START WITH '/w/extract/staging/db-jcr/' NOPROMPT;",
+        "RUN {",
+        `SET UNTIL TIME "TO_DATE('2026-11-28 02:03:04','YYYY-MM-DD HH24:MI:SS')";`,
+        "RESTORE DATABASE;",
+        "RECOVER DATABASE;",
+        "}",
+        "ALTER DATABASE OPEN RESETLOGS;",
+        "EOF",
+      ];
+      // The control file is intact: mount it.
+      const first = lines.indexOf("STARTUP FORCE MOUNT;");
+      expect(lines.slice(first + 1, first + 1 + run.length)).to.deep.equal(run);
+      // It is lost (a rebuilt server): the one in the backup, then the same recovery.
+      const second = lines.indexOf("STARTUP FORCE NOMOUNT;");
+      expect(second).to.be.greaterThan(first);
+      expect(lines.slice(second + 1, second + 3 + run.length)).to.deep.equal([
+        "RESTORE CONTROLFILE FROM '/w/extract/staging/db-jcr/cf_0a1b2c_1_1';",
+        "ALTER DATABASE MOUNT;",
+        ...run,
+      ]);
+      expect(lines.filter((l) => l === "env ORACLE_SID=JCR rman target / <<'EOF'")).to.have.length(2);
       expect(p.text).to.include("as oracle");
+    });
+
+    it("Oracle in NOARCHIVELOG mode: no redo to apply (RECOVER DATABASE NOREDO), still until the point's time", () => {
+      const cfg = restoreTestConfig();
+      const d = cfg.pieces["db-jcr"];
+      if (d.kind !== "database" || d.database.engine !== "oracle") throw new Error("fixture");
+      d.database.oracle.archivelogMode = false;
+      const text = operatorPending("db-jcr", d, "/w/x", at)!.text;
+      expect(text).to.include("RECOVER DATABASE NOREDO;");
+      expect(text).to.include(`SET UNTIL TIME "TO_DATE('2026-11-28 02:03:04','YYYY-MM-DD HH24:MI:SS')";`);
+      expect(text).to.include("RESTORE CONTROLFILE FROM '/w/x/cf_<piece>';");
     });
 
     it("XMLAccess, remote sources and WebSphere: explained, never loaded", () => {
@@ -482,7 +511,7 @@ describe("agent restore: what is restored (pure)", () => {
     it("local times for DB2, Oracle and dsmc", () => {
       expect(db2Until(at)).to.equal("2026-11-28-02.03.04");
       expect(oracleTime(at)).to.equal("2026-11-28 02:03:04");
-      expect(tsmPit(at)).to.deep.equal(["-pitdate=11/28/2026", "-pittime=02:03:04"]);
+      expect(tsmPit(at)).to.deep.equal(["-dateformat=3", "-pitdate=2026-11-28", "-timeformat=1", "-pittime=02:03:04"]);
     });
 
     it("slapadd next to slapcat; pgrep patterns match only the path", () => {
