@@ -16,6 +16,7 @@ import * as path from "node:path";
 import { createInterface } from "node:readline";
 import type { HostConfig } from "../shared/hostConfig";
 import type { DrillStatus } from "../shared/records";
+import { XML_PARSE_LIMIT, xmlProblem, zipEntries } from "./archives";
 import type { AgentContext } from "./context";
 import { db2ckbkpCommand, giveToInstanceOwner, imageFiles } from "./engines/db2";
 import { derbyIj, sqlLiteral } from "./engines/derby";
@@ -353,11 +354,33 @@ async function checkPiece(
     return;
   }
   if (kind === "xmlaccess") {
+    const problem = statSync(at).isFile() ? xmlProblem(at, "request") : "it is not a file";
+    if (problem) return checks.fail(step, `${file} is not an XMLAccess export: ${problem}`);
     if ((await countLines(at, (l) => l.includes('result="ok"'), 1)) === 0) {
       checks.fail(step, `${file} is not a successful XMLAccess export`);
       return;
     }
-    checks.ok(`${piece}: the XMLAccess export is complete`);
+    checks.ok(
+      `${piece}: the XMLAccess export is ${statSync(at).size > XML_PARSE_LIMIT ? "an XML <request> from start to end" : "well-formed XML"} and complete`,
+    );
+    return;
+  }
+  if (kind === "wasConfig") {
+    // backupConfig.sh zips the profile's config directory: every cell has cells/<cell>/cell.xml.
+    let entries: string[];
+    try {
+      entries = await zipEntries(at);
+    } catch (e) {
+      return checks.fail(step, `${file} is not a readable ZIP archive: ${(e as Error).message}`);
+    }
+    if (!entries.some((n) => /(^|\/)cells\/[^/]+\/cell\.xml$/.test(n)))
+      return checks.fail(
+        step,
+        `${file} holds no cell configuration (cells/<cell>/cell.xml): not a backupConfig archive`,
+      );
+    checks.ok(
+      `${piece}: the backupConfig archive reads back whole (${entries.length} entries, the cell configuration among them)`,
+    );
     return;
   }
   if (!hasNonEmptyFile(at)) {

@@ -112,6 +112,7 @@ export function createPortalTree(root: string, options: PortalTreeOptions = {}):
 
   // The WebSphere_Portal profile
   const cell = `${l.wpProfile}/config/cells/dxCell`;
+  file(`${cell}/cell.xml`, "<topology.cell:Cell name='dxCell' cellType='DISTRIBUTED'/>\n");
   file(`${cell}/security.xml`, "<security:Security enabled='true'/>\n", 0o600);
   file(`${cell}/resources.xml`, "<resources.jdbc:JDBCProvider name='wpdbJDBC_db2'/>\n");
   file(`${cell}/nodes/dxNode/serverindex.xml`, "<serverindex:ServerIndex hostName='portal-1'/>\n");

@@ -539,6 +539,10 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
       expect(drill.checks.join("\n")).to.match(/db-release: the Derby backup restores into a throwaway database/);
       expect(drill.checks.join("\n")).to.match(/ldap: the LDIF holds all 2 entries/);
       expect(drill.checks.join("\n")).to.match(/db-customization: the DB2 image taken at \d{14} passes db2ckbkp/);
+      expect(drill.checks.join("\n")).to.match(
+        /wasconfig-wpProfile: the backupConfig archive reads back whole \(\d+ entries, the cell configuration among them\)/,
+      );
+      expect(drill.checks.join("\n")).to.match(/xmlaccess-base: the XMLAccess export is well-formed XML and complete/);
       expect(readFileSync(fakeLog, "utf8")).to.match(
         /^db2ckbkp \S+\/db-customization\/CUSTDB\.0\.db2inst1\.DBPART000\.\d{14}\.001$/m,
       );
@@ -559,6 +563,22 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
       expect(r.stderr).to.match(
         /DRILL of \S+ FAILED at step piece:db-customization: db2ckbkp finds the DB2 image taken at \d{14} damaged: ERROR! No DB2 backup was found/,
       );
+    });
+
+    it("a backupConfig archive that is not a ZIP, and an XMLAccess export cut off mid-document, fail the drill", async () => {
+      // Both tools report success; only what they wrote is wrong.
+      const { job, status } = await host.runSchedule(config, "nightly", {
+        ...env,
+        DXB_FAKE_BROKEN: "backupConfig.sh xmlaccess.sh",
+      });
+      expect(job.code, JSON.stringify(status)).to.equal(0);
+      const r = agent("drill", status.runId as string);
+      expect(r.status, r.stdout + r.stderr).to.equal(1);
+      // The first failure is the one reported; every failure is logged (JSON lines on stdout off a terminal).
+      expect(r.stderr).to.match(
+        /DRILL of \S+ FAILED at step piece:wasconfig-wpProfile: \S+wpProfile\.zip is not a readable ZIP archive: End of central directory record signature not found/,
+      );
+      expect(r.stdout).to.match(/xmlaccess-base\S* is not an XMLAccess export: not well-formed XML: .*\(line \d+\)/);
     });
 
     it("a drill on a corrupted repository fails loudly and records the failure", async () => {

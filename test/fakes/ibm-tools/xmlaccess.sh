@@ -16,5 +16,10 @@ if [[ " ${DXB_FAKE_FAIL:-} " == *" xmlaccess.sh "* ]]; then
   echo "EJPXB0006E: Cannot connect to URL http://localhost:10039/wps/config (fake failure)"
   exit 1
 fi
-printf '<?xml version="1.0" encoding="UTF-8"?>\n<request type="export"><portal action="locate"/><status element="all" result="ok"/></request>\n' >"$out"
+if [[ " ${DXB_FAKE_BROKEN:-} " == *" xmlaccess.sh "* ]]; then
+  # Cut off after the status: what a full disk leaves behind.
+  printf '<?xml version="1.0" encoding="UTF-8"?>\n<request type="export"><portal action="locate"/><status element="all" result="ok"/>\n<portal-page' >"$out"
+else
+  printf '<?xml version="1.0" encoding="UTF-8"?>\n<request type="export"><portal action="locate"/><status element="all" result="ok"/></request>\n' >"$out"
+fi
 echo "EJPXB0020I: The request was processed successfully on the server."

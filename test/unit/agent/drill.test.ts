@@ -87,6 +87,19 @@ class DrillHost {
     return file;
   }
 
+  /** A real ZIP of a WebSphere config directory (made with zip), as backupConfig.sh writes. */
+  stageZip(rel: string): string {
+    const config = path.join(this.dir, "zip-src", "config");
+    mkdirSync(path.join(config, "cells", "dxCell"), { recursive: true });
+    writeFileSync(path.join(config, "cells", "dxCell", "cell.xml"), "<topology.cell:Cell name='dxCell'/>\n");
+    writeFileSync(path.join(config, "cells", "dxCell", "security.xml"), "<security:Security/>\n");
+    const file = path.join(this.staging, rel);
+    mkdirSync(path.dirname(file), { recursive: true });
+    const r = spawnSync("zip", ["-qr", "-X", file, "config"], { cwd: path.dirname(config), encoding: "utf8" });
+    expect(r.status, r.stderr).to.equal(0);
+    return file;
+  }
+
   /** A streamed export: a snapshot of its own. */
   stream(filename: string, content: string): Promise<string> {
     return this.ctx.restic.backupStdin("piece:test", filename, ["--tag", "dxbackup"], {
@@ -180,14 +193,20 @@ describe("agent drill: a restore that proves itself (real restic, Derby's ij, pg
     const ldif = "dn: dc=example,dc=com\nobjectClass: top\n\ndn: cn=admin,dc=example,dc=com\ncn: admin\n";
     h.stage("ldap/directory.ldif", ldif);
     h.stage("db-home/HOME.0.db2inst1.DBPART000.20261128020000.001", "image");
-    h.stage("was/wp_profile.zip", "PK zip");
+    h.stageZip("was/wp_profile.zip");
     h.stage(
       "xmlaccess-export/x.xml",
       '<?xml version="1.0"?>\n<request>\n<status element="all" result="ok"/>\n</request>\n',
     );
     const point = await h.point([
       { piece: "db-release", kind: "database", engine: "derby", file: path.join(derbyBackup, "release") },
-      { piece: "db-home", kind: "database", engine: "db2", file: path.join(h.staging, "db-home") },
+      {
+        piece: "db-home",
+        kind: "database",
+        engine: "db2",
+        file: path.join(h.staging, "db-home"),
+        backupTimestamp: "20261128020000",
+      },
       {
         piece: "ldap",
         kind: "ldap",
@@ -222,12 +241,13 @@ describe("agent drill: a restore that proves itself (real restic, Derby's ij, pg
       "restic check --read-data-subset 5%: no errors",
       `restored snapshot ${point.filesSnapshot} and verified every file against it`,
       "the restored IIM state matches the levels recorded in the recovery point",
-      "db-home: the db2 backup files are present and were verified with the snapshot",
+      // No db2ckbkp on this machine's PATH (the fake one is tested with the agent installed).
+      "db-home: the DB2 image taken at 20261128020000 is present (db2ckbkp is not installed here to check it)",
       "db-release: the Derby backup restores into a throwaway database",
       "ldap: the LDIF holds all 2 entries",
       "remote-cms: the streamed export reads back in full",
-      "was: the backup files are present and were verified with the snapshot",
-      "xmlaccess-export: the XMLAccess export is complete",
+      "was: the backupConfig archive reads back whole (5 entries, the cell configuration among them)",
+      "xmlaccess-export: the XMLAccess export is well-formed XML and complete",
     ]);
     // Key order as bash wrote it.
     expect(Object.keys(status)).to.deep.equal([
@@ -279,6 +299,7 @@ describe("agent drill: a restore that proves itself (real restic, Derby's ij, pg
         },
         { piece: "escape", kind: "wasConfig", file: "/../../../../../../etc/hostname" },
         { piece: "gone", kind: "wasConfig", file: path.join(h.staging, "never-staged.zip") },
+        { piece: "junk-zip", kind: "wasConfig", file: h.stage("junk/wp_profile.zip", "PK but not a zip") },
         {
           piece: "ldap",
           kind: "ldap",
@@ -316,6 +337,7 @@ describe("agent drill: a restore that proves itself (real restic, Derby's ij, pg
       "piece:db-release",
       "piece:escape",
       "piece:gone",
+      "piece:junk-zip",
       "piece:ldap",
       "piece:remote-cms",
       "piece:xmlaccess-export",
@@ -324,7 +346,10 @@ describe("agent drill: a restore that proves itself (real restic, Derby's ij, pg
       /^drill step piece:db-dam failed: pg_restore cannot read the dump \/dx-t\/db-dam\.pgdump \(.*pg_restore.*\)$/,
     );
     expect(failures["piece:db-home"]).to.equal(
-      `drill step piece:db-home failed: ${path.join(h.staging, "empty")} is empty`,
+      "drill step piece:db-home failed: the DB2 image taken at (no timestamp) is missing from the recovery point",
+    );
+    expect(failures["piece:junk-zip"]).to.match(
+      /junk\/wp_profile\.zip is not a readable ZIP archive: End of central directory record signature not found/,
     );
     expect(failures["piece:db-release"]).to.match(
       /^drill step piece:db-release failed: Derby cannot restore the backup: ERROR [0-9A-Z]{5}/,

@@ -675,7 +675,7 @@ describe("agent restore on a Spectrum Protect host (the recording fake dsmc of t
     const restores = dsmcCalls().filter((c) => c.startsWith(`dsmc restore ${t.app}/ ${t.app}/`));
     expect(restores).to.have.length(1);
     expect(restores[0]).to.match(
-      / -subdir=yes -replace=all -pitdate=\d\d\/\d\d\/\d{4} -pittime=\d\d:\d\d:\d\d -optfile=/,
+      / -subdir=yes -replace=all -dateformat=3 -pitdate=\d{4}-\d\d-\d\d -timeformat=1 -pittime=\d\d:\d\d:\d\d -optfile=/,
     );
     expect(t.log.text()).to.match(/Dmgr01 \(target dmgrProfile\) lies inside \S+AppServer: it is restored with it/);
     const stamp = /undo (\S+)`/.exec(t.log.text())![1];
