@@ -96,6 +96,8 @@ export const pieceConfigSchema = z.discriminatedUnion("kind", [
         bindDn: z.string(),
         passwordFile: absolute,
         base: z.string(),
+        /** The bind user can read userPassword: an export without any fails the piece. */
+        readsPasswords: z.boolean(),
         command,
       }),
     ]),

@@ -17,6 +17,18 @@ export function ldifEntries(file: string): number {
     .filter((l) => l.startsWith("dn:")).length;
 }
 
+/** Person entries of an LDIF export, and how many of them carry a password hash. */
+export function passwordHashes(ldif: string): { people: number; withPassword: number } {
+  let people = 0;
+  let withPassword = 0;
+  for (const entry of ldif.replace(/\r?\n /g, "").split(/\n\s*\n/)) {
+    if (!/^objectClass: *(person|inetOrgPerson|organizationalPerson|user)\s*$/im.test(entry)) continue;
+    people++;
+    if (/^userPassword::? /im.test(entry)) withPassword++;
+  }
+  return { people, withPassword };
+}
+
 export async function captureLdap(p: PieceRun): Promise<PieceOutcome> {
   const l = (p.piece as Of<"ldap">).ldap;
   const dir = freshDir(p.staging);
@@ -43,11 +55,17 @@ export async function captureLdap(p: PieceRun): Promise<PieceOutcome> {
       await must(p.step, "db2ldif", l.command, ["-o", file, ...(l.instance ? ["-I", l.instance] : [])], opts);
       break;
     case "ldapsearch": {
+      // Paged results (RFC 2696): a server's size limit (Active Directory's 1000) would otherwise
+      // cut the export short, with ldapsearch exiting 4 after what it got. User attributes only
+      // (`*`): operational ones (entryUUID, createTimestamp, ...) are the server's, and ldapadd,
+      // the only way to load this export into another directory, refuses them.
       const r = await must(p.step, "ldapsearch", l.command, [
         "-LLL",
         "-x",
         "-o",
         "ldif-wrap=no",
+        "-E",
+        "pr=500/noprompt",
         "-H",
         l.uri,
         "-D",
@@ -58,7 +76,6 @@ export async function captureLdap(p: PieceRun): Promise<PieceOutcome> {
         l.base,
         "(objectClass=*)",
         "*",
-        "+",
       ]);
       writePrivate(file, r.stdout);
       break;
@@ -66,7 +83,17 @@ export async function captureLdap(p: PieceRun): Promise<PieceOutcome> {
   }
   const entries = existsSync(file) ? ldifEntries(file) : 0;
   if (entries === 0) throw new StepError(p.step, `the ${l.tool} export has no entries`);
-  return { record: { tool: l.tool, file, entries: String(entries) } };
+  const record: Record<string, string> = { tool: l.tool, file, entries: String(entries) };
+  if (l.tool === "ldapsearch") {
+    const { people, withPassword } = passwordHashes(readFileSync(file, "utf8"));
+    record.passwords = `${withPassword}/${people}`;
+    if (l.readsPasswords && people > 0 && withPassword === 0)
+      throw new StepError(
+        p.step,
+        `none of the ${people} person entries in the ldapsearch export carries userPassword: ${l.bindDn} cannot read password hashes, so the export cannot rebuild the directory; bind as a user the directory lets read userPassword, or set readsPasswords: false (coverage then reports it)`,
+      );
+  }
+  return { record };
 }
 
 /** A remote information source backed up by us: a PostgreSQL dump, or the declared command's output, streamed. */

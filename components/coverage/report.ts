@@ -31,7 +31,8 @@ export interface CoverageRow {
   targetMinutes?: number;
   /** Age of the oldest restore point kept (days). */
   retentionDays?: number;
-  status: "ok" | "not protected" | "RPO missed" | "evidence stale" | "unchecked";
+  /** partial: captured, but what is captured cannot bring the source back whole (see the finding). */
+  status: "ok" | "not protected" | "RPO missed" | "evidence stale" | "unchecked" | "partial";
 }
 
 export interface CoverageReport {
@@ -222,13 +223,25 @@ export function coverageReport(policy: Policy, retention: Record<string, Retenti
   });
   if (policy.ldap) {
     const host = policy.hosts.find((h) => h.name === policy.ldap?.host);
+    const source = `LDAP directory (${policy.ldap.kind})`;
     ours({
       tier: "directory",
-      source: `LDAP directory (${policy.ldap.kind})`,
+      source,
       category: "ldap",
       capturing: host ? capturingPiece(host, (p) => p.kind === "ldap") : [],
       path: configPath(["ldap"]),
     });
+    const search = policy.ldap.ldapsearch;
+    if (search && !search.readsPasswords) {
+      // Entries without their password hashes: a rebuilt directory has users nobody can log in as.
+      const row = rows.find((r) => r.source === source);
+      if (row?.status === "ok") row.status = "partial";
+      findings.push({
+        severity: gapSeverity,
+        path: configPath(["ldap", "ldapsearch", "readsPasswords"]),
+        message: `${source}: the export holds no password hashes unless ${search.bindDn} may read userPassword, so it cannot rebuild the directory (every user would need a new password): bind as a user who can read them and set readsPasswords: true (the agent then checks every export), or protect the directory with its own tools`,
+      });
+    }
   }
 
   // Remote information sources.

@@ -151,6 +151,12 @@ export const ldapSchema = z
         /** Config key of the bind password (secret); passed with -y <file>. */
         passwordSecret: secretRef,
         base: z.string().min(1),
+        /**
+         * The bind user can read the password hashes (userPassword). Without them the export cannot
+         * rebuild the directory (every user would need a new password): coverage reports that, and a
+         * run with `readsPasswords: true` fails when no person entry in the export carries one.
+         */
+        readsPasswords: z.boolean().default(false),
         command: command.optional(),
       })
       .strict()

@@ -131,6 +131,7 @@ export function renderPieceConfig(piece: Piece, host: Host): PieceConfig {
             bindDn: l.ldapsearch.bindDn,
             passwordFile: secretFile(host, l.ldapsearch.passwordSecret),
             base: l.ldapsearch.base,
+            readsPasswords: l.ldapsearch.readsPasswords,
             command: l.ldapsearch.command ?? "ldapsearch",
           },
         };

@@ -38,6 +38,8 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
       pgDump?: string;
       derbyUrl?: string;
       ldapKind?: "openldap" | "ldapsearch";
+      /** ldapsearch: bind as this user instead of the root DN. */
+      ldapBind?: { dn: string; password: string; readsPasswords: boolean };
       /** Oracle in NOARCHIVELOG mode: captured by the offline schedule only. */
       oracleNoArchivelog?: boolean;
     } = {},
@@ -118,15 +120,19 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
                 host: "portal-1",
                 ldapsearch: {
                   uri: ldap.uri,
-                  bindDn: ldap.rootDn,
+                  bindDn: overrides.ldapBind?.dn ?? ldap.rootDn,
                   passwordSecret: "ldapBindPassword",
                   base: ldap.suffix,
+                  readsPasswords: overrides.ldapBind?.readsPasswords ?? true,
                 },
               }
             : { host: "portal-1", openldap: { suffix: ldap.suffix, configFile: ldap.config } },
       },
       // Only the secrets the config names: a stray secret is a config error.
-      secrets: overrides.ldapKind === "ldapsearch" ? { ...passwords, ldapBindPassword: ldap.rootPassword } : passwords,
+      secrets:
+        overrides.ldapKind === "ldapsearch"
+          ? { ...passwords, ldapBindPassword: overrides.ldapBind?.password ?? ldap.rootPassword }
+          : passwords,
     });
   }
 
@@ -378,11 +384,53 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
     const { job, status } = await host.runSchedule(cfg, "nightly", env());
     expect(job.code, JSON.stringify(status)).to.equal(0);
     const piece = (status.pieces as Array<Record<string, string>>).find((p) => p.piece === "ldap")!;
-    expect(piece).to.deep.include({ tool: "ldapsearch", entries: "4" });
+    // The root DN reads every password hash (bob was deleted by the round trip above).
+    expect(piece).to.deep.include({ tool: "ldapsearch", entries: "4", passwords: "2/2" });
     await host.install(config);
   });
 
+  it("an ldapsearch export pages past the server's size limit, leaves operational attributes out, and counts the password hashes it could read", async () => {
+    const alice = `uid=alice,ou=people,${ldap.suffix}`;
+    const cfg = prodLike({
+      ldapKind: "ldapsearch",
+      ldapBind: { dn: alice, password: LdapServer.password("alice"), readsPasswords: false },
+    });
+    await host.install(cfg);
+    try {
+      // Without paged results slapd stops alice's search after 2 entries (exit 4, size limit exceeded).
+      const { job, status } = await host.runSchedule(cfg, "nightly", env());
+      expect(job.code, JSON.stringify(status)).to.equal(0);
+      const piece = (status.pieces as Array<Record<string, string>>).find((p) => p.piece === "ldap")!;
+      // alice may not read userPassword: the export has the people, not their hashes.
+      expect(piece).to.deep.include({ tool: "ldapsearch", entries: "4", passwords: "0/2" });
+      const { host: h } = host.policy(cfg);
+      const target = path.join(host.root, "restore-ldapsearch");
+      const r = host.agent(cfg, "restore", status.runId as string, "--target", target, "--piece", "ldap");
+      expect(r.status, r.stdout + r.stderr).to.equal(0);
+      const ldif = readFileSync(path.join(target, h.agent.stateDir, "staging", "ldap", "directory.ldif"), "utf8");
+      expect(ldif).to.match(/^dn: uid=alice,ou=people,dc=acme,dc=com$/m);
+      expect(ldif).to.not.match(/^(entryUUID|createTimestamp|modifiersName):/im);
+      expect(ldif).to.not.match(/^userPassword/im);
+    } finally {
+      rmSync(path.join(host.root, "restore-ldapsearch"), { recursive: true, force: true });
+      await host.install(config);
+    }
+  });
+
   describe("a piece that fails fails the run, and leaves no snapshot claiming success", () => {
+    it("an ldapsearch export declared to read password hashes that has none", async () => {
+      const alice = `uid=alice,ou=people,${ldap.suffix}`;
+      const cfg = prodLike({
+        ldapKind: "ldapsearch",
+        ldapBind: { dn: alice, password: LdapServer.password("alice"), readsPasswords: true },
+      });
+      const { status } = await failingRun(cfg, {});
+      expect(status).to.deep.include({ result: "failed", failedStep: "piece:ldap" });
+      expect(status.message).to.match(
+        /none of the 2 person entries in the ldapsearch export carries userPassword: uid=alice,ou=people,dc=acme,dc=com cannot read password hashes/,
+      );
+    });
+
     async function failingRun(cfg: StackConfig, extraEnv: Record<string, string>, schedule = "nightly") {
       await host.install(cfg);
       const before = host.snapshots(cfg).length;

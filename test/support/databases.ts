@@ -140,6 +140,11 @@ export class LdapServer {
         `rootdn "${this.rootDn}"`,
         `rootpw ${this.rootPassword.replace(/ /g, "\\ ")}`,
         `directory ${dataDir}`,
+        // As a corporate directory: only the root DN reads password hashes, and a search without
+        // paged results stops after 2 entries (Active Directory's MaxPageSize, scaled down).
+        "access to attrs=userPassword by anonymous auth by * none",
+        "access to * by * read",
+        "limits users size.soft=2 size.hard=2 size.prtotal=unlimited",
         "",
       ].join("\n"),
     );
@@ -160,14 +165,19 @@ export class LdapServer {
     return `ldap://127.0.0.1:${this.port}/`;
   }
 
-  /** The suffix's own entry and one inetOrgPerson per uid under `under` (default: the suffix). */
+  /** A seeded user's password (stored as given: the tests only need the attribute to be there). */
+  static password(uid: string): string {
+    return `pw-${uid}`;
+  }
+
+  /** The suffix's own entry and one inetOrgPerson per uid under `under` (default: the suffix), each with a password. */
   seed(uids: string[], under?: string): void {
     const parent = under ? `${under},${this.suffix}` : this.suffix;
     const entries = [`dn: ${this.suffix}\nobjectClass: dcObject\nobjectClass: organization\ndc: acme\no: ACME`];
     if (under) entries.push(`dn: ${parent}\nobjectClass: organizationalUnit\n${under.replace("=", ": ")}`);
     for (const u of uids)
       entries.push(
-        `dn: uid=${u},${parent}\nobjectClass: inetOrgPerson\nuid: ${u}\ncn: ${u}\nsn: ${u}\nmail: ${u}@acme.example`,
+        `dn: uid=${u},${parent}\nobjectClass: inetOrgPerson\nuid: ${u}\ncn: ${u}\nsn: ${u}\nmail: ${u}@acme.example\nuserPassword: ${LdapServer.password(u)}`,
       );
     this.modify(`${entries.join("\n\n")}\n`);
   }
