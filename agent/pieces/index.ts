@@ -1,6 +1,7 @@
 import { isoSeconds } from "../log";
 import type { PieceRecord } from "../../shared/records";
 import { captureDatabase } from "./database";
+import { checkStagingSpace, stagedBytes } from "./space";
 import { captureLdap, captureRemoteSource, captureWasConfig, captureXmlaccess } from "./others";
 import type { PieceOutcome, PieceRun } from "./types";
 
@@ -13,14 +14,23 @@ export function piecePhase(name: string): "before-stop" | "main" {
 
 /** Captures one piece; a failure is a StepError naming `piece:<name>`. */
 export async function capturePiece(p: PieceRun): Promise<{ record: PieceRecord; outcome: PieceOutcome }> {
+  const staged = stagesImage(p);
+  if (staged) checkStagingSpace(p);
   const outcome = await captureBy(p);
   const record: PieceRecord = {
     piece: p.name,
     kind: p.piece.kind,
     completed: isoSeconds(new Date()),
     ...outcome.record,
+    // What the next run's space check compares with.
+    ...(staged ? { stagedBytes: String(stagedBytes(p.staging)) } : {}),
   };
   return { record, outcome };
+}
+
+/** A database image staged under the state directory (PostgreSQL is streamed, never staged). */
+function stagesImage(p: PieceRun): boolean {
+  return p.piece.kind === "database" && p.piece.database.engine !== "postgresql";
 }
 
 function captureBy(p: PieceRun): Promise<PieceOutcome> {

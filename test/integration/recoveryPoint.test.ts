@@ -418,6 +418,36 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
   });
 
   describe("a piece that fails fails the run, and leaves no snapshot claiming success", () => {
+    it("a database image that the staging file system cannot hold: refused before the tool starts", async () => {
+      const { host: h } = host.policy(config);
+      const runs = path.join(h.agent.stateDir, "runs.jsonl");
+      const history = readFileSync(runs, "utf8");
+      // The last successful run staged a 1 PiB image of RELEASE: no file system here has that much free.
+      writeFileSync(
+        runs,
+        `${history}${JSON.stringify({ result: "success", pieces: [{ piece: "db-release", stagedBytes: String(2 ** 50) }] })}\n`,
+      );
+      try {
+        rmSync(fakeLog, { force: true });
+        const { status } = await failingRun(config, {});
+        expect(status).to.deep.include({ result: "failed", failedStep: "piece:db-release" });
+        expect(status.message).to.match(
+          /^not enough free space to stage db-release under \S+\/staging: its last image was 1048576\.00 GiB, so about 1153433\.60 GiB is needed, and [\d.]+ [GMK]i?B is free there; free space on that file system, or move the agent's stateDir to a larger one$/,
+        );
+        // DB2 was never asked to write an image that could not fit.
+        expect(fakeCalls().filter((c) => c.includes("RELEASE"))).to.deep.equal([]);
+      } finally {
+        writeFileSync(runs, history);
+      }
+      // A successful run records what it staged, for the next run's check.
+      const { status } = await host.runSchedule(config, "nightly", env());
+      const release = (status.pieces as Array<Record<string, string>>).find((p) => p.piece === "db-release")!;
+      expect(Number(release.stagedBytes)).to.be.greaterThan(0);
+      expect((status.pieces as Array<Record<string, string>>).find((p) => p.piece === "db-dam")).to.not.have.property(
+        "stagedBytes",
+      );
+    });
+
     it("an ldapsearch export declared to read password hashes that has none", async () => {
       const alice = `uid=alice,ou=people,${ldap.suffix}`;
       const cfg = prodLike({

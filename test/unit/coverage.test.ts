@@ -247,6 +247,11 @@ describe("coverage: the report", function () {
       /^error dxbackup:databases\[6\]\.damBinaries: dam binaries \(db-1: \/mnt\/dx-dam-binaries\) is captured by no schedule/m,
     ],
     [
+      "the directory's password hashes (readsPasswords)",
+      (k) => delete (k.ldap as { ldapsearch: Record<string, unknown> }).ldapsearch.readsPasswords,
+      /^error dxbackup:ldap\.ldapsearch\.readsPasswords: LDAP directory \(ldapsearch\): the export holds no password hashes unless cn=dxbackup,ou=service,o=acme may read userPassword/m,
+    ],
+    [
       "the jcr database from every schedule",
       (k) => schedules(k).forEach((s) => s.name !== "drill" && (s.databases = ["customization", "community", "dam"])),
       /'jcr' is in no schedule/,
