@@ -10,7 +10,10 @@ describe("agent: free space for staged database images", () => {
   it("compares with the newest successful run that staged the piece, skipping failed runs and torn lines", () => {
     const history = [
       run("success", [{ piece: "db-jcr", stagedBytes: "1000" }]),
-      run("success", [{ piece: "db-jcr", stagedBytes: "2000" }, { piece: "db-release", stagedBytes: "5" }]),
+      run("success", [
+        { piece: "db-jcr", stagedBytes: "2000" },
+        { piece: "db-release", stagedBytes: "5" },
+      ]),
       run("failed", [{ piece: "db-jcr", stagedBytes: "9999999" }]),
       '{"result":"success","pieces":[{"piece":"db-jcr","stagedBy', // torn by a crash
       "",
