@@ -41,6 +41,20 @@ export interface RunOptions {
   abort?: AbortSignal;
 }
 
+/**
+ * An operator's command as it may be shown: the value after a password option (`-password x`,
+ * `--passwd=x`, `-DWasPassword=x`, `-DPortalAdminPwd=x`) or in a password variable
+ * (`WAS_PASSWORD=x`) becomes `****`. WebSphere's stopServer.sh and ConfigEngine.sh take their
+ * passwords that way; the log and status.json are readable by more than root.
+ */
+export function scrubSecrets(command: string): string {
+  // A value: a single- or double-quoted word, or a plain word up to a space or shell operator.
+  const option = /(-{1,2}(?:password|passwd|pwd)(?:=|\s+))('[^']*'|"(?:[^"\\]|\\.)*"|[^\s;&|]+)/gi;
+  const property = /(-D[\w.]*(?:password|passwd|pwd)=)('[^']*'|"(?:[^"\\]|\\.)*"|[^\s;&|]+)/gi;
+  const variable = /(\b[A-Za-z_]*(?:PASSWORD|PASSWD)=)('[^']*'|"(?:[^"\\]|\\.)*"|[^\s;&|]+)/gi;
+  return command.replace(option, "$1****").replace(property, "$1****").replace(variable, "$1****");
+}
+
 /** How the command line is shown in messages: what was run, never a secret (secrets go in files or stdin). */
 export function describe(cmd: string, args: readonly string[]): string {
   return [cmd, ...args].map((a) => (/^[A-Za-z0-9._/=:@%+,-]+$/.test(a) ? a : shQuote(a))).join(" ");
@@ -161,7 +175,7 @@ export function failure(step: string, what: string, r: CommandResult, pattern?: 
  * it happens. Done when the command exits.
  */
 export function runShell(script: string, logFile: string): Promise<CommandResult> {
-  appendLog(logFile, `$ ${script}`);
+  appendLog(logFile, `$ ${scrubSecrets(script)}`);
   const fd = openSync(logFile, "a", 0o600);
   return new Promise((resolve) => {
     const child = spawn("bash", ["-c", script], { stdio: ["ignore", fd, fd] });

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { AgentContext } from "./context";
-import { runShell } from "./exec";
+import { runShell, scrubSecrets } from "./exec";
 import { StepError } from "./errors";
 
 /**
@@ -13,7 +13,8 @@ export async function stopServers(ctx: AgentContext, by: string, logFile: string
   writeFileSync(ctx.state.serversStopped, `${by}\n`);
   for (const cmd of ctx.config.offline.stop) {
     const r = await runShell(cmd, logFile);
-    if (r.code !== 0 || r.signal) throw new StepError("stop-servers", `stop command failed: ${cmd} (see ${logFile})`);
+    if (r.code !== 0 || r.signal)
+      throw new StepError("stop-servers", `stop command failed: ${scrubSecrets(cmd)} (see ${logFile})`);
   }
 }
 
@@ -23,7 +24,7 @@ export async function startServers(ctx: AgentContext, logFile: string): Promise<
   const failed: string[] = [];
   for (const cmd of ctx.config.offline.start) {
     const r = await runShell(cmd, logFile);
-    if (r.code !== 0 || r.signal) failed.push(cmd);
+    if (r.code !== 0 || r.signal) failed.push(scrubSecrets(cmd));
   }
   if (failed.length)
     throw new StepError(

@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { shQuote } from "../../components/render/shell";
 import type { AgentContext } from "../context";
-import { describe, failure } from "../exec";
+import { describe, failure, scrubSecrets } from "../exec";
 import { EXIT, StepError, UsageError } from "../errors";
 import { iimState, levelChanges, type IimState } from "../iim";
 import { isoSeconds } from "../log";
@@ -488,7 +488,7 @@ async function inPlace(
       if (servers.stoppedByUs)
         ctx.log.error(
           "restore-failed",
-          `the servers are left STOPPED, so that nothing runs on half-restored data; once it is fixed (or undone), start them with: ${config.offline.start.join("; ") || "your start procedure"}`,
+          `the servers are left STOPPED, so that nothing runs on half-restored data; once it is fixed (or undone), start them with: ${config.offline.start.map(scrubSecrets).join("; ") || "your start procedure"}`,
         );
       else if (needDown) ctx.log.error("restore-failed", "do not start the servers before it is fixed (or undone)");
     }

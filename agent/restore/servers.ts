@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline";
 import type { AgentContext } from "../context";
-import { must, runShell } from "../exec";
+import { must, runShell, scrubSecrets } from "../exec";
 import { UsageError } from "../errors";
 
 /**
@@ -75,7 +75,7 @@ export class RestoreServers {
       if (r.code !== 0 || r.signal) {
         const failed = await this.startAgain();
         throw new UsageError(
-          `stop command failed: ${cmd} (see ${this.logFile}); nothing was restored, ${failed.length ? `and start commands failed too: ${failed.join("; ")}: THE SERVERS MAY BE DOWN` : "the servers were started again"}`,
+          `stop command failed: ${scrubSecrets(cmd)} (see ${this.logFile}); nothing was restored, ${failed.length ? `and start commands failed too: ${failed.join("; ")}: THE SERVERS MAY BE DOWN` : "the servers were started again"}`,
         );
       }
     }
@@ -88,7 +88,7 @@ export class RestoreServers {
     const failed: string[] = [];
     for (const cmd of this.ctx.config.offline.start) {
       const r = await runShell(cmd, this.logFile);
-      if (r.code !== 0 || r.signal) failed.push(cmd);
+      if (r.code !== 0 || r.signal) failed.push(scrubSecrets(cmd));
     }
     this.stoppedByUs = false;
     return failed;

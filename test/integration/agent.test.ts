@@ -228,6 +228,38 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
     }
   });
 
+  it("stop and start commands that carry a password: what the run writes shows **** instead", async () => {
+    const bin = path.join(host.layout.wpProfile, "bin");
+    const cfg = host.config({
+      environment: "itpw",
+      host: {
+        offline: {
+          stop: [`${bin}/stopServer.sh WebSphere_Portal -username wpsadmin -password 'stop s3cret'`],
+          start: [`WAS_PASSWORD=start-s3cret ${bin}/startServer.sh WebSphere_Portal -DPortalAdminPwd=pwd-s3cret`],
+        },
+      },
+    });
+    await host.install(cfg);
+    const markers = ["stopServer.sh", "startServer.sh"].map((s) => path.join(bin, `fail-${s}`));
+    for (const m of markers) writeFileSync(m, "ADMU0111E: failing on purpose\n");
+    try {
+      const { job, status } = await host.runSchedule(cfg, "weekly");
+      expect(job.code).to.equal(1);
+      expect(status).to.deep.include({ result: "failed", failedStep: "stop-servers" });
+      expect(status.message).to.include("-password ****");
+      // Nothing under the state directory (status, history, logs) holds any of the three secrets.
+      const { host: h } = host.policy(cfg);
+      const found = spawnSync("grep", ["-rl", "s3cret", h.agent.stateDir], { encoding: "utf8" });
+      expect(found.stdout, "files holding a secret").to.equal("");
+      expect(found.status, found.stderr).to.equal(1); // grep: no match (2 would be an error)
+      const log = readFileSync(path.join(h.agent.stateDir, "agent.log"), "utf8");
+      expect(log).to.include("-DPortalAdminPwd=****");
+    } finally {
+      for (const m of markers) rmSync(m, { force: true });
+      await host.uninstall(cfg);
+    }
+  });
+
   it("a start command that fails after the snapshot: the run fails, its snapshots are no recovery point, and latest never picks them", async () => {
     const { status: good } = await host.runSchedule(config, "weekly");
     expect(good.result).to.equal("success");
