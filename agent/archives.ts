@@ -17,21 +17,26 @@ export function zipEntries(file: string): Promise<string[]> {
     yauzl.open(file, { lazyEntries: true, autoClose: true, validateEntrySizes: true }, (err, zip) => {
       if (err || !zip) return reject(err ?? new Error("cannot open"));
       const names: string[] = [];
-      zip.on("error", reject);
+      // The file stays open until the archive is closed: close it on every failure too.
+      const fail = (e: Error) => {
+        zip.close();
+        reject(e);
+      };
+      zip.on("error", fail);
       zip.on("end", () => resolve(names));
       zip.on("entry", (entry: yauzl.Entry) => {
         names.push(entry.fileName);
         if (entry.fileName.endsWith("/")) return zip.readEntry();
         zip.openReadStream(entry, (e, stream) => {
-          if (e || !stream) return reject(e ?? new Error(`cannot read ${entry.fileName}`));
+          if (e || !stream) return fail(e ?? new Error(`cannot read ${entry.fileName}`));
           let crc = 0;
           stream.on("data", (b: Buffer) => {
             if (crc32) crc = crc32(b, crc);
           });
-          stream.on("error", reject);
+          stream.on("error", fail);
           stream.on("end", () => {
             if (crc32 && crc >>> 0 !== entry.crc32 >>> 0)
-              return reject(new Error(`${entry.fileName}: CRC-32 does not match (the archive is damaged)`));
+              return fail(new Error(`${entry.fileName}: CRC-32 does not match (the archive is damaged)`));
             zip.readEntry();
           });
         });

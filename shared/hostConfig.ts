@@ -97,7 +97,7 @@ export const pieceConfigSchema = z.discriminatedUnion("kind", [
         passwordFile: absolute,
         base: z.string(),
         /** The bind user can read userPassword: an export without any fails the piece. */
-        readsPasswords: z.boolean(),
+        readsPasswords: z.boolean().default(false),
         command,
       }),
     ]),

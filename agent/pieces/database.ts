@@ -33,6 +33,18 @@ function rmanErrorOf(r: CommandResult): string | undefined {
   return found.length ? found.join(" / ") : undefined;
 }
 
+/**
+ * The last archived log a `BACKUP ... PLUS ARCHIVELOG` backed up, `<thread>:<sequence>`, from
+ * RMAN's `input archived log thread=1 sequence=42 ...` lines; undefined for several threads
+ * (RAC: a sequence bounds one thread only) or none.
+ */
+export function lastArchivedLog(rmanOutput: string): string | undefined {
+  const logs = [...rmanOutput.matchAll(/input archived log thread=(\d+) sequence=(\d+)/g)];
+  const threads = new Set(logs.map((m) => m[1]));
+  if (threads.size !== 1) return undefined;
+  return `${logs[0][1]}:${Math.max(...logs.map((m) => Number(m[2])))}`;
+}
+
 /** Whether the operating system knows this user. */
 function osUserExists(name: string): boolean {
   return spawnSync("id", ["-u", name], { stdio: "ignore" }).status === 0;
@@ -137,16 +149,19 @@ export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
         const { r, error } = await rmanOutput(what, script);
         if (error !== undefined || r.code !== 0 || r.signal)
           throw new StepError(p.step, `${what} failed: ${error ?? `exit ${r.code ?? r.signal}`}`);
+        return r;
       };
+      let lastLog: string | undefined;
       const database = `DATABASE FORMAT ${sqlLiteral(`${dir}/db_%U`)}`;
       const controlfile = `BACKUP CURRENT CONTROLFILE FORMAT ${sqlLiteral(`${dir}/cf_%U`)};`;
       if (p.mode === "online" || o.archivelogMode) {
         // In ARCHIVELOG mode the open database's backup with its logs is consistent once recovered,
         // also in an offline schedule (Portal is stopped): no need to shut the instance down.
-        await rman(
+        const r = await rman(
           `RMAN backup of ${o.sid}`,
           `RUN {\n  BACKUP AS COMPRESSED BACKUPSET ${database} PLUS ARCHIVELOG FORMAT ${sqlLiteral(`${dir}/arch_%U`)};\n  ${controlfile}\n}\nEXIT;\n`,
         );
+        lastLog = lastArchivedLog(r.stdout);
       } else {
         // Oracle Database Backup and Recovery User's Guide, "Backing Up a Database in NOARCHIVELOG
         // Mode" (https://docs.oracle.com/en/database/oracle/oracle-database/19/bradv/backing-up-database.html):
@@ -175,7 +190,17 @@ export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
           );
         if (failed) throw failed;
       }
-      return { record: { ...base, database: o.sid, mode: p.mode, file: dir, backupTimestamp: now() } };
+      return {
+        record: {
+          ...base,
+          database: o.sid,
+          mode: p.mode,
+          file: dir,
+          backupTimestamp: now(),
+          // How far this backup's own logs reach: a restore recovers through them, not to a time after.
+          ...(lastLog ? { lastArchivedLog: lastLog } : {}),
+        },
+      };
     }
     case "sqlserver": {
       const s = d.sqlserver;

@@ -24,7 +24,7 @@ export function stagedBytes(p: string): number {
   return readdirSync(p).reduce((n, e) => n + stagedBytes(path.join(p, e)), 0);
 }
 
-/** The staged size of PIECE in the newest successful run of runs.jsonl that recorded one. */
+/** The staged size of PIECE in the newest successful (or partial) run of runs.jsonl that recorded one. */
 export function lastStagedBytes(runsJsonl: string, piece: string): number | undefined {
   const lines = runsJsonl.split("\n").filter(Boolean).reverse();
   for (const line of lines) {
@@ -34,7 +34,8 @@ export function lastStagedBytes(runsJsonl: string, piece: string): number | unde
     } catch {
       continue; // a torn line: the history is data, never a reason to fail
     }
-    if (run.result !== "success" || !Array.isArray(run.pieces)) continue;
+    // A partial run (Spectrum Protect skipped a file) staged its images all the same.
+    if ((run.result !== "success" && run.result !== "partial") || !Array.isArray(run.pieces)) continue;
     const p = (run.pieces as Array<Record<string, unknown>>).find((x) => x.piece === piece);
     const bytes = Number(p?.stagedBytes);
     if (p && Number.isSafeInteger(bytes) && bytes >= 0) return bytes;

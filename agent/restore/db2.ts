@@ -30,7 +30,7 @@ export interface Db2Restore {
   stateDir: string;
 }
 
-/** `restore database DB from IMAGE taken at TS [logtarget LOGS] replace existing [without rolling forward]`. */
+/** `restore database DB from IMAGE taken at TS [logtarget LOGS] replace existing [without rolling forward] without prompting`. */
 export function db2RestoreArgs(database: string, r: Db2Restore, logs: string): string[] {
   return [
     "restore",
@@ -45,6 +45,9 @@ export function db2RestoreArgs(database: string, r: Db2Restore, logs: string): s
     "replace",
     "existing",
     ...(r.online ? [] : ["without", "rolling", "forward"]),
+    // No question on the agent's closed stdin (SQL2523W-style prompts answer themselves "no").
+    "without",
+    "prompting",
   ];
 }
 

@@ -10,6 +10,7 @@ import type { RecordRead } from "../record";
 import { globLiteral, RESTIC_ERROR, shortId, tagValue } from "../restic";
 import type { Pending } from "./operator";
 import { restorePiece } from "./pieces";
+import { untilProblem } from "./until";
 import {
   fetchRecord,
   pickLatest,
@@ -128,10 +129,8 @@ async function restoreLocked(ctx: AgentContext, o: RestoreOptions, target: strin
     for (const n of sel.notes) ctx.log.warn("restore", n);
     if (!sel.paths.length && !plans.length)
       throw new UsageError(`nothing to restore: none of ${sel.wanted.join(" ")} is in recovery point ${rp.runId}`);
-    if (o.until && o.until < rp.time)
-      throw new UsageError(
-        `--until ${isoSeconds(o.until)} is before recovery point ${rp.runId} (${isoSeconds(rp.time)}): a database rolls forward only from its backup on; choose an earlier recovery point`,
-      );
+    const untilRefused = o.until && untilProblem(o.until, plans);
+    if (untilRefused) throw new UsageError(untilRefused);
     const shown = rp.filesSnapshot.startsWith("tsm:") ? rp.filesSnapshot : shortId(rp.filesSnapshot);
     ctx.log.info(
       "restore",

@@ -16,6 +16,16 @@ export interface Pending {
   keep: string[];
 }
 
+/** What an Oracle restore knows besides its time. */
+export interface OracleExtra {
+  /** The control file piece in the extracted backup (cf_%U). */
+  controlfile?: string;
+  /** `<thread>:<sequence>` of the last log the backup holds: recovered through, unless `until`. */
+  lastArchivedLog?: string;
+  /** The operator asked for a time (`--until`): it wins over the backup's last log. */
+  until?: boolean;
+}
+
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
 /** Local wall-clock parts of a time (the databases and dsmc take local time). */
@@ -63,13 +73,13 @@ const tsqlString = (v: string) => `N'${v.replace(/'/g, "''")}'`;
 
 /**
  * The commands of a database the agent does not restore itself; FILE is the extracted backup,
- * TIME the point to recover to, CONTROLFILE the control file piece in it (Oracle).
+ * TIME the point to recover to.
  */
 export function databaseCommands(
   c: Extract<PieceConfig, { kind: "database" }>,
   file: string,
   time: Date,
-  controlfile?: string,
+  extra: OracleExtra = {},
 ): string[] {
   const d = c.database;
   switch (d.engine) {
@@ -85,33 +95,47 @@ export function databaseCommands(
     case "oracle": {
       const o = d.oracle;
       const env = [`ORACLE_SID=${o.sid}`, ...(o.oracleHome ? [`ORACLE_HOME=${o.oracleHome}`] : [])];
-      // RMAN restores the newest backup it knows unless SET UNTIL TIME comes first, in the same RUN
-      // block (https://docs.oracle.com/en/database/oracle/oracle-database/19/bradv/rman-performing-flashback-dbpitr.html);
-      // a NOARCHIVELOG backup has no redo to apply: RECOVER ... NOREDO.
+      // RMAN restores the newest backup it knows unless SET UNTIL comes first, in the same RUN
+      // block (https://docs.oracle.com/en/database/oracle/oracle-database/19/bradv/rman-performing-flashback-dbpitr.html).
+      // By default it recovers through the last log the backup itself holds (a time after it would
+      // ask for the next log, RMAN-06054, which a lost server no longer has).
       const noArchivelog = !o.archivelogMode;
+      const log = extra.lastArchivedLog && !extra.until ? /^(\d+):(\d+)$/.exec(extra.lastArchivedLog) : null;
+      const until = log
+        ? `SET UNTIL SEQUENCE ${Number(log[2]) + 1} THREAD ${log[1]};`
+        : `SET UNTIL TIME "TO_DATE('${oracleTime(time)}','YYYY-MM-DD HH24:MI:SS')";`;
       const run = [
         `  CATALOG START WITH ${sqlLiteral(`${file}/`)} NOPROMPT;`,
         `  RUN {`,
-        `    SET UNTIL TIME "TO_DATE('${oracleTime(time)}','YYYY-MM-DD HH24:MI:SS')";`,
+        `    ${until}`,
         `    RESTORE DATABASE;`,
+        // A NOARCHIVELOG backup has no redo to apply.
         `    RECOVER DATABASE${noArchivelog ? " NOREDO" : ""};`,
         `  }`,
         `  ALTER DATABASE OPEN RESETLOGS;`,
       ];
       const rman = `  ${describe("env", [...env, o.command, "target", "/"])} <<'EOF'`;
+      const fromBackup = [
+        rman,
+        `  STARTUP FORCE NOMOUNT;`,
+        `  RESTORE CONTROLFILE FROM ${sqlLiteral(extra.controlfile ? `${file}/${extra.controlfile}` : `${file}/cf_<piece>`)};`,
+        `  ALTER DATABASE MOUNT;`,
+        ...run,
+        `  EOF`,
+      ];
+      const asUser = o.osUser ? [`  as ${o.osUser} (the backup pieces must be readable by that user):`] : [];
+      // NOARCHIVELOG: the datafiles go back to the backup's own point, so the control file must be
+      // the backup's too (the current one knows a newer database: ORA-01152 at the open).
+      if (noArchivelog)
+        return [...asUser, `  (NOARCHIVELOG: the control file of this backup comes back with it)`, ...fromBackup];
       return [
-        ...(o.osUser ? [`  as ${o.osUser} (the backup pieces must be readable by that user):`] : []),
+        ...asUser,
         rman,
         `  STARTUP FORCE MOUNT;`,
         ...run,
         `  EOF`,
         `  If the control file is lost too (a rebuilt server), mount the one in the backup instead:`,
-        rman,
-        `  STARTUP FORCE NOMOUNT;`,
-        `  RESTORE CONTROLFILE FROM ${sqlLiteral(controlfile ? `${file}/${controlfile}` : `${file}/cf_<piece>`)};`,
-        `  ALTER DATABASE MOUNT;`,
-        ...run,
-        `  EOF`,
+        ...fromBackup,
       ];
     }
     default:
@@ -125,11 +149,11 @@ export function operatorPending(
   c: PieceConfig,
   file: string,
   time: Date,
-  controlfile?: string,
+  extra: OracleExtra = {},
 ): Pending | undefined {
   switch (c.kind) {
     case "database": {
-      const lines = databaseCommands(c, file, time, controlfile);
+      const lines = databaseCommands(c, file, time, extra);
       return lines.length
         ? { text: [`${name} (${c.database.engine}):`, ...lines].join("\n"), keep: [file] }
         : undefined;

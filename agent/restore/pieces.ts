@@ -119,7 +119,11 @@ export async function restorePiece(ctx: AgentContext, plan: PiecePlan, env: Piec
             // Recover to the end of the backup (its record's time), or to --until.
             const ended = new Date(listGet(plan.pairs, "backupTimestamp") ?? "");
             const to = env.until ?? (Number.isNaN(ended.getTime()) ? env.time : ended);
-            return operatorPending(name, c, local, to, controlfileIn(local));
+            return operatorPending(name, c, local, to, {
+              controlfile: controlfileIn(local),
+              lastArchivedLog: listGet(plan.pairs, "lastArchivedLog"),
+              until: env.until !== undefined,
+            });
           }
           return operatorPending(name, c, local, env.until ?? env.time);
       }

@@ -60,22 +60,24 @@ function db2Restore(dbs: Policy["databases"]): string {
   const names = dbs.map((d) => d.db2?.database).join(", ");
   const archives = [...new Set(dbs.map((d) => d.db2?.archiveLogPath).filter(Boolean))];
   return [
-    `DB2 ${names}: for each, the agent runs \`db2 deactivate database <db>\`, \`db2 restore database <db> from <image> taken at <image timestamp> logtarget <image>.logs replace existing\`,`,
-    "    then `db2 rollforward database <db> to end of backup and complete overflow log path (<image>.logs)`: the logs inside the online image",
-    '    are enough, no archived log is needed. To roll forward to a later time add `--until "<time>"`: that needs every archived log',
-    `    from the backup up to then${archives.length ? ` in ${archives.join(", ")} (on a rebuilt server, \`$A restore <newest run> --in-place --piece target:custom\` brings the archive back as of that run)` : " (where DB2 archives them: declare databases[].db2.archiveLogPath to have them captured)"}.`,
+    `DB2 ${names}: for each online image, the agent runs \`db2 deactivate database <db>\`, \`db2 restore database <db> from <image> taken at <image timestamp> logtarget <image>.logs replace existing without prompting\`,`,
+    "    then `db2 rollforward database <db> to end of backup and complete overflow log path (<image>.logs)`: the logs inside the image are",
+    "    enough, no archived log is needed, and each database comes back as its own backup ended (they were taken one after another).",
+    "    An offline image (an offline schedule's) is restored `without rolling forward`. To bring the databases to one later time, give",
+    '    them all the same `--until "<time>"` (after the last backup ended): that needs every archived log from each backup up to then',
+    `    ${archives.length ? `in ${archives.join(", ")} (on a rebuilt server, restore the archive of the newest run into scratch, \`$A restore <newest run> --target /tmp/db2-archive --piece target:custom\`, and copy the log files into ${archives.join(", ")})` : "where DB2 archives them (declare databases[].db2.archiveLogPath to have them captured)"}.`,
   ].join("\n");
 }
 
 /** After the JCR database comes back, what is not in it: its search collection and the syndication state. */
 const JCR_AFTER_RESTORE = [
   "After the **jcr** database (HCL: the JCR text search index and syndication follow the database, not the other way round):",
-  "- The JCR search collection under `<wp_profile>/PortalServer/jcr/search` came back with the files of the same run. If you",
-  "  restored the jcr database alone, or from another run, delete that collection's contents on every node before Portal",
-  "  starts: Portal rebuilds it. With a Remote Search Service, restore or rebuild its collections on the search server too.",
+  "- The JCR search collection under `<wp_profile>/PortalServer/jcr/search` comes back with the files of the same run (the next",
+  "  step). If you restore the jcr database alone, or from another run, delete that collection's contents on every node before",
+  "  Portal starts: Portal rebuilds it. With a Remote Search Service, restore or rebuild its collections on the search server too.",
   "- Web Content Manager syndication: the syndicators and subscribers of this server hold state newer than the restored",
-  "  library. After Portal is up, run a full rebuild of every syndication relationship (Administration > Syndication > Update >",
-  "  Rebuild) before authors publish again.",
+  "  library. Once Portal is up (the Check step), rebuild every syndication relationship (Administration > Portal Content >",
+  "  Syndicators, and Subscribers: Update > Rebuild) before authors publish again.",
 ];
 
 /**
@@ -92,10 +94,11 @@ function uniqueIdNote(kind: "openldap" | "isds" | "ldapsearch"): string[] {
         : "An ldapsearch export holds no operational attributes: loaded with ldapadd, every entry gets a **new** unique ID, so the fix below is part of this restore.";
   return [
     `**Unique IDs.** ${kept}${kind === "ldapsearch" ? "" : " An entry re-created any other way (ldapadd, by hand, another directory) gets a new unique ID."}`,
-    "Portal access control and WCM items granted to an old ID are orphaned (users lose their pages). Fix, with Portal started:",
-    "HCL's member fixer (`<wp_profile>/ConfigEngine/ConfigEngine.sh run-wcm-admin-task-member-fixer -Dfix=true -DmismatchedId=update`",
-    "for each WCM library) and, for portal access control, the XMLAccess clean-up of users and groups (export the access control,",
-    "then re-import it so that it is attached to the new IDs) as HCL's topics on the member fixer and on directory changes describe.",
+    "Portal access control and WCM items granted to an old ID are orphaned (users lose their pages). The fix runs once Portal is up",
+    "(the Check step): HCL's member fixer (`<wp_profile>/ConfigEngine/ConfigEngine.sh run-wcm-admin-task-member-fixer -Dlibrary=<library>",
+    "-Dfix=true -DmismatchedId=update`, per WCM library; the administrator passwords come from wkplc.properties when not given) and,",
+    "for portal access control, the XMLAccess clean-up of users and groups (export the access control, then re-import it so that",
+    "it is attached to the new IDs) as HCL's topics on the member fixer and on directory changes describe.",
   ];
 }
 
@@ -184,7 +187,7 @@ export function renderRunbook(policy: Policy, awsBucketName = "<bucket>"): strin
               ? `Derby: \`connect '<url>;restoreFrom=<backup>'\` with Portal stopped`
               : d.engine === "sqlserver"
                 ? `SQL Server ${d.sqlserver?.database}: the agent extracts the .bak and prints \`RESTORE VERIFYONLY ... WITH CHECKSUM\`, then \`RESTORE DATABASE ... WITH REPLACE, CHECKSUM\` for the DBA`
-                : `Oracle ${d.oracle?.sid}: the agent extracts the RMAN pieces and prints the script for the DBA: \`CATALOG\`, then \`RUN { SET UNTIL TIME <end of the backup, or --until>; RESTORE DATABASE; RECOVER DATABASE${d.oracle?.archivelogMode ? "" : " NOREDO"}; }\` and \`OPEN RESETLOGS\`, mounting the current control file or, on a rebuilt server, \`STARTUP NOMOUNT\` and \`RESTORE CONTROLFILE FROM\` the backup's own`;
+                : `Oracle ${d.oracle?.sid}: the agent extracts the RMAN pieces and prints the script for the DBA: \`CATALOG\`, then ${d.oracle?.archivelogMode ? "\`RUN { SET UNTIL SEQUENCE <after the backup's last log> (or TIME, with --until); RESTORE DATABASE; RECOVER DATABASE; }\` and \`OPEN RESETLOGS\`, mounting the current control file or, on a rebuilt server, \`STARTUP NOMOUNT\` and \`RESTORE CONTROLFILE FROM\` the backup's own" : "\`STARTUP NOMOUNT\`, \`RESTORE CONTROLFILE FROM\` the backup's own (NOARCHIVELOG), \`RUN { SET UNTIL TIME ...; RESTORE DATABASE; RECOVER DATABASE NOREDO; }\` and \`OPEN RESETLOGS\`"}`;
         out.push(`  - ${d.domain}: ${how}`);
       }
     }
@@ -242,6 +245,16 @@ export function renderRunbook(policy: Policy, awsBucketName = "<bucket>"): strin
     "3. `<PortalServer>/bin/WPVersionInfo.sh` and IIM (`imcl listInstalledPackages`) show the same fix-pack level.",
     "4. Take a new baseline right away: `$A baseline <schedule>` on each host (a recovery point that retention never removes: the restored system is the starting point from now on).",
     "5. When all is well, remove the copies kept for undo: the `*.dxbackup-before-<stamp>` directories next to each restored path.",
+    ...(policy.ldap?.kind === "ldapsearch"
+      ? [
+          "6. The directory was re-created from an ldapsearch export: run the member fixer and the access-control clean-up of step 3 now.",
+        ]
+      : []),
+    ...(policy.databases.some((d) => d.domain === "jcr")
+      ? [
+          `${policy.ldap?.kind === "ldapsearch" ? 7 : 6}. After a jcr restore: rebuild the WCM syndication relationships (see the Databases step).`,
+        ]
+      : []),
   );
 
   out.push("", "## Where each piece lives", "");

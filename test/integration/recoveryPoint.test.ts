@@ -269,22 +269,28 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
     expect(rman[0]).to.not.include("SHUTDOWN");
   });
 
-  it("an Oracle restore prints RMAN's script for the DBA: until the end of that backup, and from the backup's control file on a rebuilt server", () => {
-    const r = host.agent(config, "restore", "latest", "--in-place", "--piece", "db-community", "--yes");
-    expect(r.status, r.stdout + r.stderr).to.equal(0);
-    const { host: h } = host.policy(config);
+  it("an Oracle restore prints RMAN's script for the DBA: through the backup's last log, and from its control file on a rebuilt server", () => {
     const piece = (host.status(config).pieces as Array<Record<string, string>>).find(
       (p) => p.piece === "db-community",
     )!;
-    const ended = new Date(piece.backupTimestamp);
-    const local = (n: number) => String(n).padStart(2, "0");
-    const until = `${ended.getFullYear()}-${local(ended.getMonth() + 1)}-${local(ended.getDate())} ${local(ended.getHours())}:${local(ended.getMinutes())}:${local(ended.getSeconds())}`;
-    expect(r.stdout).to.include(`SET UNTIL TIME "TO_DATE('${until}','YYYY-MM-DD HH24:MI:SS')";`);
+    // The (fake) RMAN listed the logs it put in the backup set: the last is thread 1, sequence 42.
+    expect(piece.lastArchivedLog).to.equal("1:42");
+    const r = host.agent(config, "restore", "latest", "--in-place", "--piece", "db-community", "--yes");
+    expect(r.status, r.stdout + r.stderr).to.equal(0);
+    const { host: h } = host.policy(config);
+    expect(r.stdout).to.include("SET UNTIL SEQUENCE 43 THREAD 1;");
     // The control file piece the (fake) RMAN wrote with the backup, as extracted for this restore.
     expect(r.stdout).to.match(
       new RegExp(`RESTORE CONTROLFILE FROM '\\S+${h.agent.stateDir}/staging/db-community/cf_fake01';`),
     );
-    expect(r.stdout.indexOf("SET UNTIL TIME")).to.be.lessThan(r.stdout.indexOf("RESTORE DATABASE;"));
+    expect(r.stdout.indexOf("SET UNTIL SEQUENCE")).to.be.lessThan(r.stdout.indexOf("RESTORE DATABASE;"));
+    // --until names a time instead.
+    const later = new Date(Date.now() + 3600_000);
+    const local = (n: number) => String(n).padStart(2, "0");
+    const at = `${later.getFullYear()}-${local(later.getMonth() + 1)}-${local(later.getDate())} ${local(later.getHours())}:00:00`;
+    const u = host.agent(config, "restore", "latest", "--in-place", "--piece", "db-community", "--yes", "--until", at);
+    expect(u.status, u.stdout + u.stderr).to.equal(0);
+    expect(u.stdout).to.include(`SET UNTIL TIME "TO_DATE('${at}','YYYY-MM-DD HH24:MI:SS')";`);
   });
 
   it("an offline run of a NOARCHIVELOG Oracle backs it up mounted after a clean shutdown, then opens it again", async () => {

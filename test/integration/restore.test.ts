@@ -186,7 +186,7 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
     expect(db2).to.have.length(3);
     expect(db2[0]).to.equal("db2 deactivate database CUSTDB");
     const image =
-      /^db2 restore database CUSTDB from (\/\S+\/staging\/db-customization) taken at \d{14} logtarget (\S+) replace existing$/.exec(
+      /^db2 restore database CUSTDB from (\/\S+\/staging\/db-customization) taken at \d{14} logtarget (\S+) replace existing without prompting$/.exec(
         db2[1],
       );
     expect(image, db2[1]).to.not.equal(null);
@@ -465,9 +465,15 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
           const r = restoreDb2({}, "--until", "2001-01-01 00:00");
           expect(r.status, r.stdout + r.stderr).to.equal(64); // a usage error
           expect(r.stderr).to.match(
-            /--until 2001-01-01\S* is before recovery point \S+ .*choose an earlier recovery point/,
+            /--until 2001-01-01\S* is before db-customization's backup began \(\S+\): .*choose an earlier recovery point/,
           );
           expect(db2Calls()).to.equal("");
+        });
+
+        it("is refused for a restore without a DB2 or Oracle piece", () => {
+          const r = agent("restore", run, "--in-place", "--piece", "db-dam", "--yes", "--until", "2099-01-01");
+          expect(r.status, r.stdout + r.stderr).to.equal(64);
+          expect(r.stderr).to.match(/--until \S+ applies to DB2 and Oracle pieces, and this restore has none/);
         });
 
         it("is refused outside an in-place restore", () => {

@@ -53,13 +53,16 @@ describe("restore runbook", () => {
   it("says what a directory restored without its unique IDs does to Portal access control, and HCL's fix, in the directory step", () => {
     const directory = runbook.slice(runbook.indexOf("Directory (LDAP)"), runbook.indexOf("## 4. Databases"));
     expect(directory).to.match(/every entry gets a \*\*new\*\* unique ID/);
-    expect(directory).to.include("run-wcm-admin-task-member-fixer -Dfix=true -DmismatchedId=update");
+    expect(directory).to.include("run-wcm-admin-task-member-fixer -Dlibrary=<library>");
+    expect(directory).to.include("-Dfix=true -DmismatchedId=update");
+    // It runs once Portal is up: the Check step says so again.
+    expect(runbook.slice(runbook.indexOf("## 8. Check"))).to.include("run the member fixer");
     expect(directory).to.include("Portal access control");
   });
 
   it("after the jcr database: its search collection and a rebuild of WCM syndication", () => {
     expect(runbook).to.include("JCR search collection under `<wp_profile>/PortalServer/jcr/search`");
-    expect(runbook).to.match(/full rebuild of every syndication relationship/);
+    expect(runbook).to.match(/rebuild every syndication relationship \(Administration > Portal Content >/);
   });
 
   it("ends with a new baseline, not just another run", () => {

@@ -20,6 +20,7 @@ import { writeList } from "../../../agent/record";
 import { fixPackRefusal } from "../../../agent/restore/index";
 import { databaseCommands, db2Until, operatorPending, oracleTime, tsmPit } from "../../../agent/restore/operator";
 import { slapaddCommand } from "../../../agent/restore/pieces";
+import { untilProblem } from "../../../agent/restore/until";
 import { newest, pickLatest } from "../../../agent/restore/resolve";
 import {
   configTargets,
@@ -454,7 +455,9 @@ describe("agent restore: what is restored (pure)", () => {
     });
 
     it("Oracle: SET UNTIL TIME before RESTORE in one RUN block, and the disaster path from the backup's control file", () => {
-      const p = operatorPending("db-jcr", c.pieces["db-jcr"], "/w/extract/staging/db-jcr", at, "cf_0a1b2c_1_1")!;
+      const p = operatorPending("db-jcr", c.pieces["db-jcr"], "/w/extract/staging/db-jcr", at, {
+        controlfile: "cf_0a1b2c_1_1",
+      })!;
       const lines = p.text.split("\n").map((l) => l.trim());
       const run = [
         "CATALOG START WITH '/w/extract/staging/db-jcr/' NOPROMPT;",
@@ -481,7 +484,19 @@ describe("agent restore: what is restored (pure)", () => {
       expect(p.text).to.include("as oracle");
     });
 
-    it("Oracle in NOARCHIVELOG mode: no redo to apply (RECOVER DATABASE NOREDO), still until the point's time", () => {
+    it("Oracle: through the last log the backup holds (SET UNTIL SEQUENCE), unless --until names a time", () => {
+      const text = (extra: Parameters<typeof operatorPending>[4]) =>
+        operatorPending("db-jcr", c.pieces["db-jcr"], "/w/x", at, extra)!.text;
+      expect(text({ lastArchivedLog: "1:42" })).to.include("SET UNTIL SEQUENCE 43 THREAD 1;");
+      expect(text({ lastArchivedLog: "1:42" })).to.not.include("SET UNTIL TIME");
+      expect(text({ lastArchivedLog: "1:42", until: true })).to.include(
+        `SET UNTIL TIME "TO_DATE('2026-11-28 02:03:04','YYYY-MM-DD HH24:MI:SS')";`,
+      );
+      // A record value that is not thread:sequence is not used.
+      expect(text({ lastArchivedLog: "1:42; DROP" })).to.include("SET UNTIL TIME");
+    });
+
+    it("Oracle in NOARCHIVELOG mode: the backup's own control file, no redo to apply (RECOVER DATABASE NOREDO)", () => {
       const cfg = restoreTestConfig();
       const d = cfg.pieces["db-jcr"];
       if (d.kind !== "database" || d.database.engine !== "oracle") throw new Error("fixture");
@@ -490,6 +505,7 @@ describe("agent restore: what is restored (pure)", () => {
       expect(text).to.include("RECOVER DATABASE NOREDO;");
       expect(text).to.include(`SET UNTIL TIME "TO_DATE('2026-11-28 02:03:04','YYYY-MM-DD HH24:MI:SS')";`);
       expect(text).to.include("RESTORE CONTROLFILE FROM '/w/x/cf_<piece>';");
+      expect(text).to.not.include("STARTUP FORCE MOUNT;");
     });
 
     it("XMLAccess, remote sources and WebSphere: explained, never loaded", () => {
@@ -506,6 +522,39 @@ describe("agent restore: what is restored (pure)", () => {
       // What the agent restores itself leaves nothing.
       expect(operatorPending("db-dam", c.pieces["db-dam"], "/w/x", at)).to.equal(undefined);
       expect(operatorPending("ldap", c.pieces.ldap, "/w/x", at)).to.equal(undefined);
+    });
+
+    it("--until: only for images with logs to apply, and not before the image began", () => {
+      const db2 = (mode: string, ts = "20261128020000") => ({
+        name: "db-release",
+        file: "/x",
+        config: {
+          kind: "database" as const,
+          domain: "release" as const,
+          database: { engine: "db2" as const, db2: { database: "RELEASE", command: "db2" } },
+        },
+        pairs: [
+          ["mode", mode],
+          ["backupTimestamp", ts],
+        ] as Array<[string, string]>,
+      });
+      const later = new Date(2026, 10, 28, 3, 0, 0);
+      expect(untilProblem(later, [db2("online")])).to.equal(undefined);
+      expect(untilProblem(later, [db2("offline")])).to.match(
+        /^--until: db-release is an offline DB2 image, restored as it was taken \(without rolling forward\)/,
+      );
+      expect(untilProblem(new Date(2026, 10, 28, 1, 0, 0), [db2("online")])).to.match(
+        /is before db-release's backup began/,
+      );
+      const noArchivelog = restoreTestConfig().pieces["db-jcr"];
+      if (noArchivelog.kind !== "database" || noArchivelog.database.engine !== "oracle") throw new Error("fixture");
+      noArchivelog.database.oracle.archivelogMode = false;
+      expect(untilProblem(later, [{ name: "db-jcr", file: "/x", config: noArchivelog, pairs: [] }])).to.match(
+        /db-jcr is a NOARCHIVELOG Oracle backup, which has no redo/,
+      );
+      expect(
+        untilProblem(later, [{ name: "ldap", file: "/x", config: restoreTestConfig().pieces.ldap, pairs: [] }]),
+      ).to.match(/applies to DB2 and Oracle pieces, and this restore has none/);
     });
 
     it("local times for DB2, Oracle and dsmc", () => {
