@@ -187,7 +187,7 @@ export function renderRunbook(policy: Policy, awsBucketName = "<bucket>"): strin
               ? `Derby: \`connect '<url>;restoreFrom=<backup>'\` with Portal stopped`
               : d.engine === "sqlserver"
                 ? `SQL Server ${d.sqlserver?.database}: the agent extracts the .bak and prints \`RESTORE VERIFYONLY ... WITH CHECKSUM\`, then \`RESTORE DATABASE ... WITH REPLACE, CHECKSUM\` for the DBA`
-                : `Oracle ${d.oracle?.sid}: the agent extracts the RMAN pieces and prints the script for the DBA: \`CATALOG\`, then ${d.oracle?.archivelogMode ? "`RUN { SET UNTIL SEQUENCE <after the backup's last log> (or TIME, with --until); RESTORE DATABASE; RECOVER DATABASE; }` and `OPEN RESETLOGS`, mounting the current control file or, on a rebuilt server, `STARTUP NOMOUNT` and `RESTORE CONTROLFILE FROM` the backup's own" : "`STARTUP NOMOUNT`, `RESTORE CONTROLFILE FROM` the backup's own (NOARCHIVELOG), `RUN { SET UNTIL TIME ...; RESTORE DATABASE; RECOVER DATABASE NOREDO; }` and `OPEN RESETLOGS`"}`;
+                : `Oracle ${d.oracle?.sid}: the agent extracts the RMAN pieces and prints the script for the DBA: ${d.oracle?.archivelogMode ? "`CATALOG`, then `RUN { SET UNTIL SEQUENCE <after the backup's last log> (or TIME, with --until); RESTORE DATABASE; RECOVER DATABASE; }` and `OPEN RESETLOGS`, mounting the current control file or, on a rebuilt server, `STARTUP NOMOUNT` and `RESTORE CONTROLFILE FROM` the backup's own" : "`STARTUP NOMOUNT`, `RESTORE CONTROLFILE FROM` the backup's own (NOARCHIVELOG), `CATALOG`, `RUN { SET UNTIL TIME ...; RESTORE DATABASE; RECOVER DATABASE NOREDO; }` and `OPEN RESETLOGS`"}`;
         out.push(`  - ${d.domain}: ${how}`);
       }
     }
