@@ -354,7 +354,8 @@ async function checkPiece(
     return;
   }
   if (kind === "xmlaccess") {
-    const problem = statSync(at).isFile() ? xmlProblem(at, "request") : "it is not a file";
+    // lstat: a symbolic link in a snapshot is data, never a way to make the drill read another file.
+    const problem = lstatSync(at).isFile() ? xmlProblem(at, "request") : "it is not a regular file";
     if (problem) return checks.fail(step, `${file} is not an XMLAccess export: ${problem}`);
     if ((await countLines(at, (l) => l.includes('result="ok"'), 1)) === 0) {
       checks.fail(step, `${file} is not a successful XMLAccess export`);
@@ -368,6 +369,7 @@ async function checkPiece(
   if (kind === "wasConfig") {
     // backupConfig.sh zips the profile's config directory: every cell has cells/<cell>/cell.xml.
     let entries: string[];
+    if (!lstatSync(at).isFile()) return checks.fail(step, `${file} is not a regular file`);
     try {
       entries = await zipEntries(at);
     } catch (e) {

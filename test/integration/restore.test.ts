@@ -440,6 +440,23 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
         expect(db2Calls()).to.not.include("db2 restore");
       });
 
+      it("a database that does not exist yet (a rebuilt server): deactivate's SQL1013N is no failure, the restore creates it", () => {
+        const r = restoreDb2({ DXB_FAKE_DB2_MISSING: "1" });
+        expect(r.status, r.stdout + r.stderr).to.equal(0);
+        expect(db2Calls()).to.match(/^db2 restore database CUSTDB /m);
+        expect(db2Calls()).to.match(/^db2 rollforward database CUSTDB to end of backup /m);
+      });
+
+      it("deactivate failing otherwise fails the restore at deactivate, before anything is restored", () => {
+        const r = restoreDb2({ DXB_FAKE_FAIL: "db2:deactivate" });
+        failedHonestly(
+          r,
+          "db-customization",
+          /failed at deactivate: db2 deactivate database CUSTDB failed \(exit 4\): SQL2062N/,
+        );
+        expect(db2Calls()).to.not.include("db2 restore");
+      });
+
       describe("--until", () => {
         const archive = path.join(dbRoot, "db2-archive");
         before(() => {

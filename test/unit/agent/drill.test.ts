@@ -8,6 +8,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -97,6 +98,14 @@ class DrillHost {
     mkdirSync(path.dirname(file), { recursive: true });
     const r = spawnSync("zip", ["-qr", "-X", file, "config"], { cwd: path.dirname(config), encoding: "utf8" });
     expect(r.status, r.stderr).to.equal(0);
+    return file;
+  }
+
+  /** A symbolic link in staging, to TARGET. */
+  link(rel: string, target: string): string {
+    const file = path.join(this.staging, rel);
+    mkdirSync(path.dirname(file), { recursive: true });
+    symlinkSync(target, file);
     return file;
   }
 
@@ -300,6 +309,8 @@ describe("agent drill: a restore that proves itself (real restic, Derby's ij, pg
         { piece: "escape", kind: "wasConfig", file: "/../../../../../../etc/hostname" },
         { piece: "gone", kind: "wasConfig", file: path.join(h.staging, "never-staged.zip") },
         { piece: "junk-zip", kind: "wasConfig", file: h.stage("junk/wp_profile.zip", "PK but not a zip") },
+        // A symbolic link in the snapshot is data: the drill reads no file it points to.
+        { piece: "linked-zip", kind: "wasConfig", file: h.link("linked/wp_profile.zip", h.stageZip("real/wp.zip")) },
         {
           piece: "ldap",
           kind: "ldap",
@@ -339,6 +350,7 @@ describe("agent drill: a restore that proves itself (real restic, Derby's ij, pg
       "piece:gone",
       "piece:junk-zip",
       "piece:ldap",
+      "piece:linked-zip",
       "piece:remote-cms",
       "piece:xmlaccess-export",
     ]);
@@ -348,6 +360,7 @@ describe("agent drill: a restore that proves itself (real restic, Derby's ij, pg
     expect(failures["piece:db-home"]).to.equal(
       "drill step piece:db-home failed: the DB2 image taken at (no timestamp) is missing from the recovery point",
     );
+    expect(failures["piece:linked-zip"]).to.match(/linked\/wp_profile\.zip is not a regular file$/);
     expect(failures["piece:junk-zip"]).to.match(
       /junk\/wp_profile\.zip is not a readable ZIP archive: End of central directory record signature not found/,
     );
