@@ -162,6 +162,15 @@ export function coverageReport(policy: Policy, retention: Record<string, Retenti
     });
   };
 
+  /** The backup schedules that capture FILE on HOST with its file systems (FILE at or under a target path). */
+  const capturingPath = (host: Host, file: string) =>
+    backups.filter(
+      (s) =>
+        s.hosts.includes(host.name) &&
+        selectTargets(s.targets, host).some((t) =>
+          t.paths.some((root) => file === root || file.startsWith(`${root.replace(/\/$/, "")}/`)),
+        ),
+    );
   const capturingPiece = (host: Host, match: (p: Piece) => boolean) =>
     backups.filter((s) => s.hosts.includes(host.name) && selectPieces(s, host, policy).some(match));
 
@@ -367,17 +376,12 @@ export function coverageReport(policy: Policy, retention: Record<string, Retenti
       });
       return;
     }
-    const under = (root: string) => bin.path === root || bin.path.startsWith(`${root.replace(/\/$/, "")}/`);
     ours({
       tier: "application",
       source: `dam binaries (${host.name}: ${bin.path})`,
       category: "databases",
-      capturing: backups.filter(
-        (s) =>
-          s.hosts.includes(host.name) &&
-          selectTargets(s.targets, host).some((t) => t.paths.some(under)) &&
-          s.databases.includes("dam"),
-      ),
+      // In the same recovery point as the DAM database.
+      capturing: capturingPath(host, bin.path).filter((s) => s.databases.includes("dam")),
       path,
       host,
     });
@@ -399,11 +403,7 @@ export function coverageReport(policy: Policy, retention: Record<string, Retenti
         },
       ];
     const archive = db2.archiveLogPath;
-    const under = (root: string) => archive === root || archive.startsWith(`${root.replace(/\/$/, "")}/`);
-    const captured = backups.some(
-      (s) => s.hosts.includes(host.name) && selectTargets(s.targets, host).some((t) => t.paths.some(under)),
-    );
-    return captured
+    return capturingPath(host, archive).length
       ? []
       : [
           {
