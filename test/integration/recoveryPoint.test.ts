@@ -7,6 +7,7 @@ import type { StackConfig } from "../../components/policy/load";
 import { FAKE_IBM_TOOLS } from "../../cli/local/portalTree";
 import { ij, LdapServer, PostgresServer } from "../support/databases";
 import { LocalPortalHost } from "../support/localHost";
+import { oracleTime } from "../../agent/restore/operator";
 
 const FAKES = path.join(__dirname, "..", "fakes");
 
@@ -286,8 +287,8 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
     expect(r.stdout.indexOf("SET UNTIL SEQUENCE")).to.be.lessThan(r.stdout.indexOf("RESTORE DATABASE;"));
     // --until names a time instead.
     const later = new Date(Date.now() + 3600_000);
-    const local = (n: number) => String(n).padStart(2, "0");
-    const at = `${later.getFullYear()}-${local(later.getMonth() + 1)}-${local(later.getDate())} ${local(later.getHours())}:00:00`;
+    later.setMinutes(0, 0, 0);
+    const at = oracleTime(later); // local "YYYY-MM-DD HH:00:00"
     const u = host.agent(config, "restore", "latest", "--in-place", "--piece", "db-community", "--yes", "--until", at);
     expect(u.status, u.stdout + u.stderr).to.equal(0);
     expect(u.stdout).to.include(`SET UNTIL TIME "TO_DATE('${at}','YYYY-MM-DD HH24:MI:SS')";`);

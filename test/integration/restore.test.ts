@@ -59,18 +59,16 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
     ]);
     return ref;
   }
-  const agent = (...args: string[]) => {
+  /** The installed agent, with the fake tools' environment extended by EXTRA. */
+  const agentWith = (extra: NodeJS.ProcessEnv, ...args: string[]) => {
     const { host: h } = host.policy(config);
-    const r = spawnSync(
+    return spawnSync(
       path.join(h.agent.installDir, "bin", "dxbackup-agent"),
       ["--config", path.join(h.agent.configDir, "agent.json"), ...args],
-      {
-        encoding: "utf8",
-        env: { ...process.env, ...env },
-      },
+      { encoding: "utf8", env: { ...process.env, ...env, ...extra } },
     );
-    return r;
   };
+  const agent = (...args: string[]) => agentWith({}, ...args);
   const derbyRows = () =>
     ij(`connect 'jdbc:derby:${derbyDb}';\nselect id, body from feedback order by id;\nexit;\n`)
       .replace(/\s+/g, " ")
@@ -401,22 +399,7 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
       /** The in-place restore of the DB2 piece, with the fake tools' environment extended by EXTRA. */
       const restoreDb2 = (extra: NodeJS.ProcessEnv, ...more: string[]) => {
         rmSync(fakeLog, { force: true });
-        const { host: h } = host.policy(config);
-        return spawnSync(
-          path.join(h.agent.installDir, "bin", "dxbackup-agent"),
-          [
-            "--config",
-            path.join(h.agent.configDir, "agent.json"),
-            "restore",
-            run,
-            "--in-place",
-            "--piece",
-            "db-customization",
-            "--yes",
-            ...more,
-          ],
-          { encoding: "utf8", env: { ...process.env, ...env, ...extra } },
-        );
+        return agentWith(extra, "restore", run, "--in-place", "--piece", "db-customization", "--yes", ...more);
       };
       const db2Calls = () => (existsSync(fakeLog) ? readFileSync(fakeLog, "utf8") : "");
 
@@ -577,11 +560,7 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
     });
 
     it("a DB2 image that db2ckbkp finds damaged fails the drill at its piece", () => {
-      const r = spawnSync(
-        path.join(host.policy(config).host.agent.installDir, "bin", "dxbackup-agent"),
-        ["--config", path.join(host.policy(config).host.agent.configDir, "agent.json"), "drill"],
-        { encoding: "utf8", env: { ...process.env, ...env, DXB_FAKE_FAIL: "db2ckbkp" } },
-      );
+      const r = agentWith({ DXB_FAKE_FAIL: "db2ckbkp" }, "drill");
       expect(r.status, r.stdout + r.stderr).to.equal(1);
       expect(r.stderr).to.match(
         /DRILL of \S+ FAILED at step piece:db-customization: db2ckbkp finds the DB2 image taken at \d{14} damaged: ERROR! No DB2 backup was found/,

@@ -6,6 +6,7 @@ import { FAKE_IBM_TOOLS } from "../../cli/local/portalTree";
 import type { StackConfig } from "../../components/policy/load";
 import { PostgresServer } from "../support/databases";
 import { LocalPortalHost } from "../support/localHost";
+import { oracleTime } from "../../agent/restore/operator";
 
 /**
  * Every tier: a remote information source backed up by us (a real PostgreSQL
@@ -214,7 +215,8 @@ describe("remote sources and the TSM engine (real restic, PostgreSQL; dsmc faked
       host.agentEnv = { ...env, DXB_FAKE_DSMC_DATEFORMAT: "4" };
       try {
         const later = new Date(Date.now() + 3600_000);
-        const at = `${later.getFullYear()}-${String(later.getMonth() + 1).padStart(2, "0")}-${String(later.getDate()).padStart(2, "0")} ${String(later.getHours()).padStart(2, "0")}:00`;
+        later.setMinutes(0, 0, 0);
+        const at = oracleTime(later); // local "YYYY-MM-DD HH:00:00"
         const r = host.agent(
           config,
           "restore",
