@@ -1,5 +1,5 @@
 import { chownSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { isoSeconds } from "../log";
 import { must, run, type CommandResult } from "../exec";
@@ -9,16 +9,27 @@ import { pgConnection, writePgpass, type PostgresTarget } from "../engines/postg
 import type { DatabasePieceConfig } from "../../shared/hostConfig";
 import type { PieceOutcome, PieceRun } from "./types";
 
-/** A fresh, empty staging directory for the piece, optionally owned by the tool's OS user. */
-export function freshDir(dir: string, owner?: string): string {
+/**
+ * A fresh, empty staging directory for the piece, optionally owned by the tool's OS user.
+ * An owner the system does not know is an error, unless `ifOwnerExists` (then root keeps it).
+ */
+export function freshDir(dir: string, owner?: string, ifOwnerExists = false): string {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (owner) {
-    const uid = Number(execFileSync("id", ["-u", owner], { encoding: "utf8" }).trim());
-    const gid = Number(execFileSync("id", ["-g", owner], { encoding: "utf8" }).trim());
-    chownSync(dir, uid, gid);
+    const ids = osIds(owner);
+    if (ids) chownSync(dir, ids.uid, ids.gid);
+    else if (!ifOwnerExists) throw new Error(`the OS user ${owner} does not exist on this host`);
   }
   return dir;
+}
+
+/** uid and gid of an OS user; undefined when the system has no such user. */
+function osIds(name: string): { uid: number; gid: number } | undefined {
+  const id = (flag: string) => spawnSync("id", [flag, name], { encoding: "utf8" });
+  const u = id("-u");
+  const g = u.status === 0 ? id("-g") : u;
+  return u.status === 0 && g.status === 0 ? { uid: Number(u.stdout.trim()), gid: Number(g.stdout.trim()) } : undefined;
 }
 
 /**
@@ -43,11 +54,6 @@ export function lastArchivedLog(rmanOutput: string): string | undefined {
   const threads = new Set(logs.map((m) => m[1]));
   if (threads.size !== 1) return undefined;
   return `${logs[0][1]}:${Math.max(...logs.map((m) => Number(m[2])))}`;
-}
-
-/** Whether the operating system knows this user. */
-function osUserExists(name: string): boolean {
-  return spawnSync("id", ["-u", name], { stdio: "ignore" }).status === 0;
 }
 
 /** pg_dump streamed into a snapshot of its own: no copy of the database on disk. */
@@ -139,14 +145,14 @@ export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
       const o = d.oracle;
       const dir = freshDir(p.staging, o.osUser);
       const env = ["env", `ORACLE_SID=${o.sid}`, ...(o.oracleHome ? [`ORACLE_HOME=${o.oracleHome}`] : [])];
-      const rmanOutput = (what: string, script: string) =>
+      const rmanOutput = (script: string) =>
         run(env[0], [...env.slice(1), o.command, "target", "/"], {
           asUser: o.osUser,
           input: script,
           logFile: p.logFile,
-        }).then((r) => ({ r, what, error: rmanErrorOf(r) }));
+        }).then((r) => ({ r, error: rmanErrorOf(r) }));
       const rman = async (what: string, script: string) => {
-        const { r, error } = await rmanOutput(what, script);
+        const { r, error } = await rmanOutput(script);
         if (error !== undefined || r.code !== 0 || r.signal)
           throw new StepError(p.step, `${what} failed: ${error ?? `exit ${r.code ?? r.signal}`}`);
         return r;
@@ -179,7 +185,7 @@ export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
         }
         // Always, as the servers are started again: the database is opened whatever the backup did.
         // ORA-01531: it is open already (the backup failed before its shutdown).
-        const open = await rmanOutput(`ALTER DATABASE OPEN of ${o.sid}`, "ALTER DATABASE OPEN;\nEXIT;\n");
+        const open = await rmanOutput("ALTER DATABASE OPEN;\nEXIT;\n");
         if (
           (open.error !== undefined && !/ORA-01531/.test(open.error)) ||
           (open.error === undefined && open.r.code !== 0)
@@ -214,11 +220,9 @@ export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
         // account's alone, never writable by others (a .bak planted or swapped by a local user).
         // Without that account the server is elsewhere and cannot write here: backupDir names a
         // share both see.
-        dir = freshDir(p.staging, osUserExists("mssql") ? "mssql" : undefined);
+        dir = freshDir(p.staging, "mssql", true);
       }
       const file = `${dir}/${s.database}.bak`;
-      // COPY_ONLY: the DBA's own full and differential backups keep their differential base
-      // (https://learn.microsoft.com/en-us/sql/relational-databases/backup-restore/copy-only-backups-sql-server).
       const password = readFileSync(s.passwordFile, "utf8").replace(/\n$/, "");
       const opts = { env: { SQLCMDPASSWORD: password }, logFile: p.logFile, errorLine: /^Msg \d+/ };
       const sqlcmd = ["-S", s.server, "-U", s.user, "-b"];
@@ -229,6 +233,8 @@ export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
         [
           ...sqlcmd,
           "-Q",
+          // COPY_ONLY: the DBA's own full and differential backups keep their differential base
+          // (https://learn.microsoft.com/en-us/sql/relational-databases/backup-restore/copy-only-backups-sql-server).
           `BACKUP DATABASE ${tsqlName(s.database)} TO DISK = ${tsqlString(file)} WITH COPY_ONLY, CHECKSUM, COMPRESSION, INIT, FORMAT`,
         ],
         opts,
