@@ -29,6 +29,8 @@ export interface RunOptions {
   cwd?: string;
   /** Run through `su - USER -c` (a DB2 instance owner, the Oracle user). */
   asUser?: string;
+  /** With asUser: bash as the login shell (a service account may have none) and this umask. */
+  umask?: string;
   /** Also appended here: the run's log. */
   logFile?: string;
   /** Exit codes that are not a failure (default: 0). */
@@ -60,9 +62,22 @@ export function describe(cmd: string, args: readonly string[]): string {
   return [cmd, ...args].map((a) => (/^[A-Za-z0-9._/=:@%+,-]+$/.test(a) ? a : shQuote(a))).join(" ");
 }
 
-export function withUser(cmd: string, args: readonly string[], user?: string): [string, string[]] {
+export function withUser(cmd: string, args: readonly string[], user?: string, umask?: string): [string, string[]] {
   if (!user) return [cmd, [...args]];
-  return ["su", ["-", user, "-c", [cmd, ...args].map(shQuote).join(" ")]];
+  const line = [cmd, ...args].map(shQuote).join(" ");
+  if (umask === undefined) return ["su", ["-", user, "-c", line]];
+  return ["su", ["-s", "/bin/bash", "-", user, "-c", `umask ${umask} && exec ${line}`]];
+}
+
+/** Who runs the WebSphere profile's tools: its owner (hosts[].runAs), or root. */
+export interface RunAs {
+  user: string;
+  umask: string;
+}
+
+/** RunOptions that run a tool as the profile's owner, when there is one. */
+export function asOwner(runAs: RunAs | undefined): Pick<RunOptions, "asUser" | "umask"> {
+  return runAs ? { asUser: runAs.user, umask: runAs.umask } : {};
 }
 
 /** Where PATH finds a command (a path is taken as it is); undefined when it does not. */
@@ -107,7 +122,7 @@ export function spawnTracked(
 }
 
 export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
-  const [file, argv] = withUser(cmd, args, opts.asUser);
+  const [file, argv] = withUser(cmd, args, opts.asUser, opts.umask);
   const command = describe(cmd, args);
   return new Promise((resolve) => {
     const child = spawnTracked(file, argv, {
@@ -174,11 +189,14 @@ export function failure(step: string, what: string, r: CommandResult, pattern?: 
  * behind (`nohup ... &`) holds no pipe of ours, and `tail -f` shows a start as
  * it happens. Done when the command exits.
  */
-export function runShell(script: string, logFile: string): Promise<CommandResult> {
-  appendLog(logFile, `$ ${scrubSecrets(script)}`);
+export function runShell(script: string, logFile: string, runAs?: RunAs): Promise<CommandResult> {
+  appendLog(logFile, `$ ${scrubSecrets(script)}${runAs ? `  (as ${runAs.user})` : ""}`);
   const fd = openSync(logFile, "a", 0o600);
+  const [file, args] = runAs
+    ? ["su", ["-s", "/bin/bash", "-", runAs.user, "-c", `umask ${runAs.umask} && ${script}`]]
+    : ["bash", ["-c", script]];
   return new Promise((resolve) => {
-    const child = spawn("bash", ["-c", script], { stdio: ["ignore", fd, fd] });
+    const child = spawn(file, args, { stdio: ["ignore", fd, fd] });
     let spawnError = false;
     child.on("error", () => (spawnError = true));
     child.on("exit", (code, signal) => {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { AgentContext } from "./context";
 import { runShell, scrubSecrets } from "./exec";
 import { StepError } from "./errors";
+import { untrustedOfflineCommand } from "./trust";
 
 /**
  * The operator's offline stop and start commands (shell code on purpose:
@@ -10,9 +11,11 @@ import { StepError } from "./errors";
  * the servers first.
  */
 export async function stopServers(ctx: AgentContext, by: string, logFile: string): Promise<void> {
+  const refused = untrustedOfflineCommand(ctx.config.offline, ctx.config.runAs);
+  if (refused) throw new StepError("stop-servers", refused);
   writeFileSync(ctx.state.serversStopped, `${by}\n`);
   for (const cmd of ctx.config.offline.stop) {
-    const r = await runShell(cmd, logFile);
+    const r = await runShell(cmd, logFile, ctx.config.runAs);
     if (r.code !== 0 || r.signal)
       throw new StepError("stop-servers", `stop command failed: ${scrubSecrets(cmd)} (see ${logFile})`);
   }
@@ -22,8 +25,10 @@ export async function stopServers(ctx: AgentContext, by: string, logFile: string
 export async function startServers(ctx: AgentContext, logFile: string): Promise<void> {
   if (!existsSync(ctx.state.serversStopped)) return;
   const failed: string[] = [];
+  const refused = untrustedOfflineCommand(ctx.config.offline, ctx.config.runAs);
+  if (refused) throw new StepError("start-servers", `${refused}; THE SERVERS MAY BE DOWN`);
   for (const cmd of ctx.config.offline.start) {
-    const r = await runShell(cmd, logFile);
+    const r = await runShell(cmd, logFile, ctx.config.runAs);
     if (r.code !== 0 || r.signal) failed.push(scrubSecrets(cmd));
   }
   if (failed.length)

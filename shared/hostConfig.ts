@@ -63,6 +63,8 @@ const databaseEngine = z.discriminatedUnion("engine", [
       user: z.string(),
       passwordFile: absolute,
       backupDir: absolute.optional(),
+      /** backupDir as the SQL Server instance names it (it may be a Windows path). */
+      serverBackupDir: z.string().optional(),
       command,
     }),
   }),
@@ -164,6 +166,8 @@ export const hostConfigSchema = z
     excludes: z.array(z.string()),
     /** Shell commands, run as shell code on purpose: the operator's own stop and start procedure. */
     offline: z.strictObject({ stop: z.array(z.string()), start: z.array(z.string()) }),
+    /** The WebSphere profile's owner: its tools and the offline commands run as that user. */
+    runAs: z.strictObject({ user: z.string(), umask: z.string() }).optional(),
     drill: z.strictObject({ readDataSubset: z.string().regex(/^\d+(\.\d+)?%$|^\d+\/\d+$/) }),
     /** Files holding the alert URLs (secrets: they carry tokens). */
     alerts: z.strictObject({ webhookUrlFile: absolute.optional(), pingUrlFile: absolute.optional() }),

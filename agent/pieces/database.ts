@@ -6,6 +6,7 @@ import { must, run, type CommandResult } from "../exec";
 import { StepError } from "../errors";
 import { derbyIj, derbyUrl, sqlLiteral } from "../engines/derby";
 import { pgConnection, writePgpass, type PostgresTarget } from "../engines/postgres";
+import { bakLocation, serverFile, tsqlName, tsqlString } from "../engines/sqlserver";
 import type { DatabasePieceConfig } from "../../shared/hostConfig";
 import type { PieceOutcome, PieceRun } from "./types";
 
@@ -25,7 +26,7 @@ export function freshDir(dir: string, owner?: string, ifOwnerExists = false): st
 }
 
 /** uid and gid of an OS user; undefined when the system has no such user. */
-function osIds(name: string): { uid: number; gid: number } | undefined {
+export function osIds(name: string): { uid: number; gid: number } | undefined {
   const id = (flag: string) => spawnSync("id", [flag, name], { encoding: "utf8" });
   const u = id("-u");
   const g = u.status === 0 ? id("-g") : u;
@@ -71,9 +72,6 @@ export async function streamPgDump(p: PieceRun, pg: PostgresTarget, file: string
     rmSync(passfile, { force: true });
   }
 }
-
-const tsqlName = (v: string) => `[${v.replace(/]/g, "]]")}]`;
-const tsqlString = (v: string) => `N'${v.replace(/'/g, "''")}'`;
 
 export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
   const piece = p.piece as DatabasePieceConfig;
@@ -210,19 +208,20 @@ export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
     }
     case "sqlserver": {
       const s = d.sqlserver;
-      let dir: string;
+      const where = bakLocation(s, p.staging);
       const extraPaths: string[] = [];
       if (s.backupDir) {
-        dir = s.backupDir;
         extraPaths.push(`${s.backupDir}/${s.database}.bak`);
       } else {
         // SQL Server on Linux writes the .bak as its service account, mssql: the directory is that
         // account's alone, never writable by others (a .bak planted or swapped by a local user).
         // Without that account the server is elsewhere and cannot write here: backupDir names a
         // share both see.
-        dir = freshDir(p.staging, "mssql", true);
+        freshDir(p.staging, "mssql", true);
       }
-      const file = `${dir}/${s.database}.bak`;
+      const file = `${where.agentDir}/${s.database}.bak`;
+      // What the instance writes and verifies: the same file, as it names it.
+      const onServer = serverFile(where.serverDir, `${s.database}.bak`);
       const password = readFileSync(s.passwordFile, "utf8").replace(/\n$/, "");
       const opts = { env: { SQLCMDPASSWORD: password }, logFile: p.logFile, errorLine: /^Msg \d+/ };
       const sqlcmd = ["-S", s.server, "-U", s.user, "-b"];
@@ -235,15 +234,15 @@ export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
           "-Q",
           // COPY_ONLY: the DBA's own full and differential backups keep their differential base
           // (https://learn.microsoft.com/en-us/sql/relational-databases/backup-restore/copy-only-backups-sql-server).
-          `BACKUP DATABASE ${tsqlName(s.database)} TO DISK = ${tsqlString(file)} WITH COPY_ONLY, CHECKSUM, COMPRESSION, INIT, FORMAT`,
+          `BACKUP DATABASE ${tsqlName(s.database)} TO DISK = ${tsqlString(onServer)} WITH COPY_ONLY, CHECKSUM, COMPRESSION, INIT, FORMAT`,
         ],
         opts,
       );
       await must(
         p.step,
-        `RESTORE VERIFYONLY of ${file}`,
+        `RESTORE VERIFYONLY of ${onServer}`,
         s.command,
-        [...sqlcmd, "-Q", `RESTORE VERIFYONLY FROM DISK = ${tsqlString(file)} WITH CHECKSUM`],
+        [...sqlcmd, "-Q", `RESTORE VERIFYONLY FROM DISK = ${tsqlString(onServer)} WITH CHECKSUM`],
         opts,
       );
       return {

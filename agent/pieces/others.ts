@@ -1,11 +1,12 @@
-import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chownSync, copyFileSync, existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { isoSeconds } from "../log";
-import { must } from "../exec";
+import { asOwner, must } from "../exec";
+import { refuseUntrusted } from "../trust";
 import { StepError } from "../errors";
 import { writePrivate } from "../files";
 import type { PieceConfig } from "../../shared/hostConfig";
-import { freshDir, streamPgDump } from "./database";
+import { freshDir, osIds, streamPgDump } from "./database";
 import type { PieceOutcome, PieceRun } from "./types";
 
 type Of<K extends PieceConfig["kind"]> = Extract<PieceConfig, { kind: K }>;
@@ -132,20 +133,19 @@ export async function captureRemoteSource(p: PieceRun): Promise<PieceOutcome> {
 
 export async function captureWasConfig(p: PieceRun): Promise<PieceOutcome> {
   const w = p.piece as Of<"wasConfig">;
-  const dir = freshDir(p.staging);
+  const { runAs } = p.ctx.config;
+  const script = `${w.profile}/bin/backupConfig.sh`;
+  if (!runAs) refuseUntrusted(p.step, script);
+  // The profile's owner writes the archive: the directory is theirs.
+  const dir = freshDir(p.staging, runAs?.user);
   const zip = path.join(dir, `${w.profileRoot}.zip`);
   // -nostop: the servers keep running (or are already stopped by an offline run).
   // Credentials come from the profile's soap.client.props, never from arguments.
-  await must(
-    p.step,
-    `backupConfig.sh of ${w.profile}`,
-    `${w.profile}/bin/backupConfig.sh`,
-    [zip, "-nostop", "-quiet"],
-    {
-      logFile: p.logFile,
-      errorLine: /ADMU\d+E/,
-    },
-  );
+  await must(p.step, `backupConfig.sh of ${w.profile}`, script, [zip, "-nostop", "-quiet"], {
+    logFile: p.logFile,
+    errorLine: /ADMU\d+E/,
+    ...asOwner(runAs),
+  });
   if (!existsSync(zip) || statSync(zip).size === 0)
     throw new StepError(p.step, `backupConfig.sh wrote no archive at ${zip}`);
   return { record: { profile: w.profile, file: zip } };
@@ -156,24 +156,39 @@ const propertiesValue = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "
 
 export async function captureXmlaccess(p: PieceRun): Promise<PieceOutcome> {
   const x = p.piece as Of<"xmlaccess">;
-  const dir = freshDir(p.staging);
+  const { runAs } = p.ctx.config;
+  if (!runAs) refuseUntrusted(p.step, x.command);
+  // As the profile's owner, xmlaccess.sh reads its credentials and request and writes its result
+  // in a directory of that user's alone (the run's own directory is root's).
+  const owner = runAs && osIds(runAs.user);
+  if (runAs && !owner) throw new StepError(p.step, `hosts[].runAs.user ${runAs.user} does not exist on this host`);
+  const dir = freshDir(p.staging, runAs?.user);
   const result = path.join(dir, `${p.name}.xml`);
-  const props = path.join(p.runDir, `${p.name}.credentials.properties`);
+  const props = path.join(owner ? dir : p.runDir, `${p.name}.credentials.properties`);
   const password = readFileSync(x.passwordFile, "utf8").replace(/\n$/, "");
   writePrivate(props, `user=${propertiesValue(x.user)}\npassword=${propertiesValue(password)}\n`);
+  let request = x.request;
+  if (owner) {
+    chownSync(props, owner.uid, owner.gid);
+    request = path.join(dir, `${p.name}.request.xml`);
+    copyFileSync(x.request, request);
+    chownSync(request, owner.uid, owner.gid);
+  }
   try {
     await must(
       p.step,
       `xmlaccess export from ${x.url}`,
       x.command,
-      ["-useEncryptedCredentials", props, "-url", x.url, "-in", x.request, "-out", result],
+      ["-useEncryptedCredentials", props, "-url", x.url, "-in", request, "-out", result],
       {
         logFile: p.logFile,
         errorLine: /EJP[A-Z0-9]+E/,
+        ...asOwner(runAs),
       },
     );
   } finally {
     rmSync(props, { force: true });
+    if (request !== x.request) rmSync(request, { force: true });
   }
   if (!existsSync(result) || !readFileSync(result, "utf8").includes('result="ok"'))
     throw new StepError(p.step, `xmlaccess export from ${x.url} did not report result="ok" in ${result}`);

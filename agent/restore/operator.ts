@@ -1,6 +1,7 @@
 import type { PieceConfig } from "../../shared/hostConfig";
 import { describe } from "../exec";
 import { sqlLiteral } from "../engines/derby";
+import { tsqlName, tsqlString } from "../engines/sqlserver";
 
 /**
  * What the operator does by hand: the engines the agent does not drive
@@ -67,9 +68,6 @@ export function tsmPit(d: Date): string[] {
 export function dq(s: string): string {
   return `"${s.replace(/[\\"$`]/g, "\\$&")}"`;
 }
-
-const tsqlName = (v: string) => `[${v.replace(/]/g, "]]")}]`;
-const tsqlString = (v: string) => `N'${v.replace(/'/g, "''")}'`;
 
 /**
  * The commands of a database the agent does not restore itself; FILE is the extracted backup,

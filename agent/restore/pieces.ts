@@ -1,13 +1,18 @@
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, constants, copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import type { PieceConfig } from "../../shared/hostConfig";
 import type { AgentContext } from "../context";
-import { must } from "../exec";
+import { asOwner, must } from "../exec";
+import { refuseUntrusted } from "../trust";
+import { osIds } from "../pieces/database";
+import { handoverDir } from "./handover";
 import { StepError } from "../errors";
-import { derbyIj, derbyUrl, sqlLiteral } from "../engines/derby";
+import { derbyIj, derbyShutdown, derbyUrl, sqlLiteral } from "../engines/derby";
+import { isDerbyNetworkUrl } from "../../shared/derbyUrl";
 import { pgConnection, pgRestoreCommand, writePgpass } from "../engines/postgres";
 import { listGet } from "../record";
 import { restoreDb2 } from "./db2";
+import { handOverBak } from "./sqlserver";
 import { operatorPending, type Pending } from "./operator";
 import type { PiecePlan } from "./select";
 
@@ -86,6 +91,8 @@ export async function restorePiece(ctx: AgentContext, plan: PiecePlan, env: Piec
         }
         case "derby": {
           const derby = d.derby;
+          if (isDerbyNetworkUrl(derby.url))
+            await at("shutdown", () => derbyShutdown("shutdown", derby, ctx.config.stateDir, logFile));
           // The URL with its credentials goes to ij on stdin only.
           await at("restoreFrom", () =>
             derbyIj(
@@ -125,6 +132,14 @@ export async function restorePiece(ctx: AgentContext, plan: PiecePlan, env: Piec
               until: env.until !== undefined,
             });
           }
+          if (d.engine === "sqlserver") {
+            const bak = handOverBak(d.sqlserver, ctx.config.stateDir, name, local);
+            const p = operatorPending(name, c, bak.serverFile, env.until ?? env.time)!;
+            return {
+              text: `${p.text}\n  (the backup was copied for SQL Server to ${bak.agentFile} on this host; remove it after the restore)`,
+              keep: [],
+            };
+          }
           return operatorPending(name, c, local, env.until ?? env.time);
       }
     }
@@ -154,20 +169,31 @@ export async function restorePiece(ctx: AgentContext, plan: PiecePlan, env: Piec
       );
       return undefined;
     }
-    case "wasConfig":
-      await at("restoreConfig.sh", () =>
-        must(
-          "restoreConfig.sh",
-          `restoreConfig.sh of ${c.profile}`,
-          `${c.profile}/bin/restoreConfig.sh`,
-          [local, "-nostop"],
-          {
+    case "wasConfig": {
+      const { runAs } = ctx.config;
+      const script = `${c.profile}/bin/restoreConfig.sh`;
+      let archive = local;
+      try {
+        await at("restoreConfig.sh", async () => {
+          if (runAs) {
+            // The profile's owner restores its configuration, from a copy of the archive it can read.
+            const owner = osIds(runAs.user);
+            if (!owner) throw new StepError("restoreConfig.sh", `hosts[].runAs.user ${runAs.user} does not exist`);
+            archive = path.join(handoverDir(ctx.config.stateDir, name, runAs.user), path.basename(local));
+            copyFileSync(local, archive, constants.COPYFILE_EXCL);
+            chownSync(archive, owner.uid, owner.gid);
+          } else refuseUntrusted("restoreConfig.sh", script);
+          return must("restoreConfig.sh", `restoreConfig.sh of ${c.profile}`, script, [archive, "-nostop"], {
             logFile,
             errorLine: /ADMU\d+E/,
-          },
-        ),
-      );
+            ...asOwner(runAs),
+          });
+        });
+      } finally {
+        if (archive !== local) rmSync(path.dirname(archive), { recursive: true, force: true });
+      }
       return operatorPending(name, c, local, env.time);
+    }
     case "remoteSource":
       // A remote source belongs to its owner: its backup is extracted for them, never loaded.
       mkdirSync(path.dirname(local), { recursive: true, mode: 0o700 });

@@ -1,6 +1,7 @@
 import { createInterface } from "node:readline";
 import type { AgentContext } from "../context";
 import { must, runShell, scrubSecrets } from "../exec";
+import { untrustedOfflineCommand } from "../trust";
 import { UsageError } from "../errors";
 
 /**
@@ -68,10 +69,12 @@ export class RestoreServers {
     const { stop } = this.ctx.config.offline;
     if (!stop.length)
       throw new UsageError("servers are running and this host has no offline.stop commands: stop them by hand first");
+    const refused = untrustedOfflineCommand(this.ctx.config.offline, this.ctx.config.runAs);
+    if (refused) throw new UsageError(`${refused}; nothing was stopped or restored`);
     this.stoppedByUs = true;
     this.ctx.log.info("servers", "stopping the servers for the restore");
     for (const cmd of stop) {
-      const r = await runShell(cmd, this.logFile);
+      const r = await runShell(cmd, this.logFile, this.ctx.config.runAs);
       if (r.code !== 0 || r.signal) {
         const failed = await this.startAgain();
         throw new UsageError(
@@ -87,7 +90,7 @@ export class RestoreServers {
     this.ctx.log.info("servers", "starting the servers again");
     const failed: string[] = [];
     for (const cmd of this.ctx.config.offline.start) {
-      const r = await runShell(cmd, this.logFile);
+      const r = await runShell(cmd, this.logFile, this.ctx.config.runAs);
       if (r.code !== 0 || r.signal) failed.push(scrubSecrets(cmd));
     }
     this.stoppedByUs = false;

@@ -63,16 +63,6 @@ export function policyWarnings(policy: Policy, retention: Record<string, Retenti
       });
     }
   }
-  policy.databases.forEach((d, i) => {
-    const embedded = d.derby && !d.derby.url.startsWith("jdbc:derby://");
-    const online = policy.schedules.filter((s) => s.mode === "online" && s.databases.includes(d.domain));
-    if (embedded && online.length) {
-      out.push({
-        path: configPath(["databases", i, "derby", "url"]),
-        message: `embedded Derby database in online schedule(s) ${online.map((s) => s.name).join(", ")}: the running Portal holds it, so the backup can only connect when Portal is stopped; capture it in an offline schedule or use the Derby network server`,
-      });
-    }
-  });
   out.push(...overlapWarnings(policy, now));
   return out;
 }

@@ -61,8 +61,25 @@ export const sqlServerSchema = z
     user: z.string().min(1),
     /** Config key of the SQL login's password (secret); passed to sqlcmd in SQLCMDPASSWORD, never as an argument. */
     passwordSecret: secretRef,
-    /** Directory on the SQL Server host for the .bak file; default the agent's staging directory (same host). */
+    /**
+     * Where the .bak file is written when SQL Server runs on another host: a share both hosts
+     * mount, as the agent's host sees it. Default: the agent's staging directory, owned by the
+     * local `mssql` account (SQL Server on this host).
+     */
     backupDir: hostPath.optional(),
+    /**
+     * `backupDir` as the SQL Server instance names it, when it mounts the share elsewhere
+     * (`D:\DXBackup`, `\\nas\dx-backup`, `/var/opt/mssql/dx-backup`); default `backupDir`.
+     * BACKUP writes there, and the printed RESTORE reads from there: the instance cannot read
+     * the agent's own paths.
+     */
+    serverBackupDir: z
+      .string()
+      .regex(
+        /^(\/|[A-Za-z]:\\|\\\\)[^\n\0]*$/,
+        "must be an absolute path as SQL Server names it: /var/opt/mssql/..., D:\\... or \\\\server\\share\\...",
+      )
+      .optional(),
     command: command.optional(),
   })
   .strict();

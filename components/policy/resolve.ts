@@ -52,6 +52,7 @@ export function resolveHost(input: HostInput, policy: string): Host {
     customPaths: input.customPaths,
     excludes: input.excludes ?? defaultExcludes(roots, iim.agentDataDir),
     offline: input.offline,
+    runAs: input.runAs,
     ec2: input.ec2,
     fileEngine: input.fileEngine,
     tsm: input.fileEngine === "tsm" ? { ...input.tsm, dsmc: input.tsm?.dsmc ?? "dsmc" } : undefined,

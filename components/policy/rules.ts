@@ -10,6 +10,7 @@ import type { Database, Host, Ldap } from "./types";
 import type { Domain } from "./captureSchema";
 import { missingTogether, scheduleDomains, selectPieces } from "./pieces";
 import { declaredEngines, declaredLdapKinds } from "./resolve";
+import { isDerbyNetworkUrl } from "../../shared/derbyUrl";
 
 /**
  * Cross-field rules: what a schema cannot say about one field alone. Each rule
@@ -419,6 +420,13 @@ export const databasesRule: Rule = ({ input, hosts, databases }) => {
         issue(["databases", i, "host"], `no host is named '${d.host}'${hint ? `: did you mean '${hint}'?` : ""}`),
       );
     }
+    if (d.sqlserver?.serverBackupDir && !d.sqlserver.backupDir)
+      out.push(
+        issue(
+          ["databases", i, "sqlserver", "serverBackupDir"],
+          "names the backup share as SQL Server sees it, but backupDir (the same share as this host mounts it) is not set: set both, or neither when SQL Server runs on this host",
+        ),
+      );
     if (d.damBinaries && d.domain !== "dam")
       out.push(
         issue(["databases", i, "damBinaries"], `only the dam domain has DAM binaries: remove it from '${d.domain}'`),
@@ -463,6 +471,16 @@ export const databasesRule: Rule = ({ input, hosts, databases }) => {
             issue(
               ["databases", i, "db2", "archiveLogging"],
               `online schedule '${s.name}' backs up DB2 ${d.db2.database} online, which needs archive logging (LOGARCHMETH1): enable it in DB2 and set archiveLogging: true, or capture '${d.domain}' only in offline schedules`,
+            ),
+          );
+        }
+        // The running Portal holds an embedded Derby database: ij cannot open it (XSDB6), so only
+        // an offline run, or the Derby Network Server that Portal shares, can back it up.
+        if (d.engine === "derby" && d.derby && !isDerbyNetworkUrl(d.derby.url)) {
+          out.push(
+            issue(
+              ["databases", i, "derby", "url"],
+              `online schedule '${s.name}' backs up the embedded Derby database ${d.derby.url}, which the running Portal holds open (Derby answers XSDB6): capture '${d.domain}' only in offline schedules (list the other domains in schedules[${si}].databases), or run the Derby Network Server and declare its URL (jdbc:derby://host:1527/<database path>)`,
             ),
           );
         }

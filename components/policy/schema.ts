@@ -224,6 +224,24 @@ export const hostSchema = z
     customPaths: z.array(z.object({ name: identifier("custom path name"), path: hostPath }).strict()).default([]),
     /** Exclude patterns (restic syntax); replaces the default logs/temp/cache excludes. */
     excludes: z.array(z.string().min(1)).optional(),
+    /**
+     * The OS user that owns the WebSphere profile, and the umask its tools run with.
+     * backupConfig.sh, restoreConfig.sh, xmlaccess.sh and the offline stop and start
+     * commands then run as that user (`su -s /bin/bash - <user>`), so that a non-root install
+     * never gets root-owned configuration and root never runs a script that user can edit.
+     * Without it they run as root, and the agent refuses a script that anyone but root can change.
+     */
+    runAs: z
+      .object({
+        user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be an operating-system user name"),
+        /** Octal, as the shell's umask takes it; default 022 (what WebSphere installs with). */
+        umask: z
+          .string()
+          .regex(/^0?[0-7]{3}$/, "must be an octal umask such as 022 or 027")
+          .default("022"),
+      })
+      .strict()
+      .optional(),
     /** How to stop and start the servers for offline schedules; run with bash, in order. */
     offline: z
       .object({

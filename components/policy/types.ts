@@ -54,6 +54,8 @@ export interface Host {
   customPaths: Array<{ name: string; path: string }>;
   excludes: string[];
   offline?: { stop: string[]; start: string[] };
+  /** The WebSphere profile's owner: its tools and the offline commands run as that user. */
+  runAs?: { user: string; umask: string };
   ec2: boolean;
   fileEngine: "restic" | "tsm";
   tsm?: { dsmc: string; optFile?: string; serverSchedule?: { name: string; cron: string; timezone: string } };

@@ -46,6 +46,7 @@ export function renderHostConfig(
     iim: { ...host.iim },
     excludes: host.excludes,
     offline: { stop: host.offline?.stop ?? [], start: host.offline?.start ?? [] },
+    ...(host.runAs && { runAs: host.runAs }),
     drill: { readDataSubset: "5%" },
     alerts: {
       webhookUrlFile: policy.agent.alerts?.webhookUrlSecret && secretFile(host, policy.agent.alerts.webhookUrlSecret),

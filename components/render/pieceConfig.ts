@@ -83,6 +83,7 @@ export function renderPieceConfig(piece: Piece, host: Host): PieceConfig {
               user: d.sqlserver.user,
               passwordFile: secretFile(host, d.sqlserver.passwordSecret),
               backupDir: d.sqlserver.backupDir,
+              serverBackupDir: d.sqlserver.serverBackupDir,
               command: d.sqlserver.command ?? "sqlcmd",
             },
           },

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { StackConfig } from "../../components/policy/load";
 import { FAKE_IBM_TOOLS } from "../../cli/local/portalTree";
-import { ij, LdapServer, PostgresServer } from "../support/databases";
+import { DerbyNetworkServer, ij, LdapServer, PostgresServer } from "../support/databases";
 import { LocalPortalHost } from "../support/localHost";
 import { oracleTime } from "../../agent/restore/operator";
 
@@ -24,6 +24,8 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
   chmodSync(dbRoot, 0o755);
   const pg = new PostgresServer(path.join(dbRoot, "pg"));
   const ldap = new LdapServer(path.join(dbRoot, "ldap"));
+  // Online, Derby is backed up through the network server Portal shares (an embedded database is a config error).
+  const derby = new DerbyNetworkServer(path.join(dbRoot, "derby"));
   const derbyDb = path.join(dbRoot, "derby", "wps6");
   const fakeLog = path.join(dbRoot, "fake-calls.log");
   const passwords: Record<string, string> = {
@@ -101,7 +103,7 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
             host: "portal-1",
             oracle: { sid: "COMMDB", archivelogMode: !overrides.oracleNoArchivelog, command: tool("rman") },
           },
-          { domain: "feedback", host: "portal-1", derby: { url: overrides.derbyUrl ?? `jdbc:derby:${derbyDb}` } },
+          { domain: "feedback", host: "portal-1", derby: { url: overrides.derbyUrl ?? derby.url(derbyDb) } },
           {
             domain: "dam",
             host: "portal-1",
@@ -151,16 +153,17 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
     );
     pg.sql("INSERT INTO assets SELECT g, 'asset ' || g, sha256(g::text::bytea) FROM generate_series(1, 5000) g", "dam");
     await ldap.start();
+    await derby.start();
     ldap.seed(["wpsadmin", "alice", "bob"], "ou=people");
     ij(
-      `connect 'jdbc:derby:${derbyDb};create=true';\ncreate table feedback(id int, body varchar(100));\ninsert into feedback values (1, 'great'), (2, 'slow'), (3, 'ok');\nexit;\n`,
+      `connect '${derby.url(derbyDb)};create=true';\ncreate table feedback(id int, body varchar(100));\ninsert into feedback values (1, 'great'), (2, 'slow'), (3, 'ok');\nexit;\n`,
     );
     config = prodLike();
     await host.install(config);
   });
 
   after(async () => {
-    await Promise.all([pg.stop(), ldap.stop()]);
+    await Promise.all([pg.stop(), ldap.stop(), derby.stop()]);
     await host.stop();
     rmSync(dbRoot, { recursive: true, force: true });
   });
@@ -353,7 +356,7 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
 
   it("Derby round trip: SYSCS_BACKUP_DATABASE staged in the snapshot restores with restoreFrom", () => {
     ij(
-      `connect 'jdbc:derby:${derbyDb}';\ndelete from feedback where id = 2;\ninsert into feedback values (9, 'added later');\nexit;\n`,
+      `connect '${derby.url(derbyDb)}';\ndelete from feedback where id = 2;\ninsert into feedback values (9, 'added later');\nexit;\n`,
     );
     const { host: h } = host.policy(config);
     const backup = path.join(host.root, "restore-rp", h.agent.stateDir, "staging", "db-feedback", "wps6");
@@ -517,9 +520,9 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
     }
 
     it("a Derby error, although ij exits 0", async () => {
-      const { status } = await failingRun(prodLike({ derbyUrl: `jdbc:derby:${dbRoot}/no-such-db` }), {});
+      const { status } = await failingRun(prodLike({ derbyUrl: derby.url(`${dbRoot}/no-such-db`) }), {});
       expect(status).to.deep.include({ result: "failed", failedStep: "piece:db-feedback" });
-      expect(status.message).to.match(/Derby backup failed: ERROR XJ004/);
+      expect(status.message).to.match(/Derby backup failed: ERROR 08004: .*no-such-db was not found/);
     });
 
     it("an offline run whose database backup fails still starts the servers again", async () => {

@@ -10,6 +10,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  symlinkSync,
   unlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -20,7 +21,7 @@ import { FAKE_IBM_TOOLS, installedXml } from "../../cli/local/portalTree";
 import type { StackConfig } from "../../components/policy/load";
 import { targetPaths } from "../../components/policy/targets";
 import { TARGETS } from "../../components/policy/schema";
-import { ij, LdapServer, PostgresServer } from "../support/databases";
+import { DerbyNetworkServer, ij, LdapServer, PostgresServer } from "../support/databases";
 import { LocalPortalHost } from "../support/localHost";
 import { pgrep, waitFor, writeBulk } from "../support/processes";
 
@@ -36,6 +37,8 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
   chmodSync(dbRoot, 0o755);
   const pg = new PostgresServer(path.join(dbRoot, "pg"));
   const ldap = new LdapServer(path.join(dbRoot, "ldap"));
+  // Online, Derby is backed up through the network server Portal shares (an embedded database is a config error).
+  const derby = new DerbyNetworkServer(path.join(dbRoot, "derby"));
   const derbyDb = path.join(dbRoot, "derby", "wps6");
   const fakeLog = path.join(dbRoot, "fake-calls.log");
   const env = { DXB_FAKE_LOG: fakeLog };
@@ -70,7 +73,7 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
   };
   const agent = (...args: string[]) => agentWith({}, ...args);
   const derbyRows = () =>
-    ij(`connect 'jdbc:derby:${derbyDb}';\nselect id, body from feedback order by id;\nexit;\n`)
+    ij(`connect '${derby.url(derbyDb)}';\nselect id, body from feedback order by id;\nexit;\n`)
       .replace(/\s+/g, " ")
       .match(/ID \|BODY.*rows? selected/)?.[0];
   const damRows = () => pg.sql("SELECT count(*), md5(string_agg(id || name, ',' ORDER BY id)) FROM assets", "dam");
@@ -81,9 +84,12 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
     pg.createOwnedDatabase("dam", "dam", "dam-pw", "CREATE TABLE assets (id int PRIMARY KEY, name text)");
     pg.sql("INSERT INTO assets SELECT g, 'asset ' || g FROM generate_series(1, 2000) g", "dam");
     await ldap.start();
+    await derby.start();
+    mkdirSync(path.join(dbRoot, "mssql-share"));
+    symlinkSync(path.join(dbRoot, "mssql-share"), path.join(dbRoot, "mssql-view"));
     ldap.seed(["wpsadmin"]);
     ij(
-      `connect 'jdbc:derby:${derbyDb};create=true';\ncreate table feedback(id int, body varchar(100));\ninsert into feedback values (1, 'great'), (2, 'slow');\nexit;\n`,
+      `connect '${derby.url(derbyDb)};create=true';\ncreate table feedback(id int, body varchar(100));\ninsert into feedback values (1, 'great'), (2, 'slow');\nexit;\n`,
     );
     config = host.config({
       environment: "rs",
@@ -96,7 +102,7 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
       },
       keys: {
         databases: [
-          { domain: "release", host: "portal-1", derby: { url: `jdbc:derby:${derbyDb}` } },
+          { domain: "release", host: "portal-1", derby: { url: derby.url(derbyDb) } },
           {
             domain: "customization",
             host: "portal-1",
@@ -110,6 +116,9 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
               database: "COMMDB",
               user: "sa",
               passwordSecret: "sqlPassword",
+              // A share SQL Server mounts elsewhere: its own view is a symlink to the agent's.
+              backupDir: path.join(dbRoot, "mssql-share"),
+              serverBackupDir: path.join(dbRoot, "mssql-view"),
               command: path.join(FAKE_IBM_TOOLS, "sqlcmd"),
             },
           },
@@ -133,7 +142,7 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
   });
 
   after(async () => {
-    await Promise.all([pg.stop(), ldap.stop()]);
+    await Promise.all([pg.stop(), ldap.stop(), derby.stop()]);
     await host.stop();
     rmSync(dbRoot, { recursive: true, force: true });
   });
@@ -156,7 +165,8 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
     writeFileSync(path.join(l.appServer, "lib/intruder.jar"), "x");
     chmodSync(path.join(l.ssl, "keystore.p12"), 0o644);
     pg.sql("DELETE FROM assets WHERE id > 1000; UPDATE assets SET name = 'changed'", "dam");
-    ij(`connect 'jdbc:derby:${derbyDb}';\ndelete from feedback;\nexit;\n`);
+    // Through the server, which keeps the database booted: the restore must shut it down or Derby ignores restoreFrom.
+    ij(`connect '${derby.url(derbyDb)}';\ndelete from feedback;\nexit;\n`);
     ldap.modify(`dn: uid=wpsadmin,${ldap.suffix}\nchangetype: delete\n`, false);
     expect(damRows()).to.not.equal(beforeDam);
 
@@ -196,8 +206,23 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
       cs.some((c) => /^restoreConfig\.sh \S+\/staging\/wasconfig-wpProfile\/wpProfile\.zip -nostop$/.test(c)),
     );
     // SQL Server and XMLAccess are left to their administrators, with the commands written out.
-    expect(r.stdout).to.match(/RESTORE VERIFYONLY FROM DISK = N'\S+\/db-community\/COMMDB\.bak' WITH CHECKSUM/);
-    expect(r.stdout).to.match(/RESTORE DATABASE \[COMMDB\] FROM DISK = N'\S+COMMDB\.bak' WITH REPLACE, CHECKSUM/);
+    // The backup SQL Server took of COMMDB, copied to the share, and named as the instance sees it.
+    const share = path.join(dbRoot, "mssql-share", "COMMDB.restore.bak");
+    expect(readFileSync(share, "utf8")).to.equal("fake SQL Server backup\n");
+    expect(r.stdout).to.include(`the backup was copied for SQL Server to ${share} on this host`);
+    const view = path.join(dbRoot, "mssql-view", "COMMDB.restore.bak");
+    const verify = new RegExp(
+      `(\\S+sqlcmd -S localhost -U sa -b) -Q "(RESTORE VERIFYONLY FROM DISK = N'${view}' WITH CHECKSUM)"`,
+    ).exec(r.stdout);
+    expect(verify, r.stdout).to.not.equal(null);
+    expect(r.stdout).to.include(`RESTORE DATABASE [COMMDB] FROM DISK = N'${view}' WITH REPLACE, CHECKSUM`);
+    // The instance reads it there: the printed VERIFYONLY passes (the fake checks the file is there).
+    expect(
+      spawnSync(FAKE_IBM_TOOLS + "/sqlcmd", ["-S", "localhost", "-Q", verify![2]], {
+        encoding: "utf8",
+        env: { ...process.env, ...env },
+      }).stdout,
+    ).to.include("The backup set on file 1 is valid.");
     expect(r.stdout).to.match(/xmlaccess-base: an XMLAccess export restores single applications/);
     // The files that were replaced are kept for undo.
     expect(agent("undo", "--list").stdout.trim().split("\n")).to.have.length(1);

@@ -221,6 +221,50 @@ export class LdapServer {
 }
 
 /**
+ * A real Derby Network Server on 127.0.0.1, as Portal shares Derby when it is backed
+ * up online: databases are named by absolute path, and backups and restores run in
+ * the server's JVM, on its file system.
+ */
+export class DerbyNetworkServer {
+  port = 0;
+  private server?: ServerProcess;
+  constructor(readonly dir: string) {}
+
+  async start(): Promise<void> {
+    mkdirSync(this.dir, { recursive: true });
+    this.port = await freePort();
+    const jars = ["derbynet", "derby", "derbytools"].map((j) => `/usr/share/java/${j}.jar`).join(":");
+    this.server = await ServerProcess.start(
+      "derby-network-server",
+      "java",
+      [
+        `-Dderby.system.home=${this.dir}`,
+        "-cp",
+        jars,
+        "org.apache.derby.drda.NetworkServerControl",
+        "start",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        String(this.port),
+        // The basic policy confines the server to derby.system.home; the agent's staging is elsewhere.
+        "-noSecurityManager",
+      ],
+      this.port,
+    );
+  }
+
+  /** The client URL of the database at an absolute path. */
+  url(database: string): string {
+    return `jdbc:derby://127.0.0.1:${this.port}/${database}`;
+  }
+
+  async stop(): Promise<void> {
+    await this.server?.stop();
+  }
+}
+
+/**
  * Runs an ij script (embedded Derby) and returns its output; fails on any Derby ERROR (ij itself exits 0).
  * Runs in the temp dir because Derby writes derby.log into its working directory.
  */

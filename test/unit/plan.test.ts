@@ -146,6 +146,33 @@ describe("dxbackup plan", function () {
     }
   });
 
+  it("exits 2 for an embedded Derby database in an online schedule, naming its URL's key", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "dxb-plan-"));
+    try {
+      const c = validConfig() as Record<string, unknown>;
+      c.databases = [
+        {
+          domain: "release",
+          host: "portal-1",
+          derby: { url: "jdbc:derby:/opt/HCL/wp_profile/PortalServer/derby/wps6" },
+        },
+      ];
+      const config: Record<string, unknown> = Object.fromEntries(
+        Object.entries(c).map(([k, v]) => [`dxbackup:${k}`, v]),
+      );
+      for (const k of Object.keys(DEFAULT_SECRETS)) config[`dxbackup:${k}`] = { secure: "v1:abc:def" };
+      const file = path.join(dir, "Pulumi.derby.yaml");
+      writeFileSync(file, stringify({ config }));
+      const r = dxbackup("plan", "--config-file", file);
+      expect(r.status, r.stdout + r.stderr).to.equal(2);
+      expect(r.stderr.trim().split("\n")).to.deep.equal([
+        "dxbackup:databases[0].derby.url: online schedule 'nightly' backs up the embedded Derby database jdbc:derby:/opt/HCL/wp_profile/PortalServer/derby/wps6, which the running Portal holds open (Derby answers XSDB6): capture 'release' only in offline schedules (list the other domains in schedules[0].databases), or run the Derby Network Server and declare its URL (jdbc:derby://host:1527/<database path>)",
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("exits 2 for a stack that does not exist, saying where it looked", async () => {
     const r = await planCommand({ stack: "nope", format: "text" });
     expect(r.exitCode).to.equal(2);

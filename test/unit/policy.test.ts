@@ -437,6 +437,45 @@ describe("policy: databases, directory and XMLAccess", () => {
     );
   });
 
+  it("rejects an embedded Derby database in an online schedule (Portal holds it open), and accepts the network server or an offline run", () => {
+    const derby = (url: string) => ({ domain: "release", host: "portal-1", derby: { url } });
+    const embedded = issuesOf(
+      stackConfig(withDatabases([derby("jdbc:derby:/opt/HCL/wp_profile/PortalServer/derby/wps6")])),
+    );
+    expectIssue(
+      embedded,
+      "dxbackup:databases[0].derby.url",
+      /online schedule 'nightly' backs up the embedded Derby database .* \(Derby answers XSDB6\): capture 'release' only in offline schedules .* or run the Derby Network Server and declare its URL \(jdbc:derby:\/\/host:1527\/<database path>\)/,
+    );
+    expect(() => loadPolicy(stackConfig(withDatabases([derby("jdbc:derby://localhost:1527/wps6")])))).to.not.throw();
+    const offline = withDatabases([derby("jdbc:derby:/opt/wps6")], (c) => {
+      schedules(c)[0].mode = "offline";
+      (c.hosts as Array<Record<string, unknown>>)[0].offline = { stop: ["/bin/true"], start: ["/bin/true"] };
+    });
+    expect(() => loadPolicy(stackConfig(offline))).to.not.throw();
+  });
+
+  it("rejects SQL Server's view of a backup share without this host's (serverBackupDir needs backupDir)", () => {
+    const sql = (extra: Record<string, string>) => ({
+      domain: "community",
+      host: "portal-1",
+      sqlserver: { server: "db", database: "COMMDB", user: "sa", passwordSecret: "sqlPassword", ...extra },
+    });
+    const config = (extra: Record<string, string>) =>
+      stackConfig(withDatabases([sql(extra)]), { ...DEFAULT_SECRETS, sqlPassword: "x" });
+    expectIssue(
+      issuesOf(config({ serverBackupDir: "D:\\DXBackup" })),
+      "dxbackup:databases[0].sqlserver.serverBackupDir",
+      /backupDir \(the same share as this host mounts it\) is not set/,
+    );
+    expectIssue(
+      issuesOf(config({ backupDir: "/mnt/mssql", serverBackupDir: "DXBackup" })),
+      "dxbackup:databases[0].sqlserver.serverBackupDir",
+      /must be an absolute path as SQL Server names it/,
+    );
+    expect(() => loadPolicy(config({ backupDir: "/mnt/mssql", serverBackupDir: "\\\\nas\\dx" }))).to.not.throw();
+  });
+
   it("rejects a database that no schedule captures", () => {
     const issues = issuesOf(
       stackConfig(

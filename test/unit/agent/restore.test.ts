@@ -6,6 +6,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -20,6 +21,8 @@ import { writeList } from "../../../agent/record";
 import { fixPackRefusal } from "../../../agent/restore/index";
 import { databaseCommands, db2Until, operatorPending, oracleTime, tsmPit } from "../../../agent/restore/operator";
 import { slapaddCommand } from "../../../agent/restore/pieces";
+import { handOverBak } from "../../../agent/restore/sqlserver";
+import { serverFile } from "../../../agent/engines/sqlserver";
 import { untilProblem } from "../../../agent/restore/until";
 import { newest, pickLatest } from "../../../agent/restore/resolve";
 import {
@@ -441,6 +444,41 @@ describe("agent restore: what is restored (pure)", () => {
       expect(p.text).to.match(/RESTORE VERIFYONLY FROM DISK = N'\S+\/db-community\/COMMDB\.bak' WITH CHECKSUM/);
       expect(p.text).to.match(/RESTORE DATABASE \[COMMDB\] FROM DISK = N'\S+COMMDB\.bak' WITH REPLACE, CHECKSUM/);
       expect(p.text).to.include("sqlcmd -S localhost,1433 -U sa -b -Q");
+    });
+
+    it("SQL Server: the restore hands the .bak to the instance on the share, named as the instance sees it", () => {
+      const dir = mkdtempSync(path.join(tmpdir(), "dxb-mssql-"));
+      try {
+        const extracted = path.join(dir, "extract-COMMDB.bak");
+        writeFileSync(extracted, "the backup");
+        const share = path.join(dir, "share");
+        mkdirSync(share);
+        // Something another host planted where the copy goes: replaced, never written through.
+        const elsewhere = path.join(dir, "elsewhere");
+        writeFileSync(elsewhere, "not yours");
+        symlinkSync(elsewhere, path.join(share, "COMMDB.restore.bak"));
+        const target = { server: "db", database: "COMMDB", user: "sa", passwordFile: "/p", command: "sqlcmd" };
+        const onWindows = handOverBak(
+          { ...target, backupDir: share, serverBackupDir: "D:\\DXBackup" },
+          dir,
+          "db-x",
+          extracted,
+        );
+        expect(onWindows).to.deep.equal({
+          agentFile: path.join(share, "COMMDB.restore.bak"),
+          serverFile: "D:\\DXBackup\\COMMDB.restore.bak",
+        });
+        expect(readFileSync(onWindows.agentFile, "utf8")).to.equal("the backup");
+        expect(readFileSync(elsewhere, "utf8")).to.equal("not yours");
+        expect(serverFile("\\\\nas\\dx\\", "a.bak")).to.equal("\\\\nas\\dx\\a.bak");
+        // SQL Server on this host: its own directory under the state dir, not staging (every run empties that).
+        const local = handOverBak(target, dir, "db-x", extracted);
+        expect(local.agentFile).to.equal(path.join(dir, "handover", "db-x", "COMMDB.restore.bak"));
+        expect(local.serverFile).to.equal(local.agentFile);
+        expect(statSync(path.join(dir, "handover")).mode & 0o777).to.equal(0o711);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it("T-SQL and shell quoting of hostile names", () => {

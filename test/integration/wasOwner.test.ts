@@ -1,0 +1,150 @@
+import { expect } from "chai";
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import * as path from "node:path";
+import type { StackConfig } from "../../components/policy/load";
+import { LocalPortalHost } from "../support/localHost";
+
+const USER = "dxbwas";
+
+/**
+ * A WebSphere profile owned by a user that is not root, as many Portal installs are: with
+ * hosts[].runAs its tools (backupConfig.sh, restoreConfig.sh, xmlaccess.sh) and the offline stop
+ * and start commands run as that user with its umask, so nothing root-owned lands in the profile;
+ * without it, root refuses to run scripts that user could have edited. The WebSphere scripts are
+ * the recording fakes of test/fakes/ibm-tools.
+ */
+describe("a WebSphere profile owned by a user that is not root (WAS tools faked)", function () {
+  this.timeout(300_000);
+  const host = new LocalPortalHost();
+  const home = path.join(host.root, "home", USER);
+  /** Written by the fakes as the profile's owner: only that user's login sets DXB_FAKE_LOG. */
+  const calls = path.join(home, "fake-was-calls.log");
+  let uid = 0;
+  let created = false;
+  const config = (runAs: boolean, mode: "online" | "offline" = "offline", xmlaccess = true): StackConfig =>
+    host.config({
+      environment: "was",
+      schedules: [{ name: "weekly", cron: "0 3 * * 0", mode }],
+      host: {
+        ...(xmlaccess && {
+          xmlaccess: { url: "http://localhost:10039/wps/config", user: "wpsadmin", passwordSecret: "wpsPassword" },
+        }),
+        ...(runAs && { runAs: { user: USER, umask: "027" } }),
+      },
+      secrets: xmlaccess ? { wpsPassword: "wps-pw" } : {},
+    });
+  /** The installer made <root>/agent (0700) for the install dir: on a host that is /var/lib, which others can search. */
+  const install = async (c: StackConfig) => {
+    await host.install(c);
+    const agent = path.join(host.root, "agent");
+    chmodSync(agent, statSync(agent).mode | 0o001);
+  };
+  const callLines = () => (existsSync(calls) ? readFileSync(calls, "utf8").trim().split("\n") : []);
+
+  before(async () => {
+    if (spawnSync("id", ["-u", USER]).status !== 0) {
+      execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER]);
+      created = true;
+    }
+    execFileSync("usermod", ["--home", home, USER]);
+    mkdirSync(home, { recursive: true });
+    writeFileSync(path.join(home, ".profile"), `export DXB_FAKE_LOG='${calls}'\n`);
+    uid = Number(execFileSync("id", ["-u", USER], { encoding: "utf8" }));
+    const gid = Number(execFileSync("id", ["-g", USER], { encoding: "utf8" }));
+    chownSync(home, uid, gid);
+    chownSync(path.join(home, ".profile"), uid, gid);
+    await host.start();
+    execFileSync("chown", ["-R", `${uid}:${gid}`, host.layout.wpProfile]);
+    // On a host these are /opt and /opt/HCL, which others can search; this test's root is a mkdtemp (0700).
+    for (const d of [host.root, path.join(host.root, "home")]) chmodSync(d, statSync(d).mode | 0o001);
+  });
+
+  after(async () => {
+    await host.stop();
+    if (created) execFileSync("userdel", [USER]);
+  });
+
+  it("without runAs, root refuses the scripts that user owns, naming the path and the fix, and stops nothing", async () => {
+    const c = config(false, "offline", false);
+    await install(c);
+    const { job, status } = await host.runSchedule(c, "weekly");
+    expect(job.code).to.equal(1);
+    expect(status).to.deep.include({ result: "failed", failedStep: "stop-servers" });
+    expect(status.message).to.equal(
+      `refusing to run the offline command ${host.layout.wpProfile}/bin/stopServer.sh as root: ${host.layout.wpProfile}/bin/stopServer.sh is owned by uid ${uid}. Set hosts[].runAs to the profile's owner (the offline commands then run as that user), or make the script and its directories root's and writable by root only`,
+    );
+    // XMLAccess exports run first, with the servers up: refused there.
+    const online = config(false, "online");
+    await install(online);
+    const r = await host.runSchedule(online, "weekly");
+    expect(r.status.result).to.equal("failed");
+    expect(r.status.message).to.match(
+      new RegExp(
+        `refusing to run ${host.layout.wpProfile}/PortalServer/bin/xmlaccess\\.sh as root: .* is owned by uid ${uid}\\. Set hosts\\[\\]\\.runAs`,
+      ),
+    );
+    expect(callLines()).to.deep.equal([]);
+  });
+
+  it("with runAs, the stop, backupConfig.sh, xmlaccess.sh and start run as the owner with its umask", async () => {
+    const c = config(true);
+    await install(c);
+    const { job, status } = await host.runSchedule(c, "weekly");
+    expect(job.code, JSON.stringify(status)).to.equal(0);
+    const lines = callLines();
+    expect(lines.map((l) => l.split(" ")[0])).to.deep.equal([
+      "xmlaccess.sh",
+      "stopServer.sh",
+      "backupConfig.sh",
+      "startServer.sh",
+    ]);
+    // xmlaccess.sh read the credentials file the agent handed that user.
+    expect(lines[0]).to.match(/\[credentials user=wpsadmin\]$/);
+    expect(statSync(calls).uid).to.equal(uid);
+    const { host: h } = host.policy(c);
+    // The archive as the snapshot holds it (staging is emptied after the run): the owner's, with its umask.
+    const target = path.join(host.root, "was-target");
+    const r = host.agent(
+      c,
+      "restore",
+      "latest",
+      "--target",
+      target,
+      "--piece",
+      "wasconfig-wpProfile",
+      "--piece",
+      "xmlaccess-base",
+    );
+    expect(r.status, r.stdout + r.stderr).to.equal(0);
+    const zip = path.join(target, h.agent.stateDir, "staging", "wasconfig-wpProfile", "wpProfile.zip");
+    expect(statSync(zip).uid).to.equal(uid);
+    expect(statSync(zip).mode & 0o777).to.equal(0o640); // umask 027
+    // Nothing else was staged with it: the credentials file was removed before the snapshot.
+    expect(readdirSync(path.dirname(zip))).to.deep.equal(["wpProfile.zip"]);
+    expect(readdirSync(path.join(target, h.agent.stateDir, "staging", "xmlaccess-base"))).to.deep.equal([
+      "xmlaccess-base.xml",
+    ]);
+  });
+
+  it("with runAs, restoreConfig.sh runs as the owner on a copy it can read, removed afterwards", () => {
+    const c = config(true);
+    rmSync(calls, { force: true });
+    const r = host.agent(c, "restore", "latest", "--in-place", "--piece", "wasconfig-wpProfile", "--yes");
+    expect(r.status, r.stdout + r.stderr).to.equal(0);
+    const { host: h } = host.policy(c);
+    const handover = path.join(h.agent.stateDir, "handover", "wasconfig-wpProfile");
+    expect(callLines()).to.deep.equal([`restoreConfig.sh ${handover}/wpProfile.zip -nostop`]);
+    expect(existsSync(handover)).to.equal(false);
+  });
+});
