@@ -18,13 +18,14 @@ import type { HostConfig } from "../shared/hostConfig";
 import type { DrillStatus } from "../shared/records";
 import { XML_PARSE_LIMIT, xmlProblem, zipEntries } from "./archives";
 import type { AgentContext } from "./context";
-import { db2ckbkpCommand, giveToInstanceOwner, imageFiles } from "./engines/db2";
+import { db2ckbkpCommand, giveToUser, imageFiles } from "./engines/db2";
 import { derbyIj, sqlLiteral } from "./engines/derby";
 import { pgRestoreCommand, type PostgresTarget } from "./engines/postgres";
 import { EXIT, StepError, UsageError } from "./errors";
 import { errorLineOf, run } from "./exec";
 import { publish } from "./files";
 import { iimPackages, packagesTsv } from "./iim";
+import { isdsBackupProblem } from "./pieces/others";
 import { tryLock } from "./lock";
 import { isoSeconds } from "./log";
 import { epochStamp, renderDrillMetrics, writeMetricsFile } from "./metrics";
@@ -343,6 +344,14 @@ async function checkPiece(
     await checkDb2Image(ctx, checks, piece, pairs, at, pieceConfig);
     return;
   }
+  if (kind === "ldap" && listGet(pairs, "tool") === "isds") {
+    // lstat: a symbolic link in a snapshot is data, never a way to make the drill read another directory.
+    if (!lstatSync(at).isDirectory()) return checks.fail(step, `${file} is not an idsdbback directory`);
+    const problem = isdsBackupProblem(readdirSync(at));
+    if (problem) return checks.fail(step, `the idsdbback backup is incomplete: ${problem}`);
+    checks.ok(`${piece}: the idsdbback backup holds the instance's configuration, key stash and DB2 image`);
+    return;
+  }
   if (kind === "ldap") {
     const entries = await countLines(at, (l) => l.startsWith("dn:"));
     const recorded = listGet(pairs, "entries") ?? "";
@@ -413,7 +422,7 @@ async function checkDb2Image(
   const db2 =
     pieceConfig?.kind === "database" && pieceConfig.database.engine === "db2" ? pieceConfig.database.db2 : undefined;
   const logFile = ctx.restic.logFile;
-  if (db2) await giveToInstanceOwner(step, db2, ctx.state.dir, [at], logFile);
+  if (db2) await giveToUser(step, db2.instanceUser, ctx.state.dir, [at], logFile);
   const r = await run(db2ckbkpCommand(db2?.command ?? "db2"), images, { asUser: db2?.instanceUser, logFile });
   if (r.code === 127) {
     checks.ok(`${piece}: the DB2 image taken at ${ts} is present (db2ckbkp is not installed here to check it)`);

@@ -91,7 +91,13 @@ export const pieceConfigSchema = z.discriminatedUnion("kind", [
         configDir: absolute.optional(),
         command,
       }),
-      z.strictObject({ tool: z.literal("isds"), instance: z.string().optional(), command }),
+      z.strictObject({
+        tool: z.literal("isds"),
+        instance: z.string(),
+        database: z.string(),
+        instanceUser: z.string(),
+        command,
+      }),
       z.strictObject({
         tool: z.literal("ldapsearch"),
         uri: z.string(),

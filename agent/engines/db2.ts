@@ -29,15 +29,18 @@ export function allowTraverse(stateDir: string, file: string): void {
   }
 }
 
-/** Hands extracted files to the instance owner, who runs the DB2 tools. */
-export async function giveToInstanceOwner(
+/**
+ * Hands extracted files to the OS user of the tool that reads them (a DB2 instance owner, the
+ * Derby network server's user); root keeps them when there is none.
+ */
+export async function giveToUser(
   step: string,
-  db2: Db2Target,
+  user: string | undefined,
   stateDir: string,
   paths: string[],
   logFile?: string,
 ): Promise<void> {
-  if (!db2.instanceUser) return;
+  if (!user) return;
   for (const p of paths) allowTraverse(stateDir, p);
-  await must(step, `chown -R ${db2.instanceUser}`, "chown", ["-R", db2.instanceUser, ...paths], { logFile });
+  await must(step, `chown -R ${user}`, "chown", ["-R", user, ...paths], { logFile });
 }

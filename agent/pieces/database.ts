@@ -5,6 +5,7 @@ import { isoSeconds } from "../log";
 import { must, run, type CommandResult } from "../exec";
 import { StepError } from "../errors";
 import { derbyIj, derbyUrl, sqlLiteral } from "../engines/derby";
+import { isDerbyNetworkUrl } from "../../shared/derbyUrl";
 import { pgConnection, writePgpass, type PostgresTarget } from "../engines/postgres";
 import { bakLocation, serverFile, tsqlName, tsqlString } from "../engines/sqlserver";
 import type { DatabasePieceConfig } from "../../shared/hostConfig";
@@ -89,7 +90,8 @@ export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
       };
     }
     case "derby": {
-      const dir = freshDir(p.staging);
+      // The network server writes the backup itself, as the profile's owner when there is one.
+      const dir = freshDir(p.staging, isDerbyNetworkUrl(d.derby.url) ? config.runAs?.user : undefined);
       await derbyIj(
         p.step,
         "backup",

@@ -1,4 +1,4 @@
-import { chownSync, copyFileSync, existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chownSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { isoSeconds } from "../log";
 import { asOwner, must } from "../exec";
@@ -30,8 +30,42 @@ export function passwordHashes(ldif: string): { people: number; withPassword: nu
   return { people, withPassword };
 }
 
+/**
+ * What idsdbback leaves in its backup directory that a rebuilt server cannot do without: the
+ * instance's configuration, its key stash (the key of its AES-encrypted attributes and stashed
+ * passwords) and the DB2 image of its database.
+ */
+export function isdsBackupProblem(files: readonly string[]): string | undefined {
+  const missing = [
+    files.includes("ibmslapd.conf") ? undefined : "ibmslapd.conf",
+    files.some((f) => f.endsWith(".ksf")) ? undefined : "the key stash (*.ksf)",
+    files.some((f) => /\.\d{14}\.\d{3}$/.test(f)) ? undefined : "a DB2 backup image",
+  ].filter(Boolean);
+  return missing.length ? `${missing.join(", ")} missing` : undefined;
+}
+
+/**
+ * IBM Security Directory Server, the whole instance (https://www.ibm.com/docs/en/svd/10.0.1?topic=utilities-idsdbback-dbback):
+ * `idsdbback -I <instance> -k <dir>`, online (`-u`, configured beforehand with an offline backup)
+ * or with the directory server stopped by the offline commands.
+ */
+async function captureIsds(p: PieceRun, l: Extract<Of<"ldap">["ldap"], { tool: "isds" }>): Promise<PieceOutcome> {
+  // DB2 writes the image as the instance owner: the directory is theirs.
+  const dir = freshDir(p.staging, l.instanceUser, true);
+  await must(p.step, "idsdbback", l.command, ["-I", l.instance, "-k", dir, ...(p.mode === "online" ? ["-u"] : [])], {
+    logFile: p.logFile,
+    errorLine: /GLP\w+E\b/,
+  });
+  const problem = isdsBackupProblem(readdirSync(dir));
+  if (problem) throw new StepError(p.step, `idsdbback wrote an incomplete backup into ${dir}: ${problem}`);
+  return {
+    record: { tool: "isds", instance: l.instance, mode: p.mode, file: dir, backupTimestamp: isoSeconds(new Date()) },
+  };
+}
+
 export async function captureLdap(p: PieceRun): Promise<PieceOutcome> {
   const l = (p.piece as Of<"ldap">).ldap;
+  if (l.tool === "isds") return captureIsds(p, l);
   const dir = freshDir(p.staging);
   const file = path.join(dir, "directory.ldif");
   const opts = { logFile: p.logFile };
@@ -51,9 +85,6 @@ export async function captureLdap(p: PieceRun): Promise<PieceOutcome> {
         ],
         opts,
       );
-      break;
-    case "isds":
-      await must(p.step, "db2ldif", l.command, ["-o", file, ...(l.instance ? ["-I", l.instance] : [])], opts);
       break;
     case "ldapsearch": {
       // Paged results (RFC 2696): a server's size limit (Active Directory's 1000) would otherwise

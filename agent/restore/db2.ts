@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import type { AgentContext } from "../context";
-import { CLP_ERROR, CLP_OK, giveToInstanceOwner, type Db2Target } from "../engines/db2";
+import { CLP_ERROR, CLP_OK, giveToUser, type Db2Target } from "../engines/db2";
 import { errorLineOf, must } from "../exec";
 import { db2Until } from "./operator";
 
@@ -71,7 +71,7 @@ export async function restoreDb2(
   const logs = `${r.image}.logs`;
   if (r.online) mkdirSync(logs, { mode: 0o700 });
   await at("chown", () =>
-    giveToInstanceOwner("chown", db2, r.stateDir, r.online ? [r.image, logs] : [r.image], r.logFile),
+    giveToUser("chown", db2.instanceUser, r.stateDir, r.online ? [r.image, logs] : [r.image], r.logFile),
   );
   const opts = { asUser: db2.instanceUser, logFile: r.logFile, errorLine: CLP_ERROR, okCodes: CLP_OK };
 

@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import type { PieceConfig } from "../../shared/hostConfig";
 import { describe } from "../exec";
 import { sqlLiteral } from "../engines/derby";
@@ -17,14 +18,16 @@ export interface Pending {
   keep: string[];
 }
 
-/** What an Oracle restore knows besides its time. */
-export interface OracleExtra {
+/** What a restore knows from the piece's record besides its time. */
+export interface RestoreExtra {
   /** The control file piece in the extracted backup (cf_%U). */
   controlfile?: string;
   /** `<thread>:<sequence>` of the last log the backup holds: recovered through, unless `until`. */
   lastArchivedLog?: string;
   /** The operator asked for a time (`--until`): it wins over the backup's last log. */
   until?: boolean;
+  /** ISDS: the image was taken online, so the database rolls forward after idsdbrestore. */
+  online?: boolean;
 }
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
@@ -77,7 +80,7 @@ export function databaseCommands(
   c: Extract<PieceConfig, { kind: "database" }>,
   file: string,
   time: Date,
-  extra: OracleExtra = {},
+  extra: RestoreExtra = {},
 ): string[] {
   const d = c.database;
   switch (d.engine) {
@@ -147,7 +150,7 @@ export function operatorPending(
   c: PieceConfig,
   file: string,
   time: Date,
-  extra: OracleExtra = {},
+  extra: RestoreExtra = {},
 ): Pending | undefined {
   switch (c.kind) {
     case "database": {
@@ -157,9 +160,11 @@ export function operatorPending(
         : undefined;
     }
     case "ldap":
+      if (c.ldap.tool === "isds")
+        return { text: [`${name} (isds):`, ...isdsCommands(c.ldap, file, extra)].join("\n"), keep: [file] };
       return c.ldap.tool === "openldap"
         ? undefined
-        : { text: `${name}: load ${file} with the directory's own tools (ldapadd, ldif2db)`, keep: [file] };
+        : { text: `${name}: load ${file} with the directory's own tools (ldapadd)`, keep: [file] };
     case "wasConfig":
       return {
         text: `${name}: in a cluster, resynchronise the nodes with the Deployment Manager (syncNode.sh <dmgr host> <soap port>) before starting them`,
@@ -173,4 +178,27 @@ export function operatorPending(
         keep: [file],
       };
   }
+}
+
+/**
+ * IBM's procedure for an idsdbback backup (https://www.ibm.com/docs/en/svd/10.0.1?topic=utilities-idsdbrestore-dbrestore):
+ * idsdbrestore with the instance stopped, which brings back its database, configuration and key
+ * stash; an online image then rolls forward before the server starts.
+ */
+function isdsCommands(
+  l: Extract<Extract<PieceConfig, { kind: "ldap" }>["ldap"], { tool: "isds" }>,
+  dir: string,
+  extra: RestoreExtra,
+): string[] {
+  const restore = path.posix.join(path.posix.dirname(l.command), "idsdbrestore");
+  const tool = l.command.includes("/") ? restore : "idsdbrestore";
+  return [
+    `  (the whole instance: its database, ibmslapd.conf, schema and key stash; on a local disk, not NFS)`,
+    `  ${describe("ibmslapd", ["-I", l.instance, "-k"])}`,
+    `  ${describe(tool, ["-I", l.instance, "-k", dir])}`,
+    ...(extra.online
+      ? [`  ${describe("su", ["-", l.instanceUser, "-c", `db2 rollforward db ${l.database} to end of logs and stop`])}`]
+      : []),
+    `  ${describe("ibmslapd", ["-I", l.instance])}`,
+  ];
 }

@@ -12,6 +12,7 @@ import { isDerbyNetworkUrl } from "../../shared/derbyUrl";
 import { pgConnection, pgRestoreCommand, writePgpass } from "../engines/postgres";
 import { listGet } from "../record";
 import { restoreDb2 } from "./db2";
+import { giveToUser } from "../engines/db2";
 import { handOverBak } from "./sqlserver";
 import { operatorPending, type Pending } from "./operator";
 import type { PiecePlan } from "./select";
@@ -91,8 +92,11 @@ export async function restorePiece(ctx: AgentContext, plan: PiecePlan, env: Piec
         }
         case "derby": {
           const derby = d.derby;
-          if (isDerbyNetworkUrl(derby.url))
+          if (isDerbyNetworkUrl(derby.url)) {
+            // The network server reads the backup itself, as the profile's owner when there is one.
+            await at("chown", () => giveToUser("chown", ctx.config.runAs?.user, ctx.config.stateDir, [local], logFile));
             await at("shutdown", () => derbyShutdown("shutdown", derby, ctx.config.stateDir, logFile));
+          }
           // The URL with its credentials goes to ij on stdin only.
           await at("restoreFrom", () =>
             derbyIj(
@@ -145,7 +149,8 @@ export async function restorePiece(ctx: AgentContext, plan: PiecePlan, env: Piec
     }
     case "ldap": {
       const l = c.ldap;
-      if (l.tool !== "openldap") return operatorPending(name, c, local, env.time);
+      if (l.tool !== "openldap")
+        return operatorPending(name, c, local, env.time, { online: listGet(plan.pairs, "mode") === "online" });
       // slapadd loads into the directory's database, which must be empty and slapd stopped.
       await at(
         "slapadd",

@@ -84,7 +84,7 @@ export function pieceLabel(p: Piece, mode: "online" | "offline"): string {
       return `database ${d.domain} (${ENGINE_LABELS[d.engine]} ${name}, ${how})`;
     }
     case "ldap":
-      return `LDAP directory (${p.ldap.kind === "openldap" ? "slapcat" : p.ldap.kind === "isds" ? "db2ldif" : "ldapsearch"})`;
+      return `LDAP directory (${p.ldap.kind === "openldap" ? "slapcat" : p.ldap.kind === "isds" ? "idsdbback" : "ldapsearch"})`;
     case "wasConfig":
       return `WebSphere configuration (backupConfig -nostop of ${TARGET_LABELS[p.profileRoot]})`;
     case "xmlaccess":

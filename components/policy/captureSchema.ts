@@ -149,13 +149,21 @@ export const ldapSchema = z
       })
       .strict()
       .optional(),
-    /** IBM Security Directory Server: db2ldif. */
+    /**
+     * IBM Security Directory Server: the whole instance with idsdbback (its DB2 database,
+     * ibmslapd.conf, the schema and the key stash that decrypts its AES-encrypted attributes),
+     * restored with idsdbrestore. An LDIF export (db2ldif) without the instance's encryption
+     * seed and salt does not load its encrypted attributes into a rebuilt server.
+     */
     isds: z
       .object({
-        instance: z
-          .string()
-          .regex(/^[a-z0-9_]+$/)
-          .optional(),
+        /** The directory server instance (`idsdbback -I`). */
+        instance: z.string().regex(/^[a-z0-9_]+$/, "must be an instance name (lower-case letters, digits, _)"),
+        /** The instance's DB2 database, rolled forward after an online image is restored; default the instance name. */
+        database: sqlIdentifier.optional(),
+        /** The DB2 instance owner, who owns the staging directory and rolls forward; default the instance name. */
+        instanceUser: osUser.optional(),
+        /** idsdbback; idsdbrestore is taken from the same directory. */
         command: command.optional(),
       })
       .strict()

@@ -121,7 +121,13 @@ export function renderPieceConfig(piece: Piece, host: Host): PieceConfig {
       if (l.isds)
         return {
           kind: "ldap",
-          ldap: { tool: "isds", instance: l.isds.instance, command: l.isds.command ?? "db2ldif" },
+          ldap: {
+            tool: "isds",
+            instance: l.isds.instance,
+            database: l.isds.database ?? l.isds.instance.toUpperCase(),
+            instanceUser: l.isds.instanceUser ?? l.isds.instance,
+            command: l.isds.command ?? "idsdbback",
+          },
         };
       if (l.ldapsearch)
         return {

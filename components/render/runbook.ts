@@ -90,7 +90,7 @@ function uniqueIdNote(kind: "openldap" | "isds" | "ldapsearch"): string[] {
     kind === "openldap"
       ? "slapcat's export keeps every entry's `entryUUID`, the unique ID Portal stores, and slapadd loads it unchanged."
       : kind === "isds"
-        ? "The db2ldif export keeps every entry's `ibm-entryuuid`, the unique ID Portal stores, when it is loaded with ldif2db."
+        ? "idsdbback keeps the whole instance (its database, configuration and key stash): idsdbrestore brings every entry back with its `ibm-entryuuid`, the unique ID Portal stores."
         : "An ldapsearch export holds no operational attributes: loaded with ldapadd, every entry gets a **new** unique ID, so the fix below is part of this restore.";
   return [
     `**Unique IDs.** ${kept}${kind === "ldapsearch" ? "" : " An entry re-created any other way (ldapadd, by hand, another directory) gets a new unique ID."}`,

@@ -40,7 +40,7 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
     overrides: {
       pgDump?: string;
       derbyUrl?: string;
-      ldapKind?: "openldap" | "ldapsearch";
+      ldapKind?: "openldap" | "ldapsearch" | "isds";
       /** ldapsearch: bind as this user instead of the root DN. */
       ldapBind?: { dn: string; password: string; readsPasswords: boolean };
       /** Oracle in NOARCHIVELOG mode: captured by the offline schedule only. */
@@ -118,18 +118,20 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
           },
         ],
         ldap:
-          overrides.ldapKind === "ldapsearch"
-            ? {
-                host: "portal-1",
-                ldapsearch: {
-                  uri: ldap.uri,
-                  bindDn: overrides.ldapBind?.dn ?? ldap.rootDn,
-                  passwordSecret: "ldapBindPassword",
-                  base: ldap.suffix,
-                  readsPasswords: overrides.ldapBind?.readsPasswords ?? true,
-                },
-              }
-            : { host: "portal-1", openldap: { suffix: ldap.suffix, configFile: ldap.config } },
+          overrides.ldapKind === "isds"
+            ? { host: "portal-1", isds: { instance: "dsrdbm01", command: tool("idsdbback") } }
+            : overrides.ldapKind === "ldapsearch"
+              ? {
+                  host: "portal-1",
+                  ldapsearch: {
+                    uri: ldap.uri,
+                    bindDn: overrides.ldapBind?.dn ?? ldap.rootDn,
+                    passwordSecret: "ldapBindPassword",
+                    base: ldap.suffix,
+                    readsPasswords: overrides.ldapBind?.readsPasswords ?? true,
+                  },
+                }
+              : { host: "portal-1", openldap: { suffix: ldap.suffix, configFile: ldap.config } },
       },
       // Only the secrets the config names: a stray secret is a config error.
       secrets:
@@ -295,6 +297,55 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
     const u = host.agent(config, "restore", "latest", "--in-place", "--piece", "db-community", "--yes", "--until", at);
     expect(u.status, u.stdout + u.stderr).to.equal(0);
     expect(u.stdout).to.include(`SET UNTIL TIME "TO_DATE('${at}','YYYY-MM-DD HH24:MI:SS')";`);
+  });
+
+  it("IBM Security Directory Server: idsdbback takes the whole instance (online with -u), and a restore prints IBM's idsdbrestore procedure", async () => {
+    const isds = prodLike({ ldapKind: "isds" });
+    await host.install(isds);
+    try {
+      const { host: h } = host.policy(isds);
+      const staged = path.join(h.agent.stateDir, "staging", "ldap");
+      rmSync(fakeLog, { force: true });
+      const weekly = await host.runSchedule(isds, "weekly", env());
+      expect(weekly.job.code, JSON.stringify(weekly.status)).to.equal(0);
+      expect(fakeCalls().filter((c) => c.startsWith("idsdbback"))).to.deep.equal([
+        `idsdbback -I dsrdbm01 -k ${staged}`,
+      ]);
+      rmSync(fakeLog, { force: true });
+      const nightly = await host.runSchedule(isds, "nightly", env());
+      expect(nightly.job.code, JSON.stringify(nightly.status)).to.equal(0);
+      // Online: -u.
+      expect(fakeCalls().filter((c) => c.startsWith("idsdbback"))).to.deep.equal([
+        `idsdbback -I dsrdbm01 -k ${staged} -u`,
+      ]);
+      const piece = (nightly.status.pieces as Array<Record<string, string>>).find((p) => p.piece === "ldap");
+      expect(piece).to.deep.include({ tool: "isds", instance: "dsrdbm01", mode: "online", file: staged });
+      const r = host.agent(isds, "restore", "latest", "--in-place", "--piece", "ldap", "--yes");
+      expect(r.status, r.stdout + r.stderr).to.equal(0);
+      const text = r.stdout.slice(r.stdout.indexOf("ldap (isds):"));
+      const restore = path.join(FAKE_IBM_TOOLS, "idsdbrestore");
+      const extracted = new RegExp(`^  ${restore} -I dsrdbm01 -k (\\S+)$`, "m").exec(text)?.[1];
+      expect(extracted, r.stdout).to.be.a("string");
+      // IBM's order: the instance stopped, idsdbrestore, the online image rolled forward, started.
+      expect(text.split("\n").slice(2, 6)).to.deep.equal([
+        "  ibmslapd -I dsrdbm01 -k",
+        `  ${restore} -I dsrdbm01 -k ${extracted}`,
+        "  su - dsrdbm01 -c 'db2 rollforward db DSRDBM01 to end of logs and stop'",
+        "  ibmslapd -I dsrdbm01",
+      ]);
+      // The directory it names holds the instance as idsdbback left it.
+      expect(readdirSync(extracted!)).to.include.members(["ibmslapd.conf", "ibmslapddir.ksf"]);
+      // A drill checks the same of the backup.
+      const drill = host.agent(isds, "drill", "latest");
+      const checks = JSON.parse(readFileSync(path.join(h.agent.stateDir, "drill-status.json"), "utf8")).checks.join(
+        "\n",
+      );
+      expect(checks, drill.stdout + drill.stderr).to.include(
+        "ldap: the idsdbback backup holds the instance's configuration, key stash and DB2 image",
+      );
+    } finally {
+      await host.install(config);
+    }
   });
 
   it("an offline run of a NOARCHIVELOG Oracle backs it up mounted after a clean shutdown, then opens it again", async () => {
@@ -518,6 +569,14 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
         expect(status).to.deep.include({ result: "failed", failedStep: step });
       });
     }
+
+    it("an idsdbback backup without the key stash (a rebuilt server could not decrypt the directory)", async () => {
+      const { status } = await failingRun(prodLike({ ldapKind: "isds" }), { DXB_FAKE_BROKEN: "idsdbback" });
+      expect(status).to.deep.include({ result: "failed", failedStep: "piece:ldap" });
+      expect(status.message).to.match(
+        /^idsdbback wrote an incomplete backup into \S+\/staging\/ldap: the key stash \(\*\.ksf\) missing$/,
+      );
+    });
 
     it("a Derby error, although ij exits 0", async () => {
       const { status } = await failingRun(prodLike({ derbyUrl: derby.url(`${dbRoot}/no-such-db`) }), {});

@@ -13,6 +13,7 @@ import {
 } from "node:fs";
 import * as path from "node:path";
 import type { StackConfig } from "../../components/policy/load";
+import { DerbyNetworkServer, ij } from "../support/databases";
 import { LocalPortalHost } from "../support/localHost";
 
 const USER = "dxbwas";
@@ -50,6 +51,7 @@ describe("a WebSphere profile owned by a user that is not root (WAS tools faked)
     const agent = path.join(host.root, "agent");
     chmodSync(agent, statSync(agent).mode | 0o001);
   };
+  let derby: DerbyNetworkServer | undefined;
   const callLines = () => (existsSync(calls) ? readFileSync(calls, "utf8").trim().split("\n") : []);
 
   before(async () => {
@@ -71,6 +73,7 @@ describe("a WebSphere profile owned by a user that is not root (WAS tools faked)
   });
 
   after(async () => {
+    await derby?.stop();
     await host.stop();
     if (created) execFileSync("userdel", [USER]);
   });
@@ -146,5 +149,33 @@ describe("a WebSphere profile owned by a user that is not root (WAS tools faked)
     const handover = path.join(h.agent.stateDir, "handover", "wasconfig-wpProfile");
     expect(callLines()).to.deep.equal([`restoreConfig.sh ${handover}/wpProfile.zip -nostop`]);
     expect(existsSync(handover)).to.equal(false);
+  });
+
+  it("with runAs, the Derby network server the owner runs writes its backup into staging, and restores from what the agent hands it", async () => {
+    const gid = Number(execFileSync("id", ["-g", USER], { encoding: "utf8" }));
+    derby = new DerbyNetworkServer(path.join(host.root, "derby"), { name: USER, uid, gid });
+    await derby.start();
+    const db = path.join(derby.dir, "wps6");
+    const rows = () =>
+      ij(`connect '${derby!.url(db)}';\nselect id from feedback order by id;\nexit;\n`).match(
+        /\d+ rows? selected/,
+      )?.[0];
+    ij(
+      `connect '${derby.url(db)};create=true';\ncreate table feedback(id int);\ninsert into feedback values (1), (2);\nexit;\n`,
+    );
+    const c = host.config({
+      environment: "was",
+      schedules: [{ name: "nightly", cron: "0 2 * * *", mode: "online" }],
+      host: { runAs: { user: USER } },
+      keys: { databases: [{ domain: "release", host: "portal-1", derby: { url: derby.url(db) } }] },
+    });
+    await install(c);
+    const { job, status } = await host.runSchedule(c, "nightly");
+    expect(job.code, JSON.stringify(status)).to.equal(0);
+    ij(`connect '${derby.url(db)}';\ndelete from feedback;\nexit;\n`);
+    expect(rows()).to.equal("0 rows selected");
+    const r = host.agent(c, "restore", "latest", "--in-place", "--piece", "db-release", "--yes");
+    expect(r.status, r.stdout + r.stderr).to.equal(0);
+    expect(rows()).to.equal("2 rows selected");
   });
 });

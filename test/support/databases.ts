@@ -228,16 +228,22 @@ export class LdapServer {
 export class DerbyNetworkServer {
   port = 0;
   private server?: ServerProcess;
-  constructor(readonly dir: string) {}
+  /** `user`: the OS user the server runs as (as Portal's owner runs it); default root. */
+  constructor(
+    readonly dir: string,
+    readonly user?: { name: string; uid: number; gid: number },
+  ) {}
 
   async start(): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
+    if (this.user) chownSync(this.dir, this.user.uid, this.user.gid);
     this.port = await freePort();
     const jars = ["derbynet", "derby", "derbytools"].map((j) => `/usr/share/java/${j}.jar`).join(":");
     this.server = await ServerProcess.start(
       "derby-network-server",
-      "java",
+      this.user ? "runuser" : "java",
       [
+        ...(this.user ? ["-u", this.user.name, "--", "java"] : []),
         `-Dderby.system.home=${this.dir}`,
         "-cp",
         jars,

@@ -22,6 +22,7 @@ import { fixPackRefusal } from "../../../agent/restore/index";
 import { databaseCommands, db2Until, operatorPending, oracleTime, tsmPit } from "../../../agent/restore/operator";
 import { slapaddCommand } from "../../../agent/restore/pieces";
 import { handOverBak } from "../../../agent/restore/sqlserver";
+import { isdsBackupProblem } from "../../../agent/pieces/others";
 import { serverFile } from "../../../agent/engines/sqlserver";
 import { untilProblem } from "../../../agent/restore/until";
 import { newest, pickLatest } from "../../../agent/restore/resolve";
@@ -479,6 +480,36 @@ describe("agent restore: what is restored (pure)", () => {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+    });
+
+    it("IBM Security Directory Server: IBM's idsdbrestore procedure, rolled forward only for an online image", () => {
+      const isds = {
+        kind: "ldap" as const,
+        ldap: {
+          tool: "isds" as const,
+          instance: "dsrdbm01",
+          database: "DSRDBM01",
+          instanceUser: "dsrdbm01",
+          command: "/opt/IBM/ldap/V6.4/sbin/idsdbback",
+        },
+      };
+      const online = operatorPending("ldap", isds, "/w/extract/staging/ldap", at, { online: true })!;
+      expect(online.keep).to.deep.equal(["/w/extract/staging/ldap"]);
+      expect(online.text.split("\n").slice(2)).to.deep.equal([
+        "  ibmslapd -I dsrdbm01 -k",
+        "  /opt/IBM/ldap/V6.4/sbin/idsdbrestore -I dsrdbm01 -k /w/extract/staging/ldap",
+        "  su - dsrdbm01 -c 'db2 rollforward db DSRDBM01 to end of logs and stop'",
+        "  ibmslapd -I dsrdbm01",
+      ]);
+      const offline = operatorPending("ldap", isds, "/w/extract/staging/ldap", at)!;
+      expect(offline.text).to.not.include("rollforward");
+    });
+
+    it("an idsdbback directory without the instance's configuration, key stash or DB2 image is incomplete", () => {
+      const whole = ["ibmslapd.conf", "ibmslapddir.ksf", "DSRDBM01.0.dsrdbm01.DBPART000.20261129120000.001"];
+      expect(isdsBackupProblem(whole)).to.equal(undefined);
+      expect(isdsBackupProblem(whole.slice(0, 2))).to.equal("a DB2 backup image missing");
+      expect(isdsBackupProblem([whole[2]])).to.equal("ibmslapd.conf, the key stash (*.ksf) missing");
     });
 
     it("T-SQL and shell quoting of hostile names", () => {
