@@ -8,9 +8,10 @@ import { onPath } from "./exec";
  * directory above it (as named, and after symlinks) belong to root and are writable
  * by nobody else. A directory others may write is accepted only when it is sticky
  * (/tmp): there they cannot rename or remove what root owns. Otherwise an edited
- * backupConfig.sh, or one swapped in by renaming, would run as uid 0.
+ * backupConfig.sh, or one swapped in by renaming, would run as uid 0. `stickyOk`: FILE
+ * itself may be such a directory (root is about to create its own entry in it).
  */
-export function notRootOnly(file: string): string | undefined {
+export function notRootOnly(file: string, o: { stickyOk?: boolean } = {}): string | undefined {
   let real: string;
   try {
     real = realpathSync(file);
@@ -32,7 +33,7 @@ export function notRootOnly(file: string): string | undefined {
     const othersWrite = st.mode & 0o002;
     const groupWrite = st.mode & 0o020 && st.gid !== 0;
     const sticky = st.isDirectory() && st.mode & 0o1000;
-    if ((othersWrite || groupWrite) && !(sticky && p !== file && p !== real))
+    if ((othersWrite || groupWrite) && !(sticky && (o.stickyOk || (p !== file && p !== real))))
       return `${p} is writable by ${othersWrite ? "every user" : `group ${st.gid}`}`;
   }
   return undefined;

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import type { AgentContext } from "../context";
 import { UsageError } from "../errors";
 import { isoSeconds } from "../log";
+import { notRootOnly } from "../trust";
 import { isInside } from "./select";
 import { stampFree } from "./undo";
 
@@ -17,6 +18,9 @@ export function newStamp(ctx: AgentContext, now = new Date()): string {
 /**
  * `--target DIR`: absolute; a directory or nothing yet (created 0700 when
  * the restore starts); never a symlink; empty unless --force; never `/`.
+ * Root writes there with the backup's owners and modes, so no other user may
+ * be able to change it or any directory above it: one could swap in a symlink
+ * during the restore (restic's final chmod once made a root-only file 1777).
  */
 export function checkTarget(target: string, force: boolean): string {
   const abs = path.resolve(target);
@@ -25,15 +29,29 @@ export function checkTarget(target: string, force: boolean): string {
   const st = lstatSync(abs, { throwIfNoEntry: false });
   if (st?.isSymbolicLink()) throw new UsageError(`target ${target} is a symbolic link: give the directory itself`);
   if (st && !st.isDirectory()) throw new UsageError(`target ${target} is not a directory`);
+  untrustedTarget(abs, st !== undefined);
   if (st && readdirSync(abs).length > 0 && !force)
     throw new UsageError(`target ${target} is not empty: choose an empty directory, or add --force`);
   return abs;
+}
+
+/** Refuses a target (or, before it exists, the directory it is created in) that others can change. */
+function untrustedTarget(abs: string, exists: boolean): void {
+  let at = abs;
+  if (!exists) while (!lstatSync(at, { throwIfNoEntry: false })) at = path.dirname(at);
+  const why = exists ? notRootOnly(abs) : notRootOnly(at, { stickyOk: true });
+  if (why)
+    throw new UsageError(
+      `target ${abs} is not safe to restore into as root: ${why}; give a directory that root owns and only root can write, or one that does not exist yet in such a directory`,
+    );
 }
 
 export function createTarget(abs: string): void {
   mkdirSync(abs, { recursive: true, mode: 0o700 });
   if (lstatSync(abs).isSymbolicLink() || !lstatSync(abs).isDirectory())
     throw new UsageError(`target ${abs} is not a directory`);
+  // Another user may have made it between the check and now (in /tmp): it must be root's.
+  untrustedTarget(abs, true);
 }
 
 /**

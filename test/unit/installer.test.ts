@@ -258,7 +258,7 @@ describe("host installer and uninstaller (real bash, as the SSH session runs the
         {
           domain: "release",
           host: "portal-1",
-          derby: { url: "jdbc:derby:/opt/db/wps6", user: "app", passwordSecret: "derbyPassword" },
+          derby: { url: "jdbc:derby://localhost:1527//opt/db/wps6", user: "app", passwordSecret: "derbyPassword" },
         },
       ];
     });

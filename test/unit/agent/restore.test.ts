@@ -1,5 +1,7 @@
 import { expect } from "chai";
 import {
+  chmodSync,
+  chownSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -38,7 +40,7 @@ import {
 } from "../../../agent/restore/select";
 import { regexLiteral } from "../../../agent/restore/servers";
 import { asidePath, journalFile, moveAside, undoJournal, undoStamps } from "../../../agent/restore/undo";
-import { checkTarget, cleanWork, safeDest } from "../../../agent/restore/work";
+import { checkTarget, cleanWork, createTarget, safeDest } from "../../../agent/restore/work";
 import { NOT_A_RECOVERY_POINT_TAG } from "../../../shared/records";
 
 const STATE = "/var/lib/dxbackup/dx-t";
@@ -826,6 +828,33 @@ describe("agent restore: the target directory and the work directory", () => {
     expect(() => checkTarget(path.join(dir, "link"), true)).to.throw(UsageError, /symbolic link/);
     expect(() => checkTarget(path.join(dir, "f"), true)).to.throw(UsageError, /not a directory/);
     expect(() => checkTarget("/", true)).to.throw(UsageError, /--in-place/);
+  });
+
+  it("--target: a directory another user owns or can write, or one under such a directory, is refused (root restores there)", () => {
+    const theirs = path.join(dir, "theirs");
+    mkdirSync(theirs);
+    chownSync(theirs, 65534, 65534);
+    const refused = (t: string, why: string) =>
+      expect(() => checkTarget(t, false)).to.throw(
+        UsageError,
+        `target ${t} is not safe to restore into as root: ${why}; give a directory that root owns and only root can write, or one that does not exist yet in such a directory`,
+      );
+    refused(theirs, `${theirs} is owned by uid 65534`);
+    // Not there yet: the directory it would be created in decides.
+    refused(path.join(theirs, "new", "deeper"), `${theirs} is owned by uid 65534`);
+    const open = path.join(dir, "open");
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    refused(open, `${open} is writable by every user`);
+    // A world-writable sticky directory (/tmp) may hold a new target: others cannot rename root's entries there.
+    chmodSync(open, 0o1777);
+    expect(checkTarget(path.join(open, "new"), false)).to.equal(path.join(open, "new"));
+    refused(open, `${open} is writable by every user`);
+    // The user made it between the check and the restore (a race in /tmp): refused when it is created.
+    const raced = path.join(open, "raced");
+    mkdirSync(raced);
+    chownSync(raced, 65534, 65534);
+    expect(() => createTarget(raced)).to.throw(UsageError, `${raced} is owned by uid 65534`);
   });
 
   it("a file the restore writes never goes through a symlink in a --force target", () => {
