@@ -78,4 +78,14 @@ describe("a DB2 instance owner that is not root writes its backup image into sta
     expect(log).to.match(/^db2 backup database RELEASE online to \S+\/staging\/db-release/m);
     expect(statSync(calls).uid).to.equal(Number(execFileSync("id", ["-u", USER], { encoding: "utf8" })));
   });
+
+  it("a drill hands the restored image to the instance owner, whose db2ckbkp checks it", () => {
+    const r = host.agent(config, "drill", "latest");
+    expect(r.status, r.stdout + r.stderr).to.equal(0);
+    const { host: h } = host.policy(config);
+    const drill = JSON.parse(readFileSync(path.join(h.agent.stateDir, "drill-status.json"), "utf8"));
+    expect(drill.checks.join("\n")).to.match(/db-release: the DB2 image taken at \d{14} passes db2ckbkp/);
+    // Logged through the instance owner's login: db2ckbkp ran as that user, on the image it was given.
+    expect(readFileSync(calls, "utf8")).to.match(/^db2ckbkp \S+\/db-release\/RELEASE\.0\.\S+\.001$/m);
+  });
 });
