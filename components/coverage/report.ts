@@ -1,6 +1,6 @@
 import { TARGET_LABELS } from "../policy/defaults";
 import { configPath } from "../policy/errors";
-import { selectPieces, type Piece } from "../policy/pieces";
+import { selectPieces, WAS_PROFILE_ROOTS, type Piece } from "../policy/pieces";
 import type { CoverageInput } from "../policy/systemSchema";
 import { selectTargets } from "../policy/targets";
 import type { Host, Policy, Schedule } from "../policy/types";
@@ -196,7 +196,7 @@ export function coverageReport(policy: Policy, retention: Record<string, Retenti
         host,
       });
     }
-    for (const root of ["wpProfile", "dmgrProfile"] as const) {
+    for (const root of WAS_PROFILE_ROOTS) {
       if (!host.roots[root]) continue;
       ours({
         tier: "middleware",

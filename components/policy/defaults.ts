@@ -20,10 +20,14 @@ export const DEFAULT_ROOTS: Record<HostRole, Partial<Record<RootKey, string>>> =
   },
   databaseServer: {},
   directoryServer: {},
+  remoteSearch: {
+    appServer: "/opt/HCL/AppServer",
+    searchProfile: "/opt/HCL/AppServer/profiles/prs_profile",
+  },
 };
 
 /** Roles whose products IBM Installation Manager installs, so their hosts have IIM to capture. */
-export const ROLES_WITH_IIM = new Set(["portalNode", "deploymentManager", "webServer"]);
+export const ROLES_WITH_IIM = new Set(["portalNode", "deploymentManager", "webServer", "remoteSearch"]);
 
 /** IBM Installation Manager, root install (`/var/ibm/...` is `/home/<user>/var/ibm/...` for non-root installs). */
 export const DEFAULT_IIM = {
@@ -52,6 +56,7 @@ export const DEFAULT_EXCLUDE_NAMES = ["javacore.*.txt", "heapdump.*.phd", "core.
 export const DEFAULT_EXCLUDE_SUBDIRS: Partial<Record<RootKey | "iimAgentData", string[]>> = {
   wpProfile: ["logs", "temp", "wstemp"],
   dmgrProfile: ["logs", "temp", "wstemp"],
+  searchProfile: ["logs", "temp", "wstemp"],
   appServer: ["logs"],
   portalServer: ["log"],
   webServer: ["logs"],
@@ -64,6 +69,7 @@ export const TARGET_LABELS: Record<string, string> = {
   portalServer: "PortalServer_root",
   wpProfile: "wp_profile_root",
   dmgrProfile: "Deployment Manager profile",
+  searchProfile: "Remote Search profile (search collections)",
   appServer: "AppServer_root",
   webServer: "IBM HTTP Server",
   plugins: "Web server plug-ins",

@@ -7,11 +7,15 @@ import type { Database, Host, Ldap, Policy, Schedule } from "./types";
  * restic reads): a database backup, the directory export, a WebSphere
  * configuration archive, an XMLAccess export. Pure data; the agent runs them.
  */
+/** The WebSphere profiles whose configuration backupConfig.sh captures, in that order. */
+export const WAS_PROFILE_ROOTS = ["wpProfile", "dmgrProfile", "searchProfile"] as const;
+export type WasProfileRoot = (typeof WAS_PROFILE_ROOTS)[number];
+
 export type Piece =
   | { kind: "database"; name: string; database: Database }
   | { kind: "ldap"; name: "ldap"; ldap: Ldap }
   | { kind: "remoteSource"; name: string; source: RemoteSourceInput }
-  | { kind: "wasConfig"; name: string; profileRoot: "wpProfile" | "dmgrProfile"; profile: string }
+  | { kind: "wasConfig"; name: string; profileRoot: WasProfileRoot; profile: string }
   | {
       kind: "xmlaccess";
       name: string;
@@ -83,7 +87,7 @@ export function selectPieces(
       pieces.push({ kind: "remoteSource", name: `remote-${source.name}`, source });
   }
   if (wants(schedule.targets, "wasConfig")) {
-    for (const root of ["wpProfile", "dmgrProfile"] as const) {
+    for (const root of WAS_PROFILE_ROOTS) {
       const profile = host.roots[root];
       if (profile) pieces.push({ kind: "wasConfig", name: `wasconfig-${root}`, profileRoot: root, profile });
     }

@@ -243,7 +243,7 @@ export const scheduleTargetsRule: Rule = ({ input, hosts, databases, ldap }) =>
   });
 
 /** The roles that run WebSphere or web servers: what an offline run stops. */
-const ROLES_WITH_SERVERS: ReadonlySet<string> = new Set(["portalNode", "deploymentManager", "webServer"]);
+const ROLES_WITH_SERVERS: ReadonlySet<string> = new Set(["portalNode", "deploymentManager", "webServer", "remoteSearch"]);
 
 /**
  * Offline schedules stop and start the servers, so every host in them that runs servers needs

@@ -141,7 +141,8 @@ export const storageSchema = z
 
 /**
  * databaseServer: a host that only runs database backups; directoryServer: one that only exports
- * the directory (LDAP). Neither has an IIM-installed product.
+ * the directory (LDAP). Neither has an IIM-installed product. remoteSearch: the server of HCL's
+ * Remote Search Service, a WebSphere profile of its own that holds the search collections.
  */
 export const HOST_ROLES = [
   "portalNode",
@@ -149,11 +150,20 @@ export const HOST_ROLES = [
   "webServer",
   "databaseServer",
   "directoryServer",
+  "remoteSearch",
 ] as const;
 export type HostRole = (typeof HOST_ROLES)[number];
 
 /** File-system roots a host can have; which ones apply depends on its role. */
-export const ROOT_KEYS = ["portalServer", "wpProfile", "dmgrProfile", "appServer", "webServer", "plugins"] as const;
+export const ROOT_KEYS = [
+  "portalServer",
+  "wpProfile",
+  "dmgrProfile",
+  "searchProfile",
+  "appServer",
+  "webServer",
+  "plugins",
+] as const;
 export type RootKey = (typeof ROOT_KEYS)[number];
 
 /** File-system targets have paths; the others are captured by tools (see captureSchema.ts). */
@@ -199,6 +209,8 @@ export const hostSchema = z
         wpProfile: hostPath.optional(),
         /** Deployment Manager profile, default /opt/HCL/AppServer/profiles/Dmgr01. */
         dmgrProfile: hostPath.optional(),
+        /** The Remote Search Service's profile (its search collections), default /opt/HCL/AppServer/profiles/prs_profile. */
+        searchProfile: hostPath.optional(),
         /** AppServer_root, default /opt/HCL/AppServer. */
         appServer: hostPath.optional(),
         /** IBM HTTP Server, default /opt/IBM/HTTPServer. */

@@ -33,8 +33,9 @@ const ROLE_ORDER = {
   webServer: 0,
   portalNode: 1,
   deploymentManager: 2,
-  databaseServer: 3,
-  directoryServer: 4,
+  remoteSearch: 3,
+  databaseServer: 4,
+  directoryServer: 5,
 } as const;
 /** Hosts without Portal or WebSphere files: their pieces are restored in their own steps. */
 const dataOnly = (h: Host) => h.role === "databaseServer" || h.role === "directoryServer";
@@ -69,16 +70,29 @@ function db2Restore(dbs: Policy["databases"]): string {
   ].join("\n");
 }
 
-/** After the JCR database comes back, what is not in it: its search collection and the syndication state. */
-const JCR_AFTER_RESTORE = [
-  "After the **jcr** database (HCL: the JCR text search index and syndication follow the database, not the other way round):",
-  "- The JCR search collection under `<wp_profile>/PortalServer/jcr/search` comes back with the files of the same run (the next",
-  "  step). If you restore the jcr database alone, or from another run, delete that collection's contents on every node before",
-  "  Portal starts: Portal rebuilds it. With a Remote Search Service, restore or rebuild its collections on the search server too.",
-  "- Web Content Manager syndication: the syndicators and subscribers of this server hold state newer than the restored",
-  "  library. Once Portal is up (the Check step), rebuild every syndication relationship (Administration > Portal Content >",
-  "  Syndicators, and Subscribers: Update > Rebuild) before authors publish again.",
-];
+/**
+ * After the JCR database comes back, what is not in it: its search collections (on the nodes, or on
+ * the Remote Search Service's hosts) and the syndication state.
+ */
+function jcrAfterRestore(searchHosts: readonly Host[]): string[] {
+  const remote = searchHosts.map((h) => `${h.name} (${h.roots.searchProfile ?? "<prs_profile>"})`).join(", ");
+  return [
+    "After the **jcr** database (HCL: the JCR text search index and syndication follow the database, not the other way round):",
+    "- The JCR search collection under `<wp_profile>/PortalServer/jcr/search` comes back with the files of the same run (the next",
+    "  step). If you restore the jcr database alone, or from another run, delete that collection's contents on every node before",
+    "  Portal starts: Portal rebuilds it.",
+    ...(searchHosts.length
+      ? [
+          `- The Remote Search Service on ${remote} holds the portal's search collections: restore its profile from the same`,
+          "  run with the other hosts (the next step). If its files come from another run, delete and re-create the collections",
+          "  once Portal is up (Administration > Search > Manage Search > Search Collections), so that they are crawled again.",
+        ]
+      : []),
+    "- Web Content Manager syndication: the syndicators and subscribers of this server hold state newer than the restored",
+    "  library. Once Portal is up (the Check step), rebuild every syndication relationship (Administration > Portal Content >",
+    "  Syndicators, and Subscribers: Update > Rebuild) before authors publish again.",
+  ];
+}
 
 /**
  * Portal keeps the directory's unique ID of every user and group in its access control (and WCM
@@ -191,7 +205,8 @@ export function renderRunbook(policy: Policy, awsBucketName = "<bucket>"): strin
         out.push(`  - ${d.domain}: ${how}`);
       }
     }
-    if (policy.databases.some((d) => d.domain === "jcr")) out.push("", ...JCR_AFTER_RESTORE);
+    if (policy.databases.some((d) => d.domain === "jcr"))
+      out.push("", ...jcrAfterRestore(hosts.filter((h) => h.role === "remoteSearch")));
   }
 
   step(n++, "File systems and IBM Installation Manager, on every host");

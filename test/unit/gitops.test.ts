@@ -154,7 +154,7 @@ describe("plan diff: what a change does to recoverability", function () {
       const forgotten = diffPlans(before, await plan("key-b", (c) => (s3Of(c).kmsKeyArn = b)), "main");
       expect(forgotten.weakened).to.equal(true);
       expect(renderDiffText(forgotten).split("\n")[1]).to.equal(
-        `  - prod / dx-prod-store-dmgr-policy, dx-prod-store-portal-1-policy, dx-prod-store-portal-2-policy, dx-prod-store-web-1-policy, dx-prod-store-db-1-policy, dx-prod-store-replication-policy lose kms:Decrypt on ${a}, which every object written under it needs: restic could no longer read that history. Keep the key in storage.s3.formerKmsKeyArns`,
+        `  - prod / dx-prod-store-dmgr-policy, dx-prod-store-portal-1-policy, dx-prod-store-portal-2-policy, dx-prod-store-web-1-policy, dx-prod-store-search-1-policy, dx-prod-store-db-1-policy, dx-prod-store-replication-policy lose kms:Decrypt on ${a}, which every object written under it needs: restic could no longer read that history. Keep the key in storage.s3.formerKmsKeyArns`,
       );
       const kept = diffPlans(
         before,

@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { readStackConfig, stackFilePath } from "../../cli/plan/stackFile";
 import { loadPolicy } from "../../components/policy/load";
+import { selectPieces } from "../../components/policy/pieces";
+import { selectTargets } from "../../components/policy/targets";
 import {
   DEFAULT_SECRETS,
   expectIssue,
@@ -474,6 +476,34 @@ describe("policy: databases, directory and XMLAccess", () => {
       /must be an absolute path as SQL Server names it/,
     );
     expect(() => loadPolicy(config({ backupDir: "/mnt/mssql", serverBackupDir: "\\\\nas\\dx" }))).to.not.throw();
+  });
+
+  it("a remoteSearch host: the Remote Search Service's profile and AppServer by default, its WebSphere configuration, IIM", () => {
+    const policy = loadPolicy(
+      stackConfig(
+        withChange((c) => {
+          (c.hosts as Array<Record<string, unknown>>).push({
+            name: "search-1",
+            address: "10.0.0.9",
+            role: "remoteSearch",
+          });
+          (c.schedules as Array<Record<string, unknown>>)[0].hosts = ["portal-1", "search-1"];
+        }),
+      ),
+    );
+    const search = policy.hosts.find((h) => h.name === "search-1")!;
+    expect(search.roots).to.deep.equal({
+      appServer: "/opt/HCL/AppServer",
+      searchProfile: "/opt/HCL/AppServer/profiles/prs_profile",
+    });
+    expect(selectPieces(policy.schedules[0], search, policy).map((p) => p.name)).to.deep.equal([
+      "wasconfig-searchProfile",
+    ]);
+    expect(
+      selectTargets(undefined, search)
+        .filter((t) => t.paths.length)
+        .map((t) => t.target),
+    ).to.include.members(["searchProfile", "appServer", "iim"]);
   });
 
   it("rejects a database that no schedule captures", () => {

@@ -63,6 +63,12 @@ describe("restore runbook", () => {
   it("after the jcr database: its search collection and a rebuild of WCM syndication", () => {
     expect(runbook).to.include("JCR search collection under `<wp_profile>/PortalServer/jcr/search`");
     expect(runbook).to.match(/rebuild every syndication relationship \(Administration > Portal Content >/);
+    // The Remote Search Service's host (a role of its own) holds the collections: its profile comes back from the same run.
+    expect(runbook).to.include(
+      "- The Remote Search Service on search-1 (/opt/HCL/AppServer/profiles/prs_profile) holds the portal's search collections",
+    );
+    const files = runbook.slice(runbook.indexOf("## 5. File systems"), runbook.indexOf("## 6. WebSphere"));
+    expect(files).to.include("**search-1** (remoteSearch): Remote Search profile (search collections), AppServer_root");
   });
 
   it("ends with a new baseline, not just another run", () => {
