@@ -265,6 +265,58 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
     }
   });
 
+  it("no secret on any command line during a run, and the servers an offline run starts inherit no storage secret", async () => {
+    const storage = [config.values["dxbackup:repositoryPassword"], config.values["dxbackup:s3SecretAccessKey"]];
+    const secrets = [...Object.values(passwords), ...storage];
+    expect(storage.every((v) => typeof v === "string" && v.length >= 6)).to.equal(true);
+    // Every process's argv and environment, sampled every few milliseconds while the run goes.
+    const seen = new Map<string, { argv: string; environ: string }>();
+    const sample = () => {
+      for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+        try {
+          const argv = readFileSync(`/proc/${pid}/cmdline`, "latin1");
+          const key = `${pid} ${argv}`;
+          if (argv && !seen.has(key)) seen.set(key, { argv, environ: readFileSync(`/proc/${pid}/environ`, "latin1") });
+        } catch {
+          // Gone before it could be read.
+        }
+      }
+    };
+    const timer = setInterval(sample, 2);
+    const dump = path.join(dbRoot, "server-environment");
+    rmSync(dump, { force: true });
+    let result;
+    try {
+      result = await host.runSchedule(config, "weekly", env({ DXB_FAKE_ENV_DUMP: dump }));
+    } finally {
+      clearInterval(timer);
+    }
+    expect(result.job.code, JSON.stringify(result.status)).to.equal(0);
+    const argvs = [...seen.values()].map((p) => p.argv);
+    // The sampler saw the run: restic among its processes.
+    expect(argvs.some((a) => /(^|\/)restic\0/.test(a))).to.equal(true);
+    for (const { argv, environ } of seen.values()) {
+      for (const secret of secrets)
+        expect(argv.includes(secret), `a secret on the command line ${argv.replace(/\0/g, " ")}`).to.equal(false);
+      // Storage secrets are restic's alone; the SQL Server password is sqlcmd's (in SQLCMDPASSWORD), nobody else's.
+      const program = argv.split("\0").slice(0, 2).join(" ");
+      for (const secret of storage)
+        if (!/(^|\/)restic( |$)/.test(program))
+          expect(environ.includes(secret), `a storage secret in the environment of ${program}`).to.equal(false);
+      if (!/sqlcmd/.test(program))
+        expect(environ.includes(passwords.sqlPassword), `the SQL password in the environment of ${program}`).to.equal(
+          false,
+        );
+      for (const secret of [passwords.damPassword, passwords.portalAdminPassword])
+        expect(environ.includes(secret), `a password in the environment of ${program}`).to.equal(false);
+    }
+    // What a server started by the offline start command inherits (the stop and start scripts wrote it).
+    const inherited = readFileSync(dump, "utf8");
+    expect(inherited).to.match(/^PATH=/m);
+    for (const secret of secrets) expect(inherited.includes(secret)).to.equal(false);
+    expect(inherited).to.not.match(/^(AWS_|RESTIC_)/m);
+  });
+
   it("an offline run of an ARCHIVELOG Oracle backs it up open, with its logs: no shutdown", async () => {
     rmSync(fakeLog, { force: true });
     const { job, status } = await host.runSchedule(config, "weekly", env());
