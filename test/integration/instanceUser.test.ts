@@ -1,10 +1,11 @@
 import { expect } from "chai";
-import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import type { StackConfig } from "../../components/policy/load";
 import { FAKE_IBM_TOOLS } from "../../cli/local/portalTree";
 import { LocalPortalHost } from "../support/localHost";
+import { testUser } from "../support/osUser";
 
 const USER = "dxbinst";
 
@@ -20,21 +21,11 @@ describe("a DB2 instance owner that is not root writes its backup image into sta
   const home = path.join(host.root, "home", USER);
   const calls = path.join(home, "fake-db2-calls.log");
   let config: StackConfig;
-  let created = false;
+  let user: ReturnType<typeof testUser>;
 
   before(async () => {
-    if (spawnSync("id", ["-u", USER]).status !== 0) {
-      execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/bin/bash", USER]);
-      created = true;
-    }
-    execFileSync("usermod", ["--home", home, USER]);
-    mkdirSync(home, { recursive: true });
     // As db2profile does for a real instance: the instance owner's login sets up its environment.
-    writeFileSync(path.join(home, ".profile"), `export DXB_FAKE_LOG='${calls}'\n`);
-    const uid = Number(execFileSync("id", ["-u", USER], { encoding: "utf8" }));
-    const gid = Number(execFileSync("id", ["-g", USER], { encoding: "utf8" }));
-    chownSync(home, uid, gid);
-    chmodSync(home, 0o700);
+    user = testUser(USER, home, `export DXB_FAKE_LOG='${calls}'\n`);
     await host.start();
     config = host.config({
       environment: "inst",
@@ -64,7 +55,7 @@ describe("a DB2 instance owner that is not root writes its backup image into sta
 
   after(async () => {
     await host.stop();
-    if (created) execFileSync("userdel", [USER]);
+    user.remove();
   });
 
   it("the backup runs as the instance owner, and the run records its image", async () => {

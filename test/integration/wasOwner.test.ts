@@ -1,20 +1,11 @@
 import { expect } from "chai";
-import { execFileSync, spawnSync } from "node:child_process";
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
 import type { StackConfig } from "../../components/policy/load";
 import { DerbyNetworkServer, ij } from "../support/databases";
 import { LocalPortalHost } from "../support/localHost";
+import { testUser } from "../support/osUser";
 
 const USER = "dxbwas";
 
@@ -32,7 +23,7 @@ describe("a WebSphere profile owned by a user that is not root (WAS tools faked)
   /** Written by the fakes as the profile's owner: only that user's login sets DXB_FAKE_LOG. */
   const calls = path.join(home, "fake-was-calls.log");
   let uid = 0;
-  let created = false;
+  let user: ReturnType<typeof testUser>;
   const config = (runAs: boolean, mode: "online" | "offline" = "offline", xmlaccess = true): StackConfig =>
     host.config({
       environment: "was",
@@ -55,19 +46,11 @@ describe("a WebSphere profile owned by a user that is not root (WAS tools faked)
   const callLines = () => (existsSync(calls) ? readFileSync(calls, "utf8").trim().split("\n") : []);
 
   before(async () => {
-    if (spawnSync("id", ["-u", USER]).status !== 0) {
-      execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER]);
-      created = true;
-    }
-    execFileSync("usermod", ["--home", home, USER]);
-    mkdirSync(home, { recursive: true });
-    writeFileSync(path.join(home, ".profile"), `export DXB_FAKE_LOG='${calls}'\n`);
-    uid = Number(execFileSync("id", ["-u", USER], { encoding: "utf8" }));
-    const gid = Number(execFileSync("id", ["-g", USER], { encoding: "utf8" }));
-    chownSync(home, uid, gid);
-    chownSync(path.join(home, ".profile"), uid, gid);
+    // A service account without a login shell: the agent runs its tools with bash all the same.
+    user = testUser(USER, home, `export DXB_FAKE_LOG='${calls}'\n`, "/usr/sbin/nologin");
+    uid = user.uid;
     await host.start();
-    execFileSync("chown", ["-R", `${uid}:${gid}`, host.layout.wpProfile]);
+    execFileSync("chown", ["-R", `${uid}:${user.gid}`, host.layout.wpProfile]);
     // On a host these are /opt and /opt/HCL, which others can search; this test's root is a mkdtemp (0700).
     for (const d of [host.root, path.join(host.root, "home")]) chmodSync(d, statSync(d).mode | 0o001);
   });
@@ -75,7 +58,7 @@ describe("a WebSphere profile owned by a user that is not root (WAS tools faked)
   after(async () => {
     await derby?.stop();
     await host.stop();
-    if (created) execFileSync("userdel", [USER]);
+    user.remove();
   });
 
   it("without runAs, root refuses the scripts that user owns, naming the path and the fix, and stops nothing", async () => {
@@ -152,8 +135,7 @@ describe("a WebSphere profile owned by a user that is not root (WAS tools faked)
   });
 
   it("with runAs, the Derby network server the owner runs writes its backup into staging, and restores from what the agent hands it", async () => {
-    const gid = Number(execFileSync("id", ["-g", USER], { encoding: "utf8" }));
-    derby = new DerbyNetworkServer(path.join(host.root, "derby"), { name: USER, uid, gid });
+    derby = new DerbyNetworkServer(path.join(host.root, "derby"), { name: USER, uid, gid: user.gid });
     await derby.start();
     const db = path.join(derby.dir, "wps6");
     const rows = () =>

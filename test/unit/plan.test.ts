@@ -116,18 +116,22 @@ describe("dxbackup plan", function () {
     }
   });
 
+  /** A stack file of the config (every secret an encrypted placeholder), in DIR. */
+  const writeStackFile = (dir: string, c: Record<string, unknown>): string => {
+    const config: Record<string, unknown> = Object.fromEntries(Object.entries(c).map(([k, v]) => [`dxbackup:${k}`, v]));
+    for (const k of Object.keys(DEFAULT_SECRETS)) config[`dxbackup:${k}`] = { secure: "v1:abc:def" };
+    const file = path.join(dir, "Pulumi.broken.yaml");
+    writeFileSync(file, stringify({ config }));
+    return file;
+  };
+
   it("exits 2 with one '<config path>: <message>' line per problem", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "dxb-plan-"));
     try {
       const c = validConfig() as Record<string, unknown>;
       (c.hosts as Array<Record<string, unknown>>)[0].ssh = { prot: 22 };
       (c.schedules as Array<Record<string, unknown>>)[0].cron = "0 2 * *";
-      const config: Record<string, unknown> = Object.fromEntries(
-        Object.entries(c).map(([k, v]) => [`dxbackup:${k}`, v]),
-      );
-      for (const k of Object.keys(DEFAULT_SECRETS)) config[`dxbackup:${k}`] = { secure: "v1:abc:def" };
-      const file = path.join(dir, "Pulumi.broken.yaml");
-      writeFileSync(file, stringify({ config }));
+      const file = writeStackFile(dir, c);
       const r = dxbackup("plan", "--config-file", file);
       expect(r.status).to.equal(2);
       expect(r.stdout).to.equal("");
@@ -136,9 +140,7 @@ describe("dxbackup plan", function () {
       ]);
 
       (c.hosts as Array<Record<string, unknown>>)[0].ssh = { port: 22 };
-      config["dxbackup:hosts"] = c.hosts;
-      writeFileSync(file, stringify({ config }));
-      const r2 = dxbackup("plan", "--config-file", file);
+      const r2 = dxbackup("plan", "--config-file", writeStackFile(dir, c));
       expect(r2.status).to.equal(2);
       expect(r2.stderr).to.match(/^dxbackup:schedules\[0\]\.cron: '0 2 \* \*' has 4 field\(s\)/m);
     } finally {
@@ -157,13 +159,7 @@ describe("dxbackup plan", function () {
           derby: { url: "jdbc:derby:/opt/HCL/wp_profile/PortalServer/derby/wps6" },
         },
       ];
-      const config: Record<string, unknown> = Object.fromEntries(
-        Object.entries(c).map(([k, v]) => [`dxbackup:${k}`, v]),
-      );
-      for (const k of Object.keys(DEFAULT_SECRETS)) config[`dxbackup:${k}`] = { secure: "v1:abc:def" };
-      const file = path.join(dir, "Pulumi.derby.yaml");
-      writeFileSync(file, stringify({ config }));
-      const r = dxbackup("plan", "--config-file", file);
+      const r = dxbackup("plan", "--config-file", writeStackFile(dir, c));
       expect(r.status, r.stdout + r.stderr).to.equal(2);
       expect(r.stderr.trim().split("\n")).to.deep.equal([
         "dxbackup:databases[0].derby.url: online schedule 'nightly' backs up the embedded Derby database jdbc:derby:/opt/HCL/wp_profile/PortalServer/derby/wps6, which the running Portal holds open (Derby answers XSDB6): capture 'release' only in offline schedules (list the other domains in schedules[0].databases), or run the Derby Network Server and declare its URL (jdbc:derby://host:1527/<database path>)",
