@@ -1,4 +1,18 @@
-import { chmodSync, lstatSync, closeSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  lchownSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from "node:fs";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 
@@ -33,5 +47,34 @@ export function lexists(p: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Gives DIR, a directory root made and filled while it was root's alone, to another user: each
+ * entry first (lchown: never through a link), the directory last. In that order the user never
+ * holds the directory while root still changes what is in it; the other way round they could
+ * swap a file for a link to /etc/shadow before root's chown, which follows links.
+ */
+export function giveDir(dir: string, owner: { uid: number; gid: number }): void {
+  for (const entry of readdirSync(dir)) lchownSync(path.join(dir, entry), owner.uid, owner.gid);
+  chownSync(dir, owner.uid, owner.gid);
+}
+
+/**
+ * The text of a file another user could have replaced: only a regular file, never through a
+ * link, and never waiting on a FIFO; undefined otherwise (or when it is not there).
+ */
+export function readRegularFile(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    return fstatSync(fd).isFile() ? readFileSync(fd, "utf8") : undefined;
+  } finally {
+    closeSync(fd);
   }
 }

@@ -1,7 +1,8 @@
-import { lstatSync, realpathSync, type Stats } from "node:fs";
+import { existsSync, lstatSync, realpathSync, type Stats } from "node:fs";
 import * as path from "node:path";
 import { StepError } from "./errors";
 import { onPath } from "./exec";
+import { readRegularFile } from "./files";
 
 /**
  * Root runs a program only when no other user can change it: the file and every
@@ -49,12 +50,31 @@ function chain(p: string): string[] {
 }
 
 /**
+ * What root would run when it runs a WebSphere script, as far as can be told without running it:
+ * the script, the `setupCmdLine.sh` beside it that every profile script sources, and the
+ * WebSphere install that one names (WAS_HOME: its bin, its setupCmdLine.sh, its Java). A
+ * non-root install owns those even when the profile's scripts are root's. The first that
+ * another user can change, and why.
+ */
+export function wasScriptProblem(script: string): string | undefined {
+  const setup = path.join(path.dirname(script), "setupCmdLine.sh");
+  const first = [script, setup].map((c) => (existsSync(c) ? notRootOnly(c) : undefined)).find(Boolean);
+  if (first) return first;
+  // Read only once it is known to be root's alone.
+  const wasHome = /^\s*WAS_HOME=["']?(\/[^"'\s;]+)/m.exec(readRegularFile(setup) ?? "")?.[1];
+  if (!wasHome) return undefined;
+  return [wasHome, path.join(wasHome, "bin"), path.join(wasHome, "bin", "setupCmdLine.sh"), path.join(wasHome, "java")]
+    .map((c) => (existsSync(c) ? notRootOnly(c) : undefined))
+    .find(Boolean);
+}
+
+/**
  * Fails STEP, before anything runs, when root would run a WebSphere tool that another user
  * can change; the message names the path and the two fixes.
  */
 export function refuseUntrusted(step: string, command: string): void {
   const file = onPath(command);
-  const why = file && notRootOnly(file);
+  const why = file && wasScriptProblem(file);
   if (why)
     throw new StepError(
       step,
@@ -76,7 +96,7 @@ export function untrustedOfflineCommand(
   if (runAs) return undefined;
   for (const cmd of [...offline.stop, ...offline.start]) {
     const program = cmd.trim().split(/\s+/)[0];
-    const why = program.startsWith("/") ? notRootOnly(program) : undefined;
+    const why = program.startsWith("/") ? wasScriptProblem(program) : undefined;
     if (why)
       return `refusing to run the offline command ${program} as root: ${why}. Set hosts[].runAs to the profile's owner (the offline commands then run as that user), or make the script and its directories root's and writable by root only`;
   }

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { run, type CommandResult } from "../exec";
 import { StepError } from "../errors";
@@ -69,4 +70,57 @@ export async function derbyShutdown(step: string, d: DerbyTarget, cwd: string, l
     logFile,
     /^ERROR 08006|^ERROR 08004: .* was not found/,
   );
+}
+
+/**
+ * Restores a database through the Derby Network Server and proves it happened. Derby ignores
+ * `restoreFrom` for a database the server has booted, without a word, and anything that
+ * connects between the shutdown and the restore (a Portal still running, a pool reconnecting)
+ * boots it again. So a table of a name never used before is made in the live database first;
+ * the restored database, a copy of the backup, cannot have it. If it is still there the restore
+ * did not happen: the table is dropped again and the step fails.
+ */
+export async function derbyNetworkRestore(
+  step: string,
+  d: DerbyTarget,
+  backup: string,
+  cwd: string,
+  logFile?: string,
+): Promise<void> {
+  const mark = `DXBACKUP_RESTORE_${randomBytes(6).toString("hex").toUpperCase()}`;
+  // A database the server does not have (a rebuilt host) answers 08004 "not found": nothing to mark.
+  await derbyIj(
+    step,
+    "restore",
+    d.command,
+    `connect ${sqlLiteral(derbyUrl(d))};\ncreate table ${mark} (x int);\nexit;\n`,
+    cwd,
+    logFile,
+    /^ERROR 08004: .* was not found/,
+  );
+  await derbyShutdown(step, d, cwd, logFile);
+  const r = await derbyIj(
+    step,
+    "restore",
+    d.command,
+    `connect ${sqlLiteral(`${derbyUrl(d)};restoreFrom=${backup}`)};\nselect count(*) from sys.systables where tablename = '${mark}';\nexit;\n`,
+    cwd,
+    logFile,
+  );
+  const count = /-{3,}\s+(\d+)/.exec(r.stdout)?.[1];
+  if (count !== "0") {
+    if (count !== undefined)
+      await derbyIj(
+        step,
+        "clean-up",
+        d.command,
+        `connect ${sqlLiteral(derbyUrl(d))};\ndrop table ${mark};\nexit;\n`,
+        cwd,
+        logFile,
+      );
+    throw new StepError(
+      step,
+      `Derby did not restore ${d.url}: the database was in use again between its shutdown and the restore (${count === undefined ? "no answer to the check" : "the live database answered"}); stop everything that connects to it (Portal) and restore again`,
+    );
+  }
 }

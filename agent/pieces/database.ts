@@ -1,4 +1,4 @@
-import { chownSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { isoSeconds } from "../log";
@@ -222,8 +222,10 @@ export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
         freshDir(p.staging, "mssql", true);
       }
       const file = `${where.agentDir}/${s.database}.bak`;
-      // What the instance writes and verifies: the same file, as it names it.
+      // What the instance writes and verifies: the same file, as it names it. Yesterday's copy goes
+      // first, so that a serverBackupDir naming another directory cannot pass off an old one.
       const onServer = serverFile(where.serverDir, `${s.database}.bak`);
+      rmSync(file, { force: true });
       const password = readFileSync(s.passwordFile, "utf8").replace(/\n$/, "");
       const opts = { env: { SQLCMDPASSWORD: password }, logFile: p.logFile, errorLine: /^Msg \d+/ };
       const sqlcmd = ["-S", s.server, "-U", s.user, "-b"];
@@ -247,6 +249,11 @@ export async function captureDatabase(p: PieceRun): Promise<PieceOutcome> {
         [...sqlcmd, "-Q", `RESTORE VERIFYONLY FROM DISK = ${tsqlString(onServer)} WITH CHECKSUM`],
         opts,
       );
+      if (!lstatSync(file, { throwIfNoEntry: false })?.isFile())
+        throw new StepError(
+          p.step,
+          `SQL Server wrote ${onServer}, but there is no ${file} here: serverBackupDir (${where.serverDir}) and backupDir (${where.agentDir}) must name the same share`,
+        );
       return {
         record: {
           ...base,

@@ -1,10 +1,10 @@
-import { chownSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { constants, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { isoSeconds } from "../log";
 import { asOwner, must } from "../exec";
 import { refuseUntrusted } from "../trust";
 import { StepError } from "../errors";
-import { writePrivate } from "../files";
+import { giveDir, readRegularFile, writePrivate } from "../files";
 import type { PieceConfig } from "../../shared/hostConfig";
 import { freshDir, osIds, streamPgDump } from "./database";
 import type { PieceOutcome, PieceRun } from "./types";
@@ -190,20 +190,20 @@ export async function captureXmlaccess(p: PieceRun): Promise<PieceOutcome> {
   const { runAs } = p.ctx.config;
   if (!runAs) refuseUntrusted(p.step, x.command);
   // As the profile's owner, xmlaccess.sh reads its credentials and request and writes its result
-  // in a directory of that user's alone (the run's own directory is root's).
+  // in a directory of that user's alone (the run's own directory is root's): filled while it is
+  // still root's, then handed over with what is in it.
   const owner = runAs && osIds(runAs.user);
   if (runAs && !owner) throw new StepError(p.step, `hosts[].runAs.user ${runAs.user} does not exist on this host`);
-  const dir = freshDir(p.staging, runAs?.user);
+  const dir = freshDir(p.staging);
   const result = path.join(dir, `${p.name}.xml`);
   const props = path.join(owner ? dir : p.runDir, `${p.name}.credentials.properties`);
   const password = readFileSync(x.passwordFile, "utf8").replace(/\n$/, "");
   writePrivate(props, `user=${propertiesValue(x.user)}\npassword=${propertiesValue(password)}\n`);
   let request = x.request;
   if (owner) {
-    chownSync(props, owner.uid, owner.gid);
     request = path.join(dir, `${p.name}.request.xml`);
-    copyFileSync(x.request, request);
-    chownSync(request, owner.uid, owner.gid);
+    copyFileSync(x.request, request, constants.COPYFILE_EXCL);
+    giveDir(dir, owner);
   }
   try {
     await must(
@@ -221,7 +221,8 @@ export async function captureXmlaccess(p: PieceRun): Promise<PieceOutcome> {
     rmSync(props, { force: true });
     if (request !== x.request) rmSync(request, { force: true });
   }
-  if (!existsSync(result) || !readFileSync(result, "utf8").includes('result="ok"'))
+  // Written by the profile's owner: read only as a regular file, never through a link or a FIFO.
+  if (!readRegularFile(result)?.includes('result="ok"'))
     throw new StepError(p.step, `xmlaccess export from ${x.url} did not report result="ok" in ${result}`);
   return { record: { url: x.url, virtualPortal: x.virtualPortal ?? "", file: result } };
 }

@@ -419,7 +419,13 @@ async function inPlace(
     throw new UsageError("not confirmed (add --yes to confirm)");
 
   const servers = new RestoreServers(ctx, logFile);
-  const needDown = sel.paths.length > 0 || plans.some((p) => p.config?.kind === "wasConfig");
+  // Portal must be down for its files, its configuration and a Derby database (which it holds
+  // open embedded, and reconnects to through the network server).
+  const needDown =
+    sel.paths.length > 0 ||
+    plans.some(
+      (p) => p.config?.kind === "wasConfig" || (p.config?.kind === "database" && p.config.database.engine === "derby"),
+    );
   if (needDown)
     await servers.ensureStopped(
       allConfigTargets(config)

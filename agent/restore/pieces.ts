@@ -1,13 +1,13 @@
-import { chownSync, constants, copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import type { PieceConfig } from "../../shared/hostConfig";
 import type { AgentContext } from "../context";
 import { asOwner, must } from "../exec";
 import { refuseUntrusted } from "../trust";
 import { osIds } from "../pieces/database";
-import { handoverDir } from "./handover";
+import { handOver } from "./handover";
 import { StepError } from "../errors";
-import { derbyIj, derbyShutdown, derbyUrl, sqlLiteral } from "../engines/derby";
+import { derbyIj, derbyNetworkRestore, derbyUrl, sqlLiteral } from "../engines/derby";
 import { isDerbyNetworkUrl } from "../../shared/derbyUrl";
 import { pgConnection, pgRestoreCommand, writePgpass } from "../engines/postgres";
 import { listGet } from "../record";
@@ -95,9 +95,13 @@ export async function restorePiece(ctx: AgentContext, plan: PiecePlan, env: Piec
           if (isDerbyNetworkUrl(derby.url)) {
             // The network server reads the backup itself, as the profile's owner when there is one.
             await at("chown", () => giveToUser("chown", ctx.config.runAs?.user, ctx.config.stateDir, [local], logFile));
-            await at("shutdown", () => derbyShutdown("shutdown", derby, ctx.config.stateDir, logFile));
+            await at("restoreFrom", () =>
+              derbyNetworkRestore("restoreFrom", derby, local, ctx.config.stateDir, logFile),
+            );
+            return undefined;
           }
-          // The URL with its credentials goes to ij on stdin only.
+          // Embedded: ij opens the database itself (Portal, which holds it, is stopped). The URL
+          // with its credentials goes to ij on stdin only.
           await at("restoreFrom", () =>
             derbyIj(
               "restoreFrom",
@@ -137,7 +141,7 @@ export async function restorePiece(ctx: AgentContext, plan: PiecePlan, env: Piec
             });
           }
           if (d.engine === "sqlserver") {
-            const bak = handOverBak(d.sqlserver, ctx.config.stateDir, name, local);
+            const bak = await at("hand-over", async () => handOverBak(d.sqlserver, ctx.config.stateDir, name, local));
             const p = operatorPending(name, c, bak.serverFile, env.until ?? env.time)!;
             return {
               text: `${p.text}\n  (the backup was copied for SQL Server to ${bak.agentFile} on this host; remove it after the restore)`,
@@ -149,6 +153,10 @@ export async function restorePiece(ctx: AgentContext, plan: PiecePlan, env: Piec
     }
     case "ldap": {
       const l = c.ldap;
+      if (l.tool === "isds" && osIds(l.instanceUser)) {
+        // idsdbrestore restores the DB2 image as the instance owner: the extracted backup is theirs.
+        await at("chown", () => giveToUser("chown", l.instanceUser, ctx.config.stateDir, [local], logFile));
+      }
       if (l.tool !== "openldap")
         return operatorPending(name, c, local, env.time, { online: listGet(plan.pairs, "mode") === "online" });
       // slapadd loads into the directory's database, which must be empty and slapd stopped.
@@ -184,9 +192,7 @@ export async function restorePiece(ctx: AgentContext, plan: PiecePlan, env: Piec
             // The profile's owner restores its configuration, from a copy of the archive it can read.
             const owner = osIds(runAs.user);
             if (!owner) throw new StepError("restoreConfig.sh", `hosts[].runAs.user ${runAs.user} does not exist`);
-            archive = path.join(handoverDir(ctx.config.stateDir, name, runAs.user), path.basename(local));
-            copyFileSync(local, archive, constants.COPYFILE_EXCL);
-            chownSync(archive, owner.uid, owner.gid);
+            archive = handOver(ctx.config.stateDir, name, local, path.basename(local), owner);
           } else refuseUntrusted("restoreConfig.sh", script);
           return must("restoreConfig.sh", `restoreConfig.sh of ${c.profile}`, script, [archive, "-nostop"], {
             logFile,

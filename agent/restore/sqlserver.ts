@@ -1,8 +1,8 @@
-import { chownSync, copyFileSync, constants, rmSync } from "node:fs";
+import { copyFileSync, constants, rmSync } from "node:fs";
 import * as path from "node:path";
 import { bakLocation, serverFile, type SqlServerTarget } from "../engines/sqlserver";
 import { osIds } from "../pieces/database";
-import { handoverDir } from "./handover";
+import { handOver } from "./handover";
 
 /**
  * SQL Server restores only what its service account can read on its own host, and the .bak
@@ -19,13 +19,15 @@ export function handOverBak(
   extracted: string,
 ): { agentFile: string; serverFile: string } {
   const name = `${s.database}.restore.bak`;
-  const dir = s.backupDir ?? handoverDir(stateDir, piece, "mssql", true);
-  const agentFile = path.join(dir, name);
-  // On a share others write to: whatever is there (a planted symlink) goes, and the copy is new.
+  if (!s.backupDir) {
+    // SQL Server on this host: a directory of mssql's (root's when there is no such user).
+    const agentFile = handOver(stateDir, piece, extracted, name, osIds("mssql"));
+    return { agentFile, serverFile: agentFile };
+  }
+  const agentFile = path.join(s.backupDir, name);
+  // On a share others write to: whatever is there (a planted link) goes, and the copy is new.
   rmSync(agentFile, { force: true });
   copyFileSync(extracted, agentFile, constants.COPYFILE_EXCL);
-  const mssql = s.backupDir ? undefined : osIds("mssql");
-  if (mssql) chownSync(agentFile, mssql.uid, mssql.gid);
-  const where = bakLocation(s, dir);
+  const where = bakLocation(s, s.backupDir);
   return { agentFile, serverFile: serverFile(where.serverDir, name) };
 }

@@ -30,8 +30,14 @@ export function checkTarget(target: string, force: boolean): string {
   if (st?.isSymbolicLink()) throw new UsageError(`target ${target} is a symbolic link: give the directory itself`);
   if (st && !st.isDirectory()) throw new UsageError(`target ${target} is not a directory`);
   untrustedTarget(abs, st !== undefined);
-  if (st && readdirSync(abs).length > 0 && !force)
-    throw new UsageError(`target ${target} is not empty: choose an empty directory, or add --force`);
+  const full = st !== undefined && readdirSync(abs).length > 0;
+  if (full && !force) throw new UsageError(`target ${target} is not empty: choose an empty directory, or add --force`);
+  // What an earlier restore left there has the backup's owners: others who can reach it could
+  // plant links in their own directories for this restore to write through.
+  if (full && st.mode & 0o011)
+    throw new UsageError(
+      `target ${target} holds files and others can enter it: restore over it only when it is root's alone (chmod 700 ${target}), or choose an empty directory`,
+    );
   return abs;
 }
 

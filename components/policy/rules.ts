@@ -243,7 +243,12 @@ export const scheduleTargetsRule: Rule = ({ input, hosts, databases, ldap }) =>
   });
 
 /** The roles that run WebSphere or web servers: what an offline run stops. */
-const ROLES_WITH_SERVERS: ReadonlySet<string> = new Set(["portalNode", "deploymentManager", "webServer", "remoteSearch"]);
+const ROLES_WITH_SERVERS: ReadonlySet<string> = new Set([
+  "portalNode",
+  "deploymentManager",
+  "webServer",
+  "remoteSearch",
+]);
 
 /**
  * Offline schedules stop and start the servers, so every host in them that runs servers needs
@@ -542,6 +547,25 @@ export const ldapRule: Rule = ({ input, hosts, ldap }) => {
       issue(
         ["ldap"],
         `the directory is in no schedule: add 'ldap' to the targets of a schedule that runs on '${host.name}'`,
+      ),
+    );
+  }
+  // idsdbback without -u (an offline schedule's) fails while the directory server runs: the
+  // host's offline commands must stop it.
+  const offline = input.schedules.find(
+    (s) =>
+      s.kind !== "drill" &&
+      s.mode === "offline" &&
+      host !== undefined &&
+      scheduleHosts(s, hosts).includes(host) &&
+      (s.targets ?? ["ldap"]).includes("ldap"),
+  );
+  if (input.ldap.isds && host && offline && !host.offline) {
+    const inst = input.ldap.isds.instance;
+    out.push(
+      issue(
+        ["ldap", "isds"],
+        `offline schedule '${offline.name}' runs idsdbback on '${host.name}' without -u, which needs the directory server stopped, but the host has no offline commands: add offline: {stop: [ibmslapd -I ${inst} -k], start: [ibmslapd -I ${inst}]} to it, or capture ldap only in online schedules (online backup configured)`,
       ),
     );
   }

@@ -32,8 +32,8 @@ function fileTargets(policy: Policy, host: Host): string[] {
 const ROLE_ORDER = {
   webServer: 0,
   portalNode: 1,
-  deploymentManager: 2,
-  remoteSearch: 3,
+  remoteSearch: 2,
+  deploymentManager: 3,
   databaseServer: 4,
   directoryServer: 5,
 } as const;
@@ -51,9 +51,17 @@ function syncNodeLines(dmgr: Host, node: Host): string[] {
   return [
     `  With its node agent stopped, take the Deployment Manager's configuration first (8879 is the default SOAP port: see SOAP_CONNECTOR_ADDRESS in the Deployment Manager's serverindex.xml; syncNode asks for the password):`,
     "  ```sh",
-    `  ${/^[\w./<>-]+$/.test(script) ? script : shQuote(script)} ${dmgr.address} 8879 -username <WAS administrator>`,
+    `  ${asOwnerCommand(node, `${/^[\w./<>-]+$/.test(script) ? script : shQuote(script)} ${dmgr.address} 8879 -username <WAS administrator>`)}`,
     "  ```",
   ];
+}
+
+/**
+ * A WebSphere command as the runbook shows it: as the profile's owner when the host declares one
+ * (run as root, it would leave root-owned logs and temp files that stop the next start as that user).
+ */
+function asOwnerCommand(h: Host, command: string): string {
+  return h.runAs ? `su -s /bin/bash - ${h.runAs.user} -c ${shQuote(command)}` : command;
 }
 
 /** What the agent runs for the DB2 databases of one host (IBM's RESTORE and ROLLFORWARD DATABASE). */
@@ -84,8 +92,9 @@ function jcrAfterRestore(searchHosts: readonly Host[]): string[] {
     ...(searchHosts.length
       ? [
           `- The Remote Search Service on ${remote} holds the portal's search collections: restore its profile from the same`,
-          "  run with the other hosts (the next step). If its files come from another run, delete and re-create the collections",
-          "  once Portal is up (Administration > Search > Manage Search > Search Collections), so that they are crawled again.",
+          "  run with the other hosts (the next step); a run taken with it stopped (an offline schedule's) holds a consistent index,",
+          "  one taken while it ran may not. If its files come from another run, or searches misbehave, delete and re-create the",
+          "  collections once Portal is up (Administration > Search > Manage Search > Search Collections), so that they are crawled again.",
         ]
       : []),
     "- Web Content Manager syndication: the syndicators and subscribers of this server hold state newer than the restored",
@@ -157,7 +166,7 @@ export function renderRunbook(policy: Policy, awsBucketName = "<bucket>"): strin
   step(2, "Stop the servers, web servers first");
   for (const h of stopOrder.filter((x) => x.offline)) {
     out.push(`- **${h.name}** (${h.role}):`);
-    code(...(h.offline?.stop ?? []));
+    code(...(h.offline?.stop ?? []).map((c) => asOwnerCommand(h, c)));
   }
   if (!stopOrder.some((h) => h.offline)) out.push("No stop commands are configured: stop the servers by hand.");
 
@@ -246,7 +255,7 @@ export function renderRunbook(policy: Policy, awsBucketName = "<bucket>"): strin
   for (const h of startOrder.filter((x) => x.offline)) {
     out.push(`- **${h.name}**:`);
     if (dmgr && h.role === "portalNode") out.push(...syncNodeLines(dmgr, h));
-    code(...(h.offline?.start ?? []));
+    code(...(h.offline?.start ?? []).map((c) => asOwnerCommand(h, c)));
   }
   if (dmgr && !startOrder.some((h) => h.role === "portalNode" && h.offline)) {
     for (const h of hosts.filter((x) => x.role === "portalNode"))

@@ -1,12 +1,23 @@
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { StackConfig } from "../../components/policy/load";
 import { FAKE_IBM_TOOLS } from "../../cli/local/portalTree";
 import { DerbyNetworkServer, ij, LdapServer, PostgresServer } from "../support/databases";
 import { LocalPortalHost } from "../support/localHost";
+import { testUser } from "../support/osUser";
 import { oracleTime } from "../../agent/restore/operator";
 
 const FAKES = path.join(__dirname, "..", "fakes");
@@ -45,6 +56,8 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
       ldapBind?: { dn: string; password: string; readsPasswords: boolean };
       /** Oracle in NOARCHIVELOG mode: captured by the offline schedule only. */
       oracleNoArchivelog?: boolean;
+      /** SQL Server's .bak on a share: this host's path and the instance's. */
+      sqlServerShare?: { backupDir: string; serverBackupDir: string };
     } = {},
   ): StackConfig {
     const tool = (name: string) => path.join(FAKE_IBM_TOOLS, name);
@@ -95,6 +108,7 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
               database: "CUSTDB",
               user: "dxbackup",
               passwordSecret: "sqlPassword",
+              ...overrides.sqlServerShare,
               command: tool("sqlcmd"),
             },
           },
@@ -353,6 +367,8 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
 
   it("IBM Security Directory Server: idsdbback takes the whole instance (online with -u), and a restore prints IBM's idsdbrestore procedure", async () => {
     const isds = prodLike({ ldapKind: "isds" });
+    // The instance owner (the instance's name by default), who restores the DB2 image.
+    const owner = testUser("dsrdbm01", path.join(dbRoot, "home", "dsrdbm01"), "");
     await host.install(isds);
     try {
       const { host: h } = host.policy(isds);
@@ -385,8 +401,14 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
         "  su - dsrdbm01 -c 'db2 rollforward db DSRDBM01 to end of logs and stop'",
         "  ibmslapd -I dsrdbm01",
       ]);
-      // The directory it names holds the instance as idsdbback left it.
+      // The directory it names holds the instance as idsdbback left it, and the instance owner can read it.
       expect(readdirSync(extracted!)).to.include.members(["ibmslapd.conf", "ibmslapddir.ksf"]);
+      // This test's root is a mkdtemp (0700), and <root>/agent the install's: on a host, /var and /var/lib.
+      for (const d of [host.root, path.join(host.root, "agent")]) chmodSync(d, statSync(d).mode | 0o001);
+      const asOwner = spawnSync("runuser", ["-u", "dsrdbm01", "--", "cat", path.join(extracted!, "ibmslapddir.ksf")], {
+        encoding: "utf8",
+      });
+      expect(asOwner.stdout, asOwner.stderr).to.equal("fake key stash\n");
       // A drill checks the same of the backup.
       const drill = host.agent(isds, "drill", "latest");
       const checks = JSON.parse(readFileSync(path.join(h.agent.stateDir, "drill-status.json"), "utf8")).checks.join(
@@ -397,6 +419,7 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
       );
     } finally {
       await host.install(config);
+      owner.remove();
     }
   });
 
@@ -627,6 +650,18 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
       expect(status).to.deep.include({ result: "failed", failedStep: "piece:ldap" });
       expect(status.message).to.match(
         /^idsdbback wrote an incomplete backup into \S+\/staging\/ldap: the key stash \(\*\.ksf\) missing$/,
+      );
+    });
+
+    it("a serverBackupDir that is not the share backupDir names: the old .bak is never passed off as the new one", async () => {
+      const share = { backupDir: path.join(dbRoot, "share"), serverBackupDir: path.join(dbRoot, "elsewhere") };
+      mkdirSync(share.backupDir, { recursive: true });
+      mkdirSync(share.serverBackupDir, { recursive: true });
+      writeFileSync(path.join(share.backupDir, "CUSTDB.bak"), "yesterday's backup\n");
+      const { status } = await failingRun(prodLike({ sqlServerShare: share }), {});
+      expect(status).to.deep.include({ result: "failed", failedStep: "piece:db-customization" });
+      expect(status.message).to.equal(
+        `SQL Server wrote ${share.serverBackupDir}/CUSTDB.bak, but there is no ${share.backupDir}/CUSTDB.bak here: serverBackupDir (${share.serverBackupDir}) and backupDir (${share.backupDir}) must name the same share`,
       );
     });
 

@@ -506,6 +506,35 @@ describe("policy: databases, directory and XMLAccess", () => {
     ).to.include.members(["searchProfile", "appServer", "iim"]);
   });
 
+  it("rejects an offline idsdbback on a directory host that has no offline commands to stop the directory server", () => {
+    const config = (offline?: Record<string, string[]>) =>
+      stackConfig(
+        withChange((c) => {
+          (c.hosts as Array<Record<string, unknown>>).push({
+            name: "ldap-1",
+            address: "10.0.0.7",
+            role: "directoryServer",
+            ...(offline && { offline }),
+          });
+          (c.schedules as Array<Record<string, unknown>>).push({
+            name: "weekly",
+            cron: "0 3 * * 0",
+            mode: "offline",
+            hosts: ["ldap-1"],
+          });
+          c.ldap = { host: "ldap-1", isds: { instance: "dsrdbm01" } };
+        }),
+      );
+    expectIssue(
+      issuesOf(config()),
+      "dxbackup:ldap.isds",
+      /^offline schedule 'weekly' runs idsdbback on 'ldap-1' without -u, which needs the directory server stopped, but the host has no offline commands: add offline: \{stop: \[ibmslapd -I dsrdbm01 -k\], start: \[ibmslapd -I dsrdbm01\]\}/,
+    );
+    expect(() =>
+      loadPolicy(config({ stop: ["ibmslapd -I dsrdbm01 -k"], start: ["ibmslapd -I dsrdbm01"] })),
+    ).to.not.throw();
+  });
+
   it("rejects a database that no schedule captures", () => {
     const issues = issuesOf(
       stackConfig(

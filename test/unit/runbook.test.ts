@@ -71,6 +71,20 @@ describe("restore runbook", () => {
     expect(files).to.include("**search-1** (remoteSearch): Remote Search profile (search collections), AppServer_root");
   });
 
+  it("runs the WebSphere commands of a host with runAs as that user, so that no root-owned file stops its next start", () => {
+    const stop = runbook.slice(runbook.indexOf("## 2. Stop"), runbook.indexOf("## 3."));
+    expect(stop).to.include("su -s /bin/bash - wasadmin -c '/opt/HCL/wp_profile/bin/stopServer.sh WebSphere_Portal'");
+    const start = runbook.slice(runbook.indexOf("Start the servers"), runbook.indexOf("## 8. Check"));
+    expect(start).to.include(
+      "su -s /bin/bash - wasadmin -c '/opt/HCL/wp_profile/bin/syncNode.sh dx-dmgr.prod.acme.internal 8879 -username <WAS administrator>'",
+    );
+    // The web server has no runAs: its commands stay as they are.
+    expect(start).to.include("\n/opt/IBM/HTTPServer/bin/apachectl -k start\n");
+    // The Deployment Manager starts first, as the step says; the Remote Search server before the nodes.
+    expect(start.indexOf("startManager.sh")).to.be.lessThan(start.indexOf("prs_profile/bin/startServer.sh"));
+    expect(start.indexOf("prs_profile/bin/startServer.sh")).to.be.lessThan(start.indexOf("startNode.sh"));
+  });
+
   it("ends with a new baseline, not just another run", () => {
     expect(runbook).to.include("Take a new baseline right away: `$A baseline <schedule>`");
   });

@@ -1,7 +1,9 @@
+import { execFileSync } from "node:child_process";
 import { expect } from "chai";
 import {
   chmodSync,
   chownSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -24,6 +26,8 @@ import { fixPackRefusal } from "../../../agent/restore/index";
 import { databaseCommands, db2Until, operatorPending, oracleTime, tsmPit } from "../../../agent/restore/operator";
 import { slapaddCommand } from "../../../agent/restore/pieces";
 import { handOverBak } from "../../../agent/restore/sqlserver";
+import { handOver } from "../../../agent/restore/handover";
+import { giveDir, readRegularFile } from "../../../agent/files";
 import { isdsBackupProblem } from "../../../agent/pieces/others";
 import { serverFile } from "../../../agent/engines/sqlserver";
 import { untilProblem } from "../../../agent/restore/until";
@@ -514,6 +518,45 @@ describe("agent restore: what is restored (pure)", () => {
       expect(isdsBackupProblem([whole[2]])).to.equal("ibmslapd.conf, the key stash (*.ksf) missing");
     });
 
+    it("a hand-over to another user: filled while root's, each entry given without following links, the directory last", () => {
+      const dir = mkdtempSync(path.join(tmpdir(), "dxb-handover-"));
+      try {
+        const backup = path.join(dir, "wpProfile.zip");
+        writeFileSync(backup, "zip");
+        const copy = handOver(dir, "wasconfig-wpProfile", backup, "wpProfile.zip", { uid: 65534, gid: 65534 });
+        expect(copy).to.equal(path.join(dir, "handover", "wasconfig-wpProfile", "wpProfile.zip"));
+        expect(readFileSync(copy, "utf8")).to.equal("zip");
+        expect([statSync(copy).uid, statSync(path.dirname(copy)).uid]).to.deep.equal([65534, 65534]);
+        expect(statSync(path.dirname(copy)).mode & 0o777).to.equal(0o700);
+        // A link among the entries is handed over itself: what it points to stays root's.
+        const secret = path.join(dir, "root-only");
+        writeFileSync(secret, "x", { mode: 0o600 });
+        const given = path.join(dir, "given");
+        mkdirSync(given);
+        symlinkSync(secret, path.join(given, "link"));
+        giveDir(given, { uid: 65534, gid: 65534 });
+        expect(lstatSync(path.join(given, "link")).uid).to.equal(65534);
+        expect(statSync(secret).uid).to.equal(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("a file another user wrote is read only when it is a regular file: not through a link, not from a FIFO", () => {
+      const dir = mkdtempSync(path.join(tmpdir(), "dxb-regular-"));
+      try {
+        writeFileSync(path.join(dir, "result.xml"), 'result="ok"');
+        expect(readRegularFile(path.join(dir, "result.xml"))).to.equal('result="ok"');
+        symlinkSync(path.join(dir, "result.xml"), path.join(dir, "link.xml"));
+        expect(readRegularFile(path.join(dir, "link.xml"))).to.equal(undefined);
+        execFileSync("mkfifo", [path.join(dir, "fifo.xml")]);
+        expect(readRegularFile(path.join(dir, "fifo.xml"))).to.equal(undefined);
+        expect(readRegularFile(path.join(dir, "missing.xml"))).to.equal(undefined);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it("T-SQL and shell quoting of hostile names", () => {
       const cfg = restoreTestConfig();
       const d = cfg.pieces["db-community"];
@@ -824,6 +867,13 @@ describe("agent restore: the target directory and the work directory", () => {
       `target ${dir} is not empty: choose an empty directory, or add --force`,
     );
     expect(checkTarget(dir, true)).to.equal(dir);
+    // Over files, only when no one else can enter it.
+    chmodSync(dir, 0o755);
+    expect(() => checkTarget(dir, true)).to.throw(
+      UsageError,
+      `target ${dir} holds files and others can enter it: restore over it only when it is root's alone (chmod 700 ${dir}), or choose an empty directory`,
+    );
+    chmodSync(dir, 0o700);
     symlinkSync(path.join(dir, "new"), path.join(dir, "link"));
     expect(() => checkTarget(path.join(dir, "link"), true)).to.throw(UsageError, /symbolic link/);
     expect(() => checkTarget(path.join(dir, "f"), true)).to.throw(UsageError, /not a directory/);
