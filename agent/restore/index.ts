@@ -39,6 +39,7 @@ import { asidePath, moveAside, undoCommand } from "./undo";
 import { lexists } from "../files";
 import { holdLock } from "../lock";
 import { checkTarget, cleanWork, createTarget, newStamp, safeDest } from "./work";
+import { byParent, checkParents, restoreBeside } from "./beside";
 
 /**
  * Restores that cannot lie. A recovery point (a run's files snapshot, its
@@ -415,6 +416,7 @@ async function inPlace(
     if (lexists(asidePath(p, stamp)))
       throw new UsageError(`${asidePath(p, stamp)} exists already: move it away first, nothing was restored`);
   }
+  checkParents(sel.outermost);
   if (!(await confirm(`Restore ${sel.wanted.join(" ")} of ${rp.runId} over the live system on ${config.host}?`, o.yes)))
     throw new UsageError("not confirmed (add --yes to confirm)");
 
@@ -448,16 +450,26 @@ async function inPlace(
       }
       changed = true;
       ctx.log.info("restore", `the current files are kept: undo with \`${undo}\``);
-      await stepOf("restore", "restoring the files", () =>
-        config.fileEngine === "tsm"
-          ? tsmRestorePaths(config, "dsmc restore", "", sel.outermost, pit, logFile)
-          : ctx.restic.must(
-              "restic restore",
-              `restic restore of ${shortId(rp.filesSnapshot)} into /`,
-              ["restore", rp.filesSnapshot, "--target", "/", ...includes(sel.paths.map((p) => p.path))],
-              { logFile },
-            ),
-      );
+      // Beside each path, in a directory of root's alone, then renamed into place (beside.ts).
+      for (const [parent, tops] of byParent(sel.outermost))
+        await stepOf("restore", "restoring the files", () =>
+          restoreBeside(
+            parent,
+            tops,
+            sel.paths.map((p) => p.path),
+            stamp,
+            async (dir, paths) => {
+              if (config.fileEngine === "tsm") await tsmRestorePaths(config, "dsmc restore", dir, tops, pit, logFile);
+              else
+                await ctx.restic.must(
+                  "restic restore",
+                  `restic restore of ${shortId(rp.filesSnapshot)} beside ${tops.join(", ")}`,
+                  ["restore", rp.filesSnapshot, "--target", dir, ...includes(paths)],
+                  { logFile },
+                );
+            },
+          ),
+        );
     }
     // Staged pieces come out of the files snapshot into the work directory.
     const staged = plans.filter((p) => p.extract).map((p) => p.extract!);

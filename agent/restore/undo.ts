@@ -1,11 +1,22 @@
 import { lexists } from "../files";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import * as path from "node:path";
 import type { AgentContext } from "../context";
 import { EXIT, StepError, UsageError } from "../errors";
 import { readList } from "../record";
 import { isCleanAbsolute } from "./select";
 import { holdLock } from "../lock";
+import { besideDir } from "./beside";
 
 /**
  * The undo journal of an in-place restore: `<stateDir>/undo/<stamp>.list`,
@@ -94,6 +105,8 @@ export function undoJournal(ctx: AgentContext, stamp: string, say: (line: string
         "undo",
         `${journal} has an entry this agent did not write (${JSON.stringify(orig)}): refused`,
       );
+    // What a restore killed half-way left beside the path (beside.ts): root's own, never the backup's.
+    rmSync(besideDir(path.dirname(orig), stamp), { recursive: true, force: true });
     try {
       if (aside === "") {
         if (lexists(orig)) {

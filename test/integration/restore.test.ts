@@ -62,6 +62,17 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
     ]);
     return ref;
   }
+  /** restic restoring files in place: into a directory beside the roots (agent/restore/beside.ts). */
+  const RESTIC_RESTORE_BESIDE = "restic .*restore [0-9a-f]+ --target \\S+/\\.dxbackup-restore-";
+  /** Once restic has recreated a root beside it (the originals moved aside), it is writing files. */
+  const writingBeside = () => {
+    const parent = path.dirname(host.layout.portalServer);
+    return readdirSync(parent)
+      .filter((n) => n.startsWith(".dxbackup-restore-"))
+      .some((n) =>
+        [host.layout.portalServer, host.layout.appServer].some((root) => existsSync(path.join(parent, n) + root)),
+      );
+  };
   /** The installed agent, with the fake tools' environment extended by EXTRA. */
   const agentWith = (extra: NodeJS.ProcessEnv, ...args: string[]) => {
     const { host: h } = host.policy(config);
@@ -292,16 +303,15 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
       `setsid ${JSON.stringify(path.join(h.agent.installDir, "bin", "dxbackup-agent"))} --config ${JSON.stringify(path.join(h.agent.configDir, "agent.json"))} restore ${status.runId} --in-place --piece files --yes >/dev/null 2>&1 & echo $!`,
     ]).toString();
     const pid = Number(child.trim());
-    // Wait for the restore into / (not the first, small restore of the recovery-point record).
+    // Wait for the restore beside the roots (not the first, small restore of the recovery-point record).
+    const parent = path.dirname(host.layout.portalServer);
     await waitFor(
-      "restic restore into /",
-      () => pgrep("-s", String(pid), "-f", "restic .*restore [0-9a-f]+ --target / ").length > 0,
+      "restic restore beside the roots",
+      () => pgrep("-s", String(pid), "-f", RESTIC_RESTORE_BESIDE).length > 0,
     );
-    // The originals were moved aside: once restic has recreated a root, it is writing files.
-    await waitFor(
-      "restic restore writing",
-      () => existsSync(host.layout.portalServer) || existsSync(host.layout.appServer),
-    );
+    await waitFor("restic restore writing", writingBeside);
+    // Nothing half-restored in the live paths: they are moved aside, and nothing stands there yet.
+    expect(existsSync(host.layout.portalServer) || existsSync(host.layout.appServer)).to.equal(false);
     await new Promise((res) => setTimeout(res, 200));
     process.kill(-pid, "SIGKILL");
     await new Promise((res) => setTimeout(res, 300));
@@ -315,11 +325,8 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
     expect(undo.status, undo.stderr).to.equal(0);
     // Exactly as before, logs and temp files included (no excludes: undo is not a restore).
     expect(compareRestored(sources(), ref, []).differences).to.deep.equal([]);
-    // What the interrupted restore had written is kept aside too: nothing is ever deleted.
-    const keptAside = readdirSync(path.dirname(host.layout.portalServer)).filter((n) =>
-      n.endsWith(`.dxbackup-undone-${stamps[0]}`),
-    );
-    expect(keptAside.length, "the half-restored directories are kept aside").to.be.greaterThan(0);
+    // The half-restored copy beside them (root's own, never live) is gone with the undo.
+    expect(readdirSync(parent).filter((n) => n.startsWith(".dxbackup-"))).to.deep.equal([]);
     rmSync(bulk, { recursive: true });
   });
 
@@ -388,11 +395,8 @@ describe("restore, the fix-pack guard, undo and drills (real restic, PostgreSQL,
       child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
       const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
       // restic dies while writing the files into / (as on an OOM kill): only restic, not the agent.
-      const restic = () => pgrep("-P", String(child.pid), "-f", "restic .*restore [0-9a-f]+ --target / ");
-      await waitFor(
-        "restic restore writing into /",
-        () => restic().length > 0 && (existsSync(host.layout.portalServer) || existsSync(host.layout.appServer)),
-      );
+      const restic = () => pgrep("-P", String(child.pid), "-f", RESTIC_RESTORE_BESIDE);
+      await waitFor("restic restore writing beside the roots", () => restic().length > 0 && writingBeside());
       spawnSync("kill", ["-KILL", ...restic()]);
       const code = await exited;
       failedHonestly({ status: code, stdout: out, stderr: "" } as ReturnType<typeof agent>, "files", /restic restore/);

@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
 import type { StackConfig } from "../../components/policy/load";
 import { DerbyNetworkServer, ij } from "../support/databases";
@@ -121,6 +121,48 @@ describe("a WebSphere profile owned by a user that is not root (WAS tools faked)
     expect(readdirSync(path.join(target, h.agent.stateDir, "staging", "xmlaccess-base"))).to.deep.equal([
       "xmlaccess-base.xml",
     ]);
+  });
+
+  it("an in-place restore of a path whose parent the owner can write is refused before anything moves", async () => {
+    const c = config(true);
+    const live = host.layout.wpProfile;
+    const parent = path.dirname(live);
+    const victim = mkdtempSync(path.join(host.root, "victim-"));
+    execFileSync("chown", [`${uid}:${user.gid}`, parent]);
+    // The owner's loop: the moment the profile is not there (moved aside), a link to the victim stands in.
+    const loop = spawn(
+      "runuser",
+      [
+        "-u",
+        USER,
+        "--",
+        "bash",
+        "-c",
+        `while true; do [ -e '${live}' ] || [ -L '${live}' ] || ln -sT '${victim}' '${live}' 2>/dev/null; done`,
+      ],
+      { detached: true, stdio: "ignore" },
+    );
+    try {
+      const r = host.agent(c, "restore", "latest", "--in-place", "--piece", "target:wpProfile", "--yes");
+      expect(r.status, r.stdout + r.stderr).to.equal(64);
+      expect(r.stderr).to.include(
+        `cannot restore ${live} in place safely: ${parent} is owned by uid ${uid}, so the restore could be redirected; restore it with --target and move it into place yourself, or make ${parent} root's and writable by root only; nothing was restored`,
+      );
+    } finally {
+      process.kill(-loop.pid!, "SIGKILL");
+      execFileSync("chown", ["0:0", parent]);
+    }
+    expect(readdirSync(victim)).to.deep.equal([]);
+    expect(lstatSync(live).isDirectory()).to.equal(true);
+  });
+
+  it("with the parent root's again, the same restore goes through a directory beside the profile, renamed into place", () => {
+    const c = config(true);
+    const r = host.agent(c, "restore", "latest", "--in-place", "--piece", "target:wpProfile", "--yes");
+    expect(r.status, r.stdout + r.stderr).to.equal(0);
+    const parent = path.dirname(host.layout.wpProfile);
+    expect(readdirSync(parent).filter((f) => f.startsWith(".dxbackup-restore-"))).to.deep.equal([]);
+    expect(statSync(path.join(host.layout.wpProfile, "bin", "backupConfig.sh")).uid).to.equal(uid);
   });
 
   it("with runAs, restoreConfig.sh runs as the owner on a copy it can read, removed afterwards", () => {

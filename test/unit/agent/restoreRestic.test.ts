@@ -672,7 +672,10 @@ describe("agent restore on a Spectrum Protect host (the recording fake dsmc of t
     const r = await t.restore({ inPlace: true, yes: true, before, pieces: ["target:appServer"] });
     expect(r.value, `${r.error?.message}\n${t.log.text()}`).to.equal(0);
     expect(readFileSync(path.join(t.dmgr, "config", "cell.xml"), "utf8")).to.equal("dmgr 1");
-    const restores = dsmcCalls().filter((c) => c.startsWith(`dsmc restore ${t.app}/ ${t.app}/`));
+    // Beside it first, in a directory of root's alone, then renamed into place.
+    const restores = dsmcCalls().filter((c) =>
+      new RegExp(`^dsmc restore ${t.app}/ ${path.dirname(t.app)}/\\.dxbackup-restore-[0-9TZ-]+${t.app}/ `).test(c),
+    );
     expect(restores).to.have.length(1);
     expect(restores[0]).to.match(
       / -subdir=yes -replace=all -dateformat=3 -pitdate=\d{4}-\d\d-\d\d -timeformat=1 -pittime=\d\d:\d\d:\d\d -optfile=/,
