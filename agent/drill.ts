@@ -1,6 +1,5 @@
 import {
   accessSync,
-  chmodSync,
   constants,
   createReadStream,
   existsSync,
@@ -8,7 +7,6 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
-  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -23,7 +21,7 @@ import { derbyIj, sqlLiteral } from "./engines/derby";
 import { pgRestoreCommand, type PostgresTarget } from "./engines/postgres";
 import { EXIT, StepError, UsageError } from "./errors";
 import { errorLineOf, run } from "./exec";
-import { publish } from "./files";
+import { publish, removeTree } from "./files";
 import { iimPackages, packagesTsv } from "./iim";
 import { isdsBackupProblem } from "./pieces/others";
 import { tryLock } from "./lock";
@@ -511,25 +509,4 @@ async function resticRetryingLock(ctx: AgentContext, args: string[]) {
 function explain(output: string, pattern: RegExp, code: number): string {
   const hit = output.split("\n").find((l) => pattern.test(l));
   return (hit ?? errorLineOf(output)).slice(0, 300) || `exit ${code}`;
-}
-
-/** Removes the drill's scratch tree, also where a restore left directories without write permission. */
-export function removeTree(dir: string): void {
-  try {
-    rmSync(dir, { recursive: true, force: true });
-  } catch {
-    const open = (p: string) => {
-      let st;
-      try {
-        st = lstatSync(p);
-      } catch {
-        return;
-      }
-      if (!st.isDirectory()) return;
-      chmodSync(p, 0o700);
-      for (const n of readdirSync(p)) open(path.join(p, n));
-    };
-    open(dir);
-    rmSync(dir, { recursive: true, force: true });
-  }
 }

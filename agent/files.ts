@@ -13,6 +13,7 @@ import {
   renameSync,
   writeSync,
 } from "node:fs";
+import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 
@@ -77,4 +78,16 @@ export function readRegularFile(file: string): string | undefined {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Removes a tree that another user may reach (what the profile's owner, a DB2 instance owner or
+ * mssql was handed, or restored files with the backup's owners). Node's recursive rmSync works by
+ * path: a directory swapped for a link between its checks would have root delete wherever the
+ * link points. coreutils' rm walks by file descriptor and never follows a link; it stays on the
+ * tree's file system. Synchronous, as its callers are; a failure throws.
+ */
+export function removeTree(p: string): void {
+  const r = spawnSync("rm", ["-rf", "--one-file-system", "--", p], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`rm -rf ${p} failed: ${(r.stderr || r.error?.message || "").trim()}`);
 }

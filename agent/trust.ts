@@ -32,7 +32,8 @@ export function notRootOnly(file: string, o: { stickyOk?: boolean } = {}): strin
     }
     if (st.uid !== 0) return `${p} is owned by uid ${st.uid}`;
     const othersWrite = st.mode & 0o002;
-    const groupWrite = st.mode & 0o020 && st.gid !== 0;
+    // Even root's group: the group bits may be an ACL's mask, granting another user.
+    const groupWrite = st.mode & 0o020;
     const sticky = st.isDirectory() && st.mode & 0o1000;
     if ((othersWrite || groupWrite) && !(sticky && (o.stickyOk || (p !== file && p !== real))))
       return `${p} is writable by ${othersWrite ? "every user" : `group ${st.gid}`}`;
@@ -61,7 +62,8 @@ export function wasScriptProblem(script: string): string | undefined {
   const first = [script, setup].map((c) => (existsSync(c) ? notRootOnly(c) : undefined)).find(Boolean);
   if (first) return first;
   // Read only once it is known to be root's alone.
-  const wasHome = /^\s*WAS_HOME=["']?(\/[^"'\s;]+)/m.exec(readRegularFile(setup) ?? "")?.[1];
+  // `WAS_HOME="/opt/..."` as WebSphere writes it, or `WAS_HOME=${WAS_HOME:-/opt/...}`.
+  const wasHome = /^\s*WAS_HOME=["']?(?:\$\{WAS_HOME:-)?(\/[^"'\s;}]+)/m.exec(readRegularFile(setup) ?? "")?.[1];
   if (!wasHome) return undefined;
   return [wasHome, path.join(wasHome, "bin"), path.join(wasHome, "bin", "setupCmdLine.sh"), path.join(wasHome, "java")]
     .map((c) => (existsSync(c) ? notRootOnly(c) : undefined))

@@ -88,36 +88,46 @@ export async function derbyNetworkRestore(
   logFile?: string,
 ): Promise<void> {
   const mark = `DXBACKUP_RESTORE_${randomBytes(6).toString("hex").toUpperCase()}`;
-  // A database the server does not have (a rebuilt host) answers 08004 "not found": nothing to mark.
-  await derbyIj(
+  // A database the server cannot boot (missing on a rebuilt host, or damaged: the usual reason to
+  // restore) cannot be marked, and no client can boot it again either: it is restored unproven.
+  const marking = await derbyIj(
     step,
     "restore",
     d.command,
     `connect ${sqlLiteral(derbyUrl(d))};\ncreate table ${mark} (x int);\nexit;\n`,
     cwd,
     logFile,
-    /^ERROR 08004: .* was not found/,
+    /^ERROR /,
   );
-  await derbyShutdown(step, d, cwd, logFile);
-  const r = await derbyIj(
-    step,
-    "restore",
-    d.command,
-    `connect ${sqlLiteral(`${derbyUrl(d)};restoreFrom=${backup}`)};\nselect count(*) from sys.systables where tablename = '${mark}';\nexit;\n`,
-    cwd,
-    logFile,
-  );
+  const marked = !/^(ij> )*ERROR /m.test(`${marking.stdout}\n${marking.stderr}`);
+  const dropMark = () =>
+    derbyIj(
+      step,
+      "clean-up",
+      d.command,
+      `connect ${sqlLiteral(derbyUrl(d))};\ndrop table ${mark};\nexit;\n`,
+      cwd,
+      logFile,
+    );
+  let r: CommandResult;
+  try {
+    await derbyShutdown(step, d, cwd, logFile);
+    r = await derbyIj(
+      step,
+      "restore",
+      d.command,
+      `connect ${sqlLiteral(`${derbyUrl(d)};restoreFrom=${backup}`)};\nselect count(*) from sys.systables where tablename = '${mark}';\nexit;\n`,
+      cwd,
+      logFile,
+    );
+  } catch (e) {
+    // Nothing was restored: the live database keeps no trace of the attempt.
+    if (marked) await dropMark().catch(() => undefined);
+    throw e;
+  }
   const count = /-{3,}\s+(\d+)/.exec(r.stdout)?.[1];
   if (count !== "0") {
-    if (count !== undefined)
-      await derbyIj(
-        step,
-        "clean-up",
-        d.command,
-        `connect ${sqlLiteral(derbyUrl(d))};\ndrop table ${mark};\nexit;\n`,
-        cwd,
-        logFile,
-      );
+    if (count !== undefined) await dropMark();
     throw new StepError(
       step,
       `Derby did not restore ${d.url}: the database was in use again between its shutdown and the restore (${count === undefined ? "no answer to the check" : "the live database answered"}); stop everything that connects to it (Portal) and restore again`,

@@ -2,6 +2,7 @@ import { chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, sta
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { isoSeconds } from "../log";
+import { removeTree } from "../files";
 import { must, run, type CommandResult } from "../exec";
 import { StepError } from "../errors";
 import { derbyIj, derbyUrl, sqlLiteral } from "../engines/derby";
@@ -16,7 +17,7 @@ import type { PieceOutcome, PieceRun } from "./types";
  * An owner the system does not know is an error, unless `ifOwnerExists` (then root keeps it).
  */
 export function freshDir(dir: string, owner?: string, ifOwnerExists = false): string {
-  rmSync(dir, { recursive: true, force: true });
+  removeTree(dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (owner) {
     const ids = osIds(owner);

@@ -416,7 +416,7 @@ async function inPlace(
     if (lexists(asidePath(p, stamp)))
       throw new UsageError(`${asidePath(p, stamp)} exists already: move it away first, nothing was restored`);
   }
-  checkParents(sel.outermost);
+  if (sel.paths.length) checkParents(sel.outermost, stamp);
   if (!(await confirm(`Restore ${sel.wanted.join(" ")} of ${rp.runId} over the live system on ${config.host}?`, o.yes)))
     throw new UsageError("not confirmed (add --yes to confirm)");
 

@@ -6,6 +6,7 @@ import { asOwner, must } from "../exec";
 import { refuseUntrusted } from "../trust";
 import { osIds } from "../pieces/database";
 import { handOver } from "./handover";
+import { removeTree } from "../files";
 import { StepError } from "../errors";
 import { derbyIj, derbyNetworkRestore, derbyUrl, sqlLiteral } from "../engines/derby";
 import { isDerbyNetworkUrl } from "../../shared/derbyUrl";
@@ -201,7 +202,7 @@ export async function restorePiece(ctx: AgentContext, plan: PiecePlan, env: Piec
           });
         });
       } finally {
-        if (archive !== local) rmSync(path.dirname(archive), { recursive: true, force: true });
+        if (archive !== local) removeTree(path.dirname(archive));
       }
       return operatorPending(name, c, local, env.time);
     }

@@ -1,22 +1,12 @@
-import { lexists } from "../files";
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
+import { lexists, removeTree } from "../files";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, writeSync } from "node:fs";
 import * as path from "node:path";
 import type { AgentContext } from "../context";
 import { EXIT, StepError, UsageError } from "../errors";
 import { readList } from "../record";
 import { isCleanAbsolute } from "./select";
 import { holdLock } from "../lock";
-import { besideDir } from "./beside";
+import { besideDir, isOurBesideDir } from "./beside";
 
 /**
  * The undo journal of an in-place restore: `<stateDir>/undo/<stamp>.list`,
@@ -25,8 +15,9 @@ import { besideDir } from "./beside";
  * point leaves a journal that undo can follow; an empty second value means
  * the path did not exist before the restore (undo moves what the restore
  * created there aside). Only the outermost restored paths are moved, so no
- * journalled path lies inside another. Nothing is ever deleted: what undo
- * replaces is kept as `<path>.dxbackup-undone-<stamp>`.
+ * journalled path lies inside another. Nothing live is ever deleted: what undo
+ * replaces is kept as `<path>.dxbackup-undone-<stamp>`; only the half-restored
+ * copy a killed restore left beside a path goes.
  */
 
 export const STAMP = /^[0-9TZ-]+$/;
@@ -105,9 +96,11 @@ export function undoJournal(ctx: AgentContext, stamp: string, say: (line: string
         "undo",
         `${journal} has an entry this agent did not write (${JSON.stringify(orig)}): refused`,
       );
-    // What a restore killed half-way left beside the path (beside.ts): root's own, never the backup's.
-    rmSync(besideDir(path.dirname(orig), stamp), { recursive: true, force: true });
     try {
+      // What a restore killed half-way left beside the path (beside.ts): a copy of the backup's,
+      // never live. Only a directory this agent made (root's, 0700) goes.
+      const beside = besideDir(path.dirname(orig), stamp);
+      if (isOurBesideDir(beside)) removeTree(beside);
       if (aside === "") {
         if (lexists(orig)) {
           const kept = freeName(`${orig}.dxbackup-undone-${stamp}`);

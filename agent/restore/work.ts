@@ -1,8 +1,9 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, rmdirSync } from "node:fs";
 import * as path from "node:path";
 import type { AgentContext } from "../context";
 import { UsageError } from "../errors";
 import { isoSeconds } from "../log";
+import { removeTree } from "../files";
 import { notRootOnly } from "../trust";
 import { isInside } from "./select";
 import { stampFree } from "./undo";
@@ -90,11 +91,11 @@ export function cleanWork(work: string, keep: readonly string[]): void {
       if (keep.includes(p)) continue;
       const st = lstatSync(p);
       if (st.isDirectory() && keep.some((k) => isInside(k, p))) prune(p);
-      else rmSync(p, { recursive: true, force: true });
+      else removeTree(p);
     }
   };
   if (keep.some((k) => isInside(k, work))) prune(work);
-  else rmSync(work, { recursive: true, force: true });
+  else removeTree(work);
   try {
     rmdirSync(path.dirname(work)); // `restore/`, when nothing else is in it
   } catch {

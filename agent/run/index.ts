@@ -17,7 +17,7 @@ import { keepFlags } from "../../shared/retention";
 import type { AgentContext } from "../context";
 import { EXIT, StepError, UsageError } from "../errors";
 import { errorLineOf, killRunning } from "../exec";
-import { lexists, publish } from "../files";
+import { lexists, publish, removeTree } from "../files";
 import { iimState, packagesTsv, type IimState } from "../iim";
 import { tryLock } from "../lock";
 import { humanBytes, isoSeconds } from "../log";
@@ -103,7 +103,7 @@ export async function runCommand(ctx: AgentContext, o: RunOptions): Promise<numb
   log.runId = runId;
   const runDir = state.runDir(runId);
   const runLog = state.runLog;
-  rmSync(state.staging, { recursive: true, force: true });
+  removeTree(state.staging);
   mkdirSync(runDir, { recursive: true, mode: 0o700 });
   mkdirSync(state.recoveryPoint, { recursive: true });
   mkdirSync(state.staging, { recursive: true });
@@ -259,8 +259,8 @@ export async function runCommand(ctx: AgentContext, o: RunOptions): Promise<numb
   } catch (e) {
     log.error("status", `could not write the status: ${(e as Error).message}`);
   }
-  rmSync(state.staging, { recursive: true, force: true });
-  rmSync(runDir, { recursive: true, force: true });
+  removeTree(state.staging);
+  removeTree(runDir);
   const code = report(ctx, status);
   await ping(config, log, o.schedule, status.result === "success" ? "success" : "fail", summaryLine(status));
   for (const sig of signals) process.off(sig, onSignal);

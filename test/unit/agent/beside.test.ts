@@ -64,13 +64,53 @@ describe("agent restore in place: through a directory beside the path", () => {
   it("refuses, before anything moves, a path whose parent another user owns", () => {
     const parent = path.join(dir, "HCL");
     mkdirSync(parent);
-    expect(() => checkParents([path.join(parent, "wp_profile")])).to.not.throw();
+    expect(() => checkParents([path.join(parent, "wp_profile")], "20261129T120000Z")).to.not.throw();
     chownSync(parent, 65534, 65534);
-    expect(() => checkParents([path.join(parent, "wp_profile")])).to.throw(
+    expect(() => checkParents([path.join(parent, "wp_profile")], "20261129T120000Z")).to.throw(
       UsageError,
       `cannot restore ${path.join(parent, "wp_profile")} in place safely: ${parent} is owned by uid 65534, so the restore could be redirected`,
     );
     expect(existsSync(path.join(parent, "wp_profile"))).to.equal(false);
+  });
+
+  it("a rebuilt host: a missing parent is judged by its nearest ancestor, and comes back as root's", async () => {
+    const top = path.join(dir, "opt", "HCL", "wp_profile");
+    expect(() => checkParents([top], "20261129T120000Z")).to.not.throw();
+    await restoreBeside(path.dirname(top), [top], [top], "20261129T120000Z", writesUnder([]));
+    expect(readFileSync(path.join(top, "restored"), "utf8")).to.equal(top);
+    expect(statSync(path.dirname(top)).uid).to.equal(0);
+    chownSync(path.join(dir, "opt"), 65534, 65534);
+    const other = path.join(dir, "opt", "IBM", "InstallationManager");
+    expect(() => checkParents([other], "20261129T120000Z")).to.throw(
+      UsageError,
+      `${path.join(dir, "opt")} is owned by uid 65534`,
+    );
+  });
+
+  it("a path the recovery point has nothing of fails the restore, and nothing that appeared meanwhile is replaced", async () => {
+    const a = path.join(dir, "wp_profile");
+    let error: unknown;
+    await restoreBeside(dir, [a], [a], "20261129T120000Z", async () => undefined).catch((e) => (error = e));
+    expect((error as Error).message).to.equal(`the recovery point holds nothing of ${a}: it stays moved aside`);
+    const appearing = async (into: string, paths: string[]) => {
+      await writesUnder([])(into, paths);
+      mkdirSync(a); // someone made it while the restore ran
+    };
+    error = undefined;
+    await restoreBeside(dir, [a], [a], "20261129T120000Z", appearing).catch((e) => (error = e));
+    expect((error as Error).message).to.equal(
+      `${a} appeared during the restore (not by this agent): it is left as it is`,
+    );
+    expect(readdirSync(a)).to.deep.equal([]);
+    expect(readdirSync(dir)).to.deep.equal(["wp_profile"]);
+  });
+
+  it("a directory beside the path that is there already refuses the restore before anything moves", () => {
+    mkdirSync(besideDir(dir, "20261129T120000Z"));
+    expect(() => checkParents([path.join(dir, "wp_profile")], "20261129T120000Z")).to.throw(
+      UsageError,
+      `${besideDir(dir, "20261129T120000Z")} is there already: remove it first; nothing was restored`,
+    );
   });
 
   it("groups the outermost paths by parent", () => {

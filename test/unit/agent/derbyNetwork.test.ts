@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -53,6 +54,15 @@ describe("agent: a Derby restore through the network server proves that it happe
     );
     expect(rows()).to.equal("3");
     expect(marks()).to.equal("0");
+  });
+
+  it("a damaged database the server cannot boot (the usual reason to restore): restored all the same", async () => {
+    // Shut down (ij reports 08006, its normal answer), then damage it: its data segment is gone.
+    spawnSync("ij", [], { input: `connect '${server.url(db)};shutdown=true';\nexit;\n`, cwd: dir });
+    rmSync(path.join(db, "seg0"), { recursive: true });
+    expect(() => rows()).to.throw(/ERROR/);
+    await derbyNetworkRestore("restoreFrom", { url: server.url(db), command: "ij" }, path.join(backup, "wps6"), dir);
+    expect(rows()).to.equal("2");
   });
 
   it("with nothing in between: the backup's rows are back", async () => {

@@ -51,6 +51,19 @@ describe("agent: root runs only what no other user can change", () => {
     );
   });
 
+  it("reads WAS_HOME also as a default (${WAS_HOME:-...}), and refuses a group-writable directory even of root's group", () => {
+    writeFileSync(path.join(profile, "bin", "setupCmdLine.sh"), `WAS_HOME=\${WAS_HOME:-${wasHome}}\n`);
+    chownSync(path.join(wasHome, "bin"), 65534, 65534);
+    expect(wasScriptProblem(path.join(profile, "bin", "backupConfig.sh"))).to.equal(
+      `${path.join(wasHome, "bin")} is owned by uid 65534`,
+    );
+    chownSync(path.join(wasHome, "bin"), 0, 0);
+    chmodSync(path.join(profile, "bin"), 0o775);
+    expect(notRootOnly(path.join(profile, "bin", "backupConfig.sh"))).to.equal(
+      `${path.join(profile, "bin")} is writable by group 0`,
+    );
+  });
+
   it("refuses a symlink to the script that another user owns, and follows a root one to check its target", () => {
     const script = path.join(profile, "bin", "backupConfig.sh");
     const link = path.join(dir, "link.sh");
