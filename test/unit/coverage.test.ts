@@ -137,6 +137,10 @@ describe("coverage: the report", function () {
   const prod = readStackConfig(stackFilePath("prod"));
 
   /** The prod config with one key changed. */
+  /** prod's database server, by name (hosts[5]). */
+  const db1 = (k: Record<string, unknown>) =>
+    (k.hosts as Array<Record<string, unknown>>).find((h) => h.name === "db-1")!;
+
   function changed(change: (keys: Record<string, unknown>) => void): StackConfig {
     const keys: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(prod.values)) {
@@ -228,10 +232,10 @@ describe("coverage: the report", function () {
     [
       "DB2's archived logs from db-1's files",
       (k) => {
-        delete (k.hosts as Array<Record<string, unknown>>)[4].customPaths;
+        delete db1(k).customPaths;
         schedules(k)[1].targets = ["databases"];
       },
-      /^warning dxbackup:databases\[3\]\.db2\.archiveLogPath: DB2 JCRDB: its archived logs in \/db2\/archive are captured by no schedule on db-1.*add \{ name: db2-archive-jcrdb, path: \/db2\/archive \} to hosts\[4\]\.customPaths/m,
+      /^warning dxbackup:databases\[3\]\.db2\.archiveLogPath: DB2 JCRDB: its archived logs in \/db2\/archive are captured by no schedule on db-1.*add \{ name: db2-archive-jcrdb, path: \/db2\/archive \} to hosts\[5\]\.customPaths/m,
     ],
     [
       "the DAM binaries",
@@ -241,8 +245,8 @@ describe("coverage: the report", function () {
     [
       "the DAM volume from db-1's files",
       (k) => {
-        const db1 = (k.hosts as Array<{ customPaths: Array<{ name: string }> }>)[4];
-        db1.customPaths = db1.customPaths.filter((c) => c.name !== "dam-binaries");
+        const host = db1(k) as { customPaths: Array<{ name: string }> };
+        host.customPaths = host.customPaths.filter((c) => c.name !== "dam-binaries");
       },
       /^error dxbackup:databases\[6\]\.damBinaries: dam binaries \(db-1: \/mnt\/dx-dam-binaries\) is captured by no schedule/m,
     ],
