@@ -11,10 +11,12 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  statSync,
   writeSync,
 } from "node:fs";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
+import { must } from "./exec";
 import { randomBytes } from "node:crypto";
 
 /** FILE replaced in one step (a reader never sees half of it); private unless MODE says otherwise. */
@@ -90,4 +92,28 @@ export function readRegularFile(file: string): string | undefined {
 export function removeTree(p: string): void {
   const r = spawnSync("rm", ["-rf", "--one-file-system", "--", p], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`rm -rf ${p} failed: ${(r.stderr || r.error?.message || "").trim()}`);
+}
+
+/** Lets a database's OS user reach FILE under the state directory (adds o+x, g+x to each directory on the way). */
+export function allowTraverse(stateDir: string, file: string): void {
+  for (let d = path.dirname(file); d === stateDir || d.startsWith(`${stateDir}/`); d = path.dirname(d)) {
+    chmodSync(d, (statSync(d).mode & 0o7777) | 0o011);
+    if (d === stateDir) break;
+  }
+}
+
+/**
+ * Hands extracted files to the OS user of the tool that reads them (a DB2 instance owner, the
+ * Derby network server's user); root keeps them when there is none.
+ */
+export async function giveToUser(
+  step: string,
+  user: string | undefined,
+  stateDir: string,
+  paths: string[],
+  logFile?: string,
+): Promise<void> {
+  if (!user) return;
+  for (const p of paths) allowTraverse(stateDir, p);
+  await must(step, `chown -R ${user}`, "chown", ["-R", user, ...paths], { logFile });
 }

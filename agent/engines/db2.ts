@@ -1,7 +1,5 @@
-import { chmodSync, statSync } from "node:fs";
 import * as path from "node:path";
 import type { PieceConfig } from "../../shared/hostConfig";
-import { must } from "../exec";
 
 /** One DB2 database of the host's config. */
 export type Db2Target = Extract<Extract<PieceConfig, { kind: "database" }>["database"], { engine: "db2" }>["db2"];
@@ -19,28 +17,4 @@ export function db2ckbkpCommand(db2: string): string {
 /** The files of the image taken at TS in an image directory (DB.0.INSTANCE.DBPART000.TS.001, ...). */
 export function imageFiles(names: readonly string[], ts: string): string[] {
   return /^\d{14}$/.test(ts) ? names.filter((n) => n.includes(`.${ts}.`)).sort() : [];
-}
-
-/** Lets a database's OS user reach FILE under the state directory (adds o+x, g+x to each directory on the way). */
-export function allowTraverse(stateDir: string, file: string): void {
-  for (let d = path.dirname(file); d === stateDir || d.startsWith(`${stateDir}/`); d = path.dirname(d)) {
-    chmodSync(d, (statSync(d).mode & 0o7777) | 0o011);
-    if (d === stateDir) break;
-  }
-}
-
-/**
- * Hands extracted files to the OS user of the tool that reads them (a DB2 instance owner, the
- * Derby network server's user); root keeps them when there is none.
- */
-export async function giveToUser(
-  step: string,
-  user: string | undefined,
-  stateDir: string,
-  paths: string[],
-  logFile?: string,
-): Promise<void> {
-  if (!user) return;
-  for (const p of paths) allowTraverse(stateDir, p);
-  await must(step, `chown -R ${user}`, "chown", ["-R", user, ...paths], { logFile });
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import type { AgentContext } from "../context";
-import { CLP_ERROR, CLP_OK, giveToUser, type Db2Target } from "../engines/db2";
+import { CLP_ERROR, CLP_OK, type Db2Target } from "../engines/db2";
+import { giveToUser } from "../files";
 import { errorLineOf, must } from "../exec";
 import { db2Until } from "./operator";
 

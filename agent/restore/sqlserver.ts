@@ -28,6 +28,5 @@ export function handOverBak(
   // On a share others write to: whatever is there (a planted link) goes, and the copy is new.
   rmSync(agentFile, { force: true });
   copyFileSync(extracted, agentFile, constants.COPYFILE_EXCL);
-  const where = bakLocation(s, s.backupDir);
-  return { agentFile, serverFile: serverFile(where.serverDir, name) };
+  return { agentFile, serverFile: serverFile(bakLocation(s, s.backupDir).serverDir, name) };
 }
