@@ -59,6 +59,24 @@ export interface Producer {
 export const shortId = (id: string) => id.slice(0, 8);
 
 /**
+ * restic's environment for the repository at URL with the storage's
+ * credentials. A rest-server user and password go into the URL, as every
+ * restic since 0.9 reads them (RESTIC_REST_USERNAME and _PASSWORD are 0.17's);
+ * the URL stays in the environment, never on a command line, and restic
+ * prints it without the password.
+ */
+export function repositoryEnvironment(url: string, storage: Record<string, string>): Record<string, string> {
+  const { RESTIC_REST_USERNAME: user, RESTIC_REST_PASSWORD: password, ...rest } = storage;
+  if (user === undefined || password === undefined || !url.startsWith("rest:"))
+    return { ...storage, RESTIC_REPOSITORY: url };
+  const server = new URL(url.slice("rest:".length));
+  // Encoded here: the URL setters leave a "%" as it is, which Go would read as an escape.
+  server.username = encodeURIComponent(user);
+  server.password = encodeURIComponent(password);
+  return { ...rest, RESTIC_REPOSITORY: `rest:${server.href}` };
+}
+
+/**
  * restic for one host's repository: the repository, password file, cache and
  * storage credentials reach restic (and only restic) through its environment.
  * Counts the processes it starts: each one that opens the repository costs a
@@ -82,8 +100,7 @@ export class Restic {
     passwordFile = config.repository.passwordFile,
   ) {
     this.env = {
-      ...storageEnvironment(config),
-      RESTIC_REPOSITORY: config.repository.url,
+      ...repositoryEnvironment(config.repository.url, storageEnvironment(config)),
       RESTIC_PASSWORD_FILE: passwordFile,
       RESTIC_CACHE_DIR: path.join(config.stateDir, "cache"),
     };

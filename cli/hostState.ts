@@ -8,6 +8,7 @@ import { shQuote } from "../components/render/shell";
 import { repositoryUrl, resticOptions } from "../components/storage/repository";
 import { runOverSsh } from "../components/hosts/ssh";
 import { drillSummarySchema, runSummarySchema, type DrillSummary, type RunSummary } from "../shared/records";
+import { hostRepositoryPassword } from "../shared/hostKeys";
 
 const execFileAsync = promisify(execFile);
 
@@ -62,7 +63,10 @@ export function readStateDir(dir: string): HostState {
 
 /** How the operator's machine reaches the backup repositories. */
 export interface RepositoryAccess {
-  /** A file holding the restic repository password (`pulumi config get --show-secrets dxbackup:repositoryPassword`). */
+  /**
+   * A file holding the stack's repository password (`pulumi config get --show-secrets
+   * dxbackup:repositoryPassword`): each host's own password is derived from it.
+   */
   passwordFile: string;
   /** For `storage.s3` without a configured `bucketName`: the bucket the stack created (`pulumi stack output bucketName`). */
   bucket?: string;
@@ -97,19 +101,25 @@ export async function fetchStateFromRepository(
     throw new Error(
       "the storage is a bucket the stack named itself: give its name with --bucket (pulumi stack output bucketName)",
     );
+  if (policy.storage.kind === "rest")
+    throw new Error(
+      "its repository opens only with its own rest-server user, which the stack derives and this machine does not hold: read its state with --ssh-key",
+    );
   const global = [
     "-r",
     repositoryUrl(policy.storage, policy.name, host.name, bucket),
-    "--password-file",
-    access.passwordFile,
     "--no-lock",
     "--no-cache",
     // SFTP options point at files in the host's agent config dir; from here restic uses the operator's ssh.
     ...(policy.storage.kind === "sftp" ? [] : resticOptions(policy.storage, host.agent.configDir)),
   ];
+  // The host's own password, derived from the stack's: it reaches restic through its environment only.
+  const env = {
+    ...(access.env ?? process.env),
+    RESTIC_PASSWORD: hostRepositoryPassword(readStackPassword(access.passwordFile), policy.name, host.name),
+  };
   const restic = async (...args: string[]) =>
-    (await execFileAsync("restic", [...global, ...args], { env: access.env ?? process.env, maxBuffer: 64 << 20 }))
-      .stdout;
+    (await execFileAsync("restic", [...global, ...args], { env, maxBuffer: 64 << 20 })).stdout;
   let snapshots: SnapshotJson[];
   try {
     snapshots = JSON.parse(await restic("snapshots", "--json", "--host", host.name, "--tag", "piece:files")) ?? [];
@@ -181,4 +191,19 @@ function parseState(runs: string, drill: string): HostState {
       .map(([l, n]) => parse(runSummarySchema, l, `runs.jsonl, line ${n} of those read`)),
     drill: drill.trim() ? parse(drillSummarySchema, drill, "drill-status.json") : undefined,
   };
+}
+
+/**
+ * The stack's repositoryPassword from FILE: the whole content but one final
+ * newline (what `pulumi config get` prints, redirected, ends with).
+ */
+export function readStackPassword(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+  } catch (e) {
+    throw new Error(`cannot read the stack's repository password from ${file} (${(e as NodeJS.ErrnoException).code})`);
+  }
+  if (!text) throw new Error(`${file} is empty: it must hold the stack's repositoryPassword`);
+  return text;
 }

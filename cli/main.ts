@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { demoCommand } from "./demo";
 import { planCommand, resolveStack, type CommandResult, type PlanOptions } from "./plan/command";
+import { hostPasswordCommand } from "./hostPassword";
+import { pruneCommand } from "./prune";
 import { statusCommand } from "./status";
 
 function parseNow(value: string): Date {
@@ -59,7 +61,7 @@ program
   )
   .option(
     "--password-file <file>",
-    "read each host's state from its restic repository, not over SSH: the repository password (pulumi config get --show-secrets dxbackup:repositoryPassword); S3 credentials come from the usual AWS_* environment",
+    "read each host's state from its restic repository, not over SSH: the stack's repository password (pulumi config get --show-secrets dxbackup:repositoryPassword), from which each host's is derived; S3 credentials come from the usual AWS_* environment",
   )
   .option(
     "--bucket <name>",
@@ -104,6 +106,50 @@ program
       );
     },
   );
+
+program
+  .command("prune")
+  .description(
+    "apply retention and prune on the storage server of storage.rest (whose hosts cannot delete): run it there, as the rest-server's user",
+  )
+  .option("--stack <name>", "read stacks/Pulumi.<name>.yaml (default: local)")
+  .option("--config-file <path>", "read any Pulumi.<stack>.yaml")
+  .requiredOption(
+    "--password-file <file>",
+    "the stack's repository password (pulumi config get --show-secrets dxbackup:repositoryPassword)",
+  )
+  .requiredOption("--repositories <dir>", "the rest-server's data directory (its --path)")
+  .option("--restic <path>", "the restic to run", "restic")
+  .option("--dry-run", "show what retention would forget; change nothing")
+  .action(
+    async (opts: {
+      stack?: string;
+      configFile?: string;
+      passwordFile: string;
+      repositories: string;
+      restic: string;
+      dryRun?: boolean;
+    }) => {
+      const { stack, config } = resolveStack(opts);
+      finish(await pruneCommand({ stack, config, ...opts }));
+    },
+  );
+
+program
+  .command("host-password")
+  .description("write one host's repository password (derived from the stack's) to a new 0600 file, for plain restic")
+  .option("--stack <name>", "read stacks/Pulumi.<name>.yaml (default: local)")
+  .option("--config-file <path>", "read any Pulumi.<stack>.yaml")
+  .requiredOption("--host <name>", "the host")
+  .requiredOption(
+    "--password-file <file>",
+    "the stack's repository password (pulumi config get --show-secrets dxbackup:repositoryPassword)",
+  )
+  .requiredOption("--out <file>", "the file to create (it must not exist)")
+  .action((opts: { stack?: string; configFile?: string; host: string; passwordFile: string; out: string }) => {
+    const { config } = resolveStack(opts);
+    finish(hostPasswordCommand({ config, ...opts }));
+  });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`dxbackup: ${(err as Error).message}\n`);

@@ -7,6 +7,7 @@ import { renderRunbook } from "./render/runbook";
 import { RemoteSource } from "./remote/remoteSource";
 import { BackupStore, type BackupStoreChildren } from "./storage/backupStore";
 import { SystemBackup, type SystemBackupChildren } from "./system/systemBackup";
+import { hostRepositoryPassword } from "../shared/hostKeys";
 
 export interface BackupPolicyArgs {
   /** A policy validated by `loadPolicy`. */
@@ -74,6 +75,7 @@ export class BackupPolicy extends pulumi.ComponentResource {
                 secretAccessKey: secret(policy.storage.s3Compatible.secretAccessKeySecret),
               }
             : undefined,
+        restPassword: policy.storage.kind === "rest" ? secret(policy.storage.rest.passwordSecret) : undefined,
         tags,
         children: args.children?.store,
       },
@@ -88,7 +90,10 @@ export class BackupPolicy extends pulumi.ComponentResource {
           policy,
           host,
           storage: this.store.hosts[host.name],
-          repositoryPassword: secret(policy.secrets.repositoryPassword),
+          // The host's own password: root on it opens no other host's repository.
+          repositoryPassword: pulumi
+            .secret(secret(policy.secrets.repositoryPassword))
+            .apply((stackPassword) => hostRepositoryPassword(stackPassword, policy.name, host.name)),
           sshPrivateKey: secret(host.ssh.privateKeySecret),
           sftpPrivateKey: policy.storage.kind === "sftp" ? secret(policy.storage.sftp.privateKeySecret) : undefined,
           pieceSecrets: Object.fromEntries(hostPieceSecrets(policy, host).map((key) => [key, secret(key)])),

@@ -2,9 +2,10 @@
 # Sets up a Debian machine for dx-backup development: the host tools the tests
 # and the demo run for real (restic, sshd, shellcheck, systemd-analyze,
 # PostgreSQL, OpenLDAP, Derby), the npm dependencies, the policy pack's bundle,
-# then the Pulumi CLI and the newest restic, both from their Go modules
-# (scripts/build-pulumi.sh, scripts/build-restic.sh). Safe to run again: it
-# installs only what is missing.
+# then the Pulumi CLI, the newest restic and restic's rest-server, all from
+# their Go modules (scripts/build-pulumi.sh, scripts/build-restic.sh,
+# scripts/build-rest-server.sh). Safe to run again: it installs only what is
+# missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,3 +26,4 @@ npm ci --no-audit --no-fund
 npm run --silent build:policy-pack
 ./scripts/build-pulumi.sh
 ./scripts/build-restic.sh
+./scripts/build-rest-server.sh

@@ -161,6 +161,11 @@ export const hostConfigSchema = z
       passwordFile: absolute,
       /** A JSON object of environment variables for restic only (storage credentials). */
       storageEnvFile: absolute,
+      /**
+       * The storage refuses deletes (rest-server --append-only): the agent forgets nothing and
+       * marks a failed run with a snapshot of its own instead of re-tagging the run's snapshots.
+       */
+      appendOnly: z.boolean().default(false),
     }),
     restic: command,
     fileEngine: z.enum(["restic", "tsm"]),

@@ -38,6 +38,8 @@ export function buildStack(config: StackConfig = currentStackConfig()) {
     // Only AWS storage has buckets; an undefined stack output would only draw a warning.
     ...(backup.store.bucketName ? { bucketName: backup.store.bucketName } : {}),
     ...(backup.store.replicaBucketName ? { replicaBucketName: backup.store.replicaBucketName } : {}),
+    // The rest-server's htpasswd file (pulumi stack output restHtpasswd --show-secrets).
+    ...(backup.store.restHtpasswd ? { restHtpasswd: backup.store.restHtpasswd } : {}),
     ...(policy.storage.kind === "s3" || policy.system?.aws ? { keyArns: backup.keyArns } : {}),
   };
 }

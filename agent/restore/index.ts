@@ -13,6 +13,7 @@ import { restorePiece } from "./pieces";
 import { untilProblem } from "./until";
 import {
   fetchRecord,
+  disownedRuns,
   pickLatest,
   readRestoredRecord,
   recordDirs,
@@ -186,7 +187,12 @@ async function pointAfterFixPack(ctx: AgentContext, now: IimState): Promise<{ ru
   if (ctx.config.fileEngine === "tsm")
     return { note: "on this Spectrum Protect host: 'latest' with --before a time after it" };
   try {
-    const s = pickLatest(await ctx.restic.snapshots(["--tag", `piece:files,iim:${now.packagesDigest.slice(0, 16)}`]));
+    const disowned = ctx.config.repository.appendOnly ? await disownedRuns(ctx) : undefined;
+    const s = pickLatest(
+      await ctx.restic.snapshots(["--tag", `piece:files,iim:${now.packagesDigest.slice(0, 16)}`]),
+      undefined,
+      disowned,
+    );
     const run = s ? tagValue(s, "run") : undefined;
     return run && RUN_ID.test(run) ? { runId: run } : { note: "none exists yet: take one now with 'run'" };
   } catch (e) {

@@ -31,20 +31,37 @@ export function newest(snapshots: readonly SnapshotJson[]): SnapshotJson | undef
   return best;
 }
 
-/** What `latest` picks: the newest files snapshot that is a recovery point, before BEFORE if given. */
-export function pickLatest(snapshots: readonly SnapshotJson[], before?: Date): SnapshotJson | undefined {
+/**
+ * What `latest` picks: the newest files snapshot that is a recovery point, before BEFORE if given.
+ * `disowned` are the runs an append-only repository marked with a snapshot of their own.
+ */
+export function pickLatest(
+  snapshots: readonly SnapshotJson[],
+  before?: Date,
+  disowned: ReadonlySet<string> = new Set(),
+): SnapshotJson | undefined {
   return newest(
     snapshots.filter(
-      (s) => isRecoveryPoint(s) && tagValue(s, "piece") === "files" && (!before || timeOf(s) < before.getTime()),
+      (s) =>
+        isRecoveryPoint(s) &&
+        !disowned.has(tagValue(s, "run") ?? "") &&
+        tagValue(s, "piece") === "files" &&
+        (!before || timeOf(s) < before.getTime()),
     ),
   );
 }
 
-function point(ctx: AgentContext, s: SnapshotJson): RecoveryPoint {
+/** The runs a marker snapshot says are no recovery point (an append-only repository cannot re-tag them). */
+export async function disownedRuns(ctx: AgentContext): Promise<Set<string>> {
+  const markers = await ctx.restic.snapshots(["--tag", NOT_A_RECOVERY_POINT_TAG]);
+  return new Set(markers.map((m) => tagValue(m, "run")).filter((r): r is string => r !== undefined));
+}
+
+function point(ctx: AgentContext, s: SnapshotJson, disowned: ReadonlySet<string>): RecoveryPoint {
   const runId = tagValue(s, "run") ?? "";
   if (!FULL_ID.test(s.id) || !RUN_ID.test(runId) || Number.isNaN(timeOf(s)))
     throw new UsageError(`snapshot ${shortId(s.id)} of host ${ctx.config.host} is not a dx-backup recovery point`);
-  if (!isRecoveryPoint(s))
+  if (!isRecoveryPoint(s) || disowned.has(runId))
     throw new UsageError(
       `run ${runId} is not a recovery point: its snapshots are tagged ${NOT_A_RECOVERY_POINT_TAG} (the run failed after taking them); pick another one with 'snapshots'`,
     );
@@ -69,6 +86,8 @@ export async function resolveRecoveryPoint(
       `no recovery point matches '${spec}'${before ? ` before ${isoSeconds(before)}` : ""} on host ${config.host}`,
     );
   const filesOfRun = async (run: string) => newest(await restic.snapshots(["--tag", `run:${run},piece:files`]));
+  // Markers exist only where runs cannot be re-tagged: elsewhere the listing would cost a process.
+  const disowned = config.repository.appendOnly ? await disownedRuns(ctx) : new Set<string>();
   let found: SnapshotJson | undefined;
   if (RUN_ID.test(spec)) {
     found = await filesOfRun(spec);
@@ -87,12 +106,13 @@ export async function resolveRecoveryPoint(
     found = pickLatest(
       await restic.snapshots(["--tag", `piece:files${schedule ? `,schedule:${schedule}` : ""}`]),
       before,
+      disowned,
     );
   } else {
     throw new UsageError("a recovery point is 'latest', a run id (20261128T020000Z-1a2b3c) or a snapshot id");
   }
   if (!found) throw none();
-  return point(ctx, found);
+  return point(ctx, found, disowned);
 }
 
 /** Where a snapshot keeps the recovery-point record, and where it lands under WORK. */

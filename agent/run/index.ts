@@ -408,6 +408,18 @@ async function retention(ctx: AgentContext, o: RunOptions, schedule: ScheduleCon
     log.info("step", "retention is the Spectrum Protect server's management class", { step: "retention" });
     return;
   }
+  if (config.repository.appendOnly) {
+    // The storage refuses deletes, so a forget here could only fail the run: the storage server
+    // applies the same rules (dxbackup prune), with credentials no host holds.
+    log.info(
+      "step",
+      `retention (${keep.join(" ")}) is applied by dxbackup prune on the storage server: this host's repository is append-only`,
+      {
+        step: "retention",
+      },
+    );
+    return;
+  }
   const lastPrune = existsSync(state.lastPrune) ? Number(readFileSync(state.lastPrune, "utf8").trim()) || 0 : 0;
   const prune = Date.now() / 1000 - lastPrune >= config.pruneEveryDays * 86400;
   log.info("step", `applying retention (${keep.join(" ")})${prune ? " and pruning" : ""}`, { step: "retention" });
@@ -439,14 +451,44 @@ async function retention(ctx: AgentContext, o: RunOptions, schedule: ScheduleCon
  * A failed run is no recovery point. Before its files snapshot exists, the
  * database streams it already stored are forgotten; after (the servers did
  * not start, retention failed), every snapshot of the run is tagged
- * not-a-recovery-point, so `latest` and `--before` never pick it. Stale locks
- * are retried like every other repository write.
+ * not-a-recovery-point, so `latest` and `--before` never pick it. An
+ * append-only repository keeps whatever the run stored and gets a marker
+ * snapshot tagged not-a-recovery-point and run:<id> instead, which the
+ * restore reads the same way. Stale locks are retried like every other
+ * repository write.
  */
 async function disown(ctx: AgentContext, s: RunState, runId: string, runLog: string): Promise<void> {
   const { restic, log, config } = ctx;
   if (config.fileEngine !== "restic") return;
   try {
-    if (s.afterSnapshot && s.filesSnapshot) {
+    if (config.repository.appendOnly && (s.filesSnapshot || s.streamed.length)) {
+      // Re-tagging deletes the snapshots it rewrites, which append-only storage refuses: a
+      // marker snapshot of the run says instead that none of its snapshots is a recovery point.
+      const schedule = s.scheduleName;
+      await restic.must(
+        "discard",
+        "restic backup (marker)",
+        [
+          "backup",
+          "--stdin",
+          "--stdin-filename",
+          NOT_A_RECOVERY_POINT_TAG,
+          "--host",
+          config.host,
+          "--tag",
+          `${NOT_A_RECOVERY_POINT_TAG},run:${runId},failed-schedule:${schedule}`,
+        ],
+        { logFile: runLog, input: `run ${runId} failed after its snapshots were taken: it is not a recovery point\n` },
+      );
+      s.disowned = [...s.streamed, ...(s.filesSnapshot ? [s.filesSnapshot] : [])].map((id) => id.slice(0, 8));
+      s.streamed = [];
+      s.filesSnapshot = undefined;
+      s.summary = undefined;
+      log.warn(
+        "not-a-recovery-point",
+        `run ${runId} is marked ${NOT_A_RECOVERY_POINT_TAG} by a snapshot of its own (the repository is append-only): ${s.disowned.join(" ")}`,
+      );
+    } else if (s.afterSnapshot && s.filesSnapshot) {
       // schedule:<name> goes too: retention of the schedule neither counts these snapshots in its
       // keep-* slots (a good point would be forgotten for them) nor forgets them (nothing is lost).
       const schedule = s.scheduleName;

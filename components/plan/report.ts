@@ -163,6 +163,8 @@ export function describeStorage(storage: Storage): string {
       return `existing S3-compatible bucket '${storage.s3Compatible.bucket}' at ${storage.s3Compatible.endpoint}`;
     case "sftp":
       return `SFTP ${storage.sftp.user}@${storage.sftp.host}:${storage.sftp.path}`;
+    case "rest":
+      return `rest-server ${storage.rest.url}, one user per host${storage.rest.appendOnly ? ", append-only (retention by dxbackup prune on the server)" : ""}`;
     case "filesystem":
       return `directory ${storage.filesystem.path} on each host`;
   }

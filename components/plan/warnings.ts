@@ -48,6 +48,8 @@ export function policyWarnings(policy: Policy, retention: Record<string, Retenti
       }
     }
   }
+  const shared = sharedStorageRisk(policy);
+  if (shared) out.push(shared);
   if (storage.kind === "s3Compatible" && storage.s3Compatible.endpoint.startsWith("http://")) {
     out.push({
       path: configPath(["storage", "s3Compatible", "endpoint"]),
@@ -65,6 +67,27 @@ export function policyWarnings(policy: Policy, retention: Record<string, Retenti
   }
   out.push(...overlapWarnings(policy, now));
   return out;
+}
+
+/**
+ * Storage whose kind gives every host the same credentials: each host's own
+ * repository password keeps the others' data unreadable to it, but root on
+ * one host can still delete or overwrite every host's history. Only `s3`
+ * (an IAM user per host) and `rest` (a rest-server user per host) separate them.
+ */
+function sharedStorageRisk(policy: Policy): PolicyIssue | undefined {
+  const { storage } = policy;
+  if (policy.hosts.length < 2) return undefined;
+  const what = {
+    s3Compatible: "one access key (the endpoint's policies are not managed here)",
+    sftp: "one SFTP user and key",
+    filesystem: "one directory tree, writable by root on each",
+  } as const;
+  if (!(storage.kind in what)) return undefined;
+  return {
+    path: configPath(["storage", storage.kind]),
+    message: `every host reaches the storage with ${what[storage.kind as keyof typeof what]}: root on any one host can delete or overwrite every other host's backups (it cannot read them: each host has its own repository password); use storage.rest (restic's rest-server with --private-repos and --append-only, one user per host) or storage.s3 (one IAM user per host)`,
+  };
 }
 
 /** Two schedules of one host that fire in the same minute: the second run finds the lock taken and fails. */

@@ -78,6 +78,7 @@ export function resolveStorage(input: PolicyInput["storage"]): Storage {
   if (input.s3) return { kind: "s3", s3: input.s3 };
   if (input.s3Compatible) return { kind: "s3Compatible", s3Compatible: input.s3Compatible };
   if (input.sftp) return { kind: "sftp", sftp: input.sftp };
+  if (input.rest) return { kind: "rest", rest: input.rest };
   if (input.filesystem) return { kind: "filesystem", filesystem: input.filesystem };
   throw new Error("no storage declared");
 }

@@ -39,7 +39,7 @@ export const storageRule: Rule = ({ input }) => {
       issue(
         ["storage"],
         kinds.length === 0
-          ? "declare one storage kind: s3, s3Compatible, sftp or filesystem"
+          ? "declare one storage kind: s3, s3Compatible, sftp, rest or filesystem"
           : `declares ${kinds.join(" and ")}: keep exactly one storage kind`,
       ),
     ];
@@ -60,6 +60,15 @@ export const storageRule: Rule = ({ input }) => {
       issue(
         ["storage", "s3Compatible", "endpoint"],
         `is plain HTTP: anyone on the path sees object names and metadata, can replay the signed requests for minutes and can withhold or roll back what the hosts read (restic still encrypts the data); use https, with caCertificatePath for a private CA (http:// is accepted for environment: local only)`,
+      ),
+    );
+  }
+  const rest = input.storage.rest?.url;
+  if (rest?.startsWith("http://") && input.environment !== "local") {
+    out.push(
+      issue(
+        ["storage", "rest", "url"],
+        `is plain HTTP: every host's rest-server password crosses the network in clear text with each request, and anyone on the path can replay it or withhold what the hosts read; use https, with caCertificatePath for a private CA (http:// is accepted for environment: local only)`,
       ),
     );
   }
@@ -324,6 +333,8 @@ export function secretReferences(input: PolicyInput): Array<{ key: string; usedB
   }
   const sftp = input.storage.sftp;
   if (sftp) refs.push({ key: sftp.privateKeySecret, usedBy: configPath(["storage", "sftp", "privateKeySecret"]) });
+  const rest = input.storage.rest;
+  if (rest) refs.push({ key: rest.passwordSecret, usedBy: configPath(["storage", "rest", "passwordSecret"]) });
   input.databases.forEach((d, i) => {
     for (const engine of ["sqlserver", "derby", "postgresql"] as const) {
       const key = d[engine]?.passwordSecret;

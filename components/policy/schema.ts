@@ -122,6 +122,31 @@ export const sftpStorageSchema = z
   })
   .strict();
 
+export const restStorageSchema = z
+  .object({
+    /**
+     * restic's rest-server, e.g. https://backup.example.com:8000 (no path). It must run with
+     * --private-repos: each host is a user of its own, `<policy>.<host>`, whose repository is
+     * `/<policy>.<host>/`, and no host can reach another's.
+     */
+    url: z
+      .string()
+      .regex(/^https?:\/\/[^/\s@]+$/, "must be a URL such as https://backup.example.com:8000 (no path, no user)"),
+    /**
+     * Config key of the secret each host's rest-server password is derived from (secret); the
+     * server's htpasswd file is the stack output `restHtpasswd`.
+     */
+    passwordSecret: secretRef.default("restPassword"),
+    /**
+     * The server runs with --append-only (recommended): a host can add snapshots but never delete
+     * one, so its agent applies no retention; `dxbackup prune` does, on the storage server.
+     */
+    appendOnly: z.boolean().default(true),
+    /** Path on the hosts of a PEM CA bundle that signs the server's certificate. */
+    caCertificatePath: hostPath.optional(),
+  })
+  .strict();
+
 export const filesystemStorageSchema = z
   .object({
     /** Directory on each host (usually an NFS mount); each host gets `<path>/<host>`. */
@@ -129,12 +154,13 @@ export const filesystemStorageSchema = z
   })
   .strict();
 
-/** Where the restic repositories live: exactly one of the four kinds. */
+/** Where the restic repositories live: exactly one of the five kinds. */
 export const storageSchema = z
   .object({
     s3: s3StorageSchema.optional(),
     s3Compatible: s3CompatibleStorageSchema.optional(),
     sftp: sftpStorageSchema.optional(),
+    rest: restStorageSchema.optional(),
     filesystem: filesystemStorageSchema.optional(),
   })
   .strict();
@@ -373,6 +399,7 @@ export const agentSettingsSchema = z
 export type S3Storage = z.infer<typeof s3StorageSchema>;
 export type S3CompatibleStorage = z.infer<typeof s3CompatibleStorageSchema>;
 export type SftpStorage = z.infer<typeof sftpStorageSchema>;
+export type RestStorage = z.infer<typeof restStorageSchema>;
 export type FilesystemStorage = z.infer<typeof filesystemStorageSchema>;
 export type StorageInput = z.infer<typeof storageSchema>;
 export type HostInput = z.infer<typeof hostSchema>;

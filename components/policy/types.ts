@@ -8,6 +8,7 @@ import type {
   RootKey,
   S3CompatibleStorage,
   S3Storage,
+  RestStorage,
   SftpStorage,
   Target,
 } from "./schema";
@@ -17,6 +18,7 @@ export type Storage =
   | { kind: "s3"; s3: S3Storage }
   | { kind: "s3Compatible"; s3Compatible: S3CompatibleStorage }
   | { kind: "sftp"; sftp: SftpStorage }
+  | { kind: "rest"; rest: RestStorage }
   | { kind: "filesystem"; filesystem: FilesystemStorage };
 
 /** Agent locations on one host, already namespaced by the policy name. */

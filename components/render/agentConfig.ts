@@ -36,6 +36,7 @@ export function renderHostConfig(
       options: repository.options,
       passwordFile: l.passwordFile,
       storageEnvFile: l.storageEnv,
+      appendOnly: policy.storage.kind === "rest" && policy.storage.rest.appendOnly,
     },
     restic: host.agent.restic,
     fileEngine: host.fileEngine,

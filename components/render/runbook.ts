@@ -293,10 +293,12 @@ export function renderRunbook(policy: Policy, awsBucketName = "<bucket>"): strin
   }
   out.push(
     "",
-    "Every snapshot is readable with plain restic and the repository password (`pulumi config get --show-secrets dxbackup:repositoryPassword`):",
+    "Every snapshot is readable with plain restic and the host's own repository password: on the host it is the agent's `repository.passwordFile`; elsewhere derive it from the stack's (`pulumi config get --show-secrets dxbackup:repositoryPassword > stack-pw`):",
   );
+  const first = hosts[0].name;
   code(
-    `restic -r ${shQuote(repositoryUrl(policy.storage, policy.name, hosts[0].name, awsBucketName))} snapshots --tag run:<run id>`,
+    `npx dxbackup host-password --stack <stack> --host ${first} --password-file stack-pw --out ${first}-pw`,
+    `restic -r ${shQuote(repositoryUrl(policy.storage, policy.name, first, awsBucketName))} --password-file ${first}-pw snapshots --tag run:<run id>`,
   );
   return `${out.join("\n")}\n`;
 }

@@ -4,7 +4,9 @@ import { childOptions, childTags, companionOptions, type ChildOptions } from "..
 import type { S3Storage } from "../policy/schema";
 import type { Storage } from "../policy/types";
 import { hostCredentialPolicy, replicationRolePolicy, s3AssumeRolePolicy, tlsOnlyBucketPolicy } from "./documents";
+import { renderHtpasswd } from "./htpasswd";
 import { repositoryPrefix, repositoryUrl } from "./repository";
+import { hostRestPassword, restUser } from "../../shared/hostKeys";
 
 export interface BackupStoreArgs {
   /** Where the repositories live (validated policy storage). */
@@ -17,6 +19,8 @@ export interface BackupStoreArgs {
   formerHostNames?: Record<string, string[]>;
   /** Credentials for an existing S3-compatible endpoint (secrets). */
   s3Credentials?: { accessKeyId: pulumi.Input<string>; secretAccessKey: pulumi.Input<string> };
+  /** The secret each host's rest-server password is derived from (`rest` storage). */
+  restPassword?: pulumi.Input<string>;
   /** Tags for every AWS resource. */
   tags?: Record<string, string>;
   /** Tags and resource options per child (AWS storage only). */
@@ -73,8 +77,10 @@ export interface HostStorageAccess {
  * The home of the restic repositories. For AWS it creates a hardened bucket
  * (versioned, KMS-encrypted, private, TLS-only, lifecycle-managed, optionally
  * object-locked and replicated to a second region) and one IAM user per host
- * limited to that host's prefix. Other kinds need no resources: the
- * component only hands each host its repository URL and credentials.
+ * limited to that host's prefix. For a rest-server, each host gets a user of
+ * its own and the component renders the server's htpasswd file. Other kinds
+ * need no resources: the component only hands each host its repository URL
+ * and the one set of credentials the storage has.
  */
 export class BackupStore extends pulumi.ComponentResource {
   /** Per host name: repository URL and credentials. */
@@ -94,6 +100,8 @@ export class BackupStore extends pulumi.ComponentResource {
   readonly bucketName?: pulumi.Output<string>;
   readonly bucketArn?: pulumi.Output<string>;
   readonly replicaBucketName?: pulumi.Output<string>;
+  /** The rest-server's htpasswd file, one user per host (`rest` storage; secret). */
+  readonly restHtpasswd?: pulumi.Output<string>;
   /** The ARNs of the keys this component created, by resource name (empty for other kinds). */
   readonly keyArns: pulumi.Output<Record<string, string>>;
 
@@ -185,6 +193,26 @@ export class BackupStore extends pulumi.ComponentResource {
           dependsOn: [policy, accessKey, primary.policy, primary.encryption, ...(primary.lock ? [primary.lock] : [])],
         };
       }
+    } else if (storage.kind === "rest") {
+      // Each host its own rest-server user and password: with --private-repos no host reaches
+      // another's repository, and with --append-only none deletes a snapshot, not even its own.
+      const secret = args.restPassword;
+      if (secret === undefined) throw new Error("BackupStore: rest storage needs restPassword");
+      for (const host of args.hostNames) {
+        this.hosts[host] = {
+          repositoryUrl: pulumi.output(repositoryUrl(storage, args.policyName, host)),
+          environment: pulumi.secret(
+            pulumi.output(secret).apply((s): Record<string, string> => ({
+              RESTIC_REST_USERNAME: restUser(args.policyName, host),
+              RESTIC_REST_PASSWORD: hostRestPassword(s, args.policyName, host),
+            })),
+          ),
+          dependsOn: [],
+        };
+      }
+      this.restHtpasswd = pulumi.secret(
+        pulumi.output(secret).apply((s) => renderHtpasswd(s, args.policyName, args.hostNames)),
+      );
     } else {
       const credentials = args.s3Credentials;
       if (storage.kind === "s3Compatible" && !credentials) {
@@ -210,6 +238,7 @@ export class BackupStore extends pulumi.ComponentResource {
       bucketName: this.bucketName,
       bucketArn: this.bucketArn,
       replicaBucketName: this.replicaBucketName,
+      restHtpasswd: this.restHtpasswd,
     });
   }
 }

@@ -1,4 +1,5 @@
 import type { Storage } from "../policy/types";
+import { restUser } from "../../shared/hostKeys";
 
 /**
  * The key prefix of one host's repository: `<policy>/<host>`. Every host gets
@@ -26,6 +27,9 @@ export function repositoryUrl(storage: Storage, policyName: string, hostName: st
       const { user, host, path } = storage.sftp;
       return `sftp:${user}@${host}:${path.replace(/\/+$/, "")}/${prefix}`;
     }
+    case "rest":
+      // With --private-repos the user's name must be the first segment of the path.
+      return `rest:${storage.rest.url}/${restUser(policyName, hostName)}/`;
     case "filesystem":
       return `${storage.filesystem.path.replace(/\/+$/, "")}/${prefix}`;
   }
@@ -45,6 +49,8 @@ export function resticOptions(storage: Storage, configDir: string): string[] {
   switch (storage.kind) {
     case "s3Compatible":
       return storage.s3Compatible.caCertificatePath ? ["--cacert", storage.s3Compatible.caCertificatePath] : [];
+    case "rest":
+      return storage.rest.caCertificatePath ? ["--cacert", storage.rest.caCertificatePath] : [];
     case "sftp": {
       const { host, port, user } = storage.sftp;
       // restic runs this through its own word splitting (no shell): keep every

@@ -8,6 +8,7 @@ import { statusCommand } from "../../cli/status";
 import { targetPaths } from "../../components/policy/targets";
 import { TARGETS } from "../../components/policy/schema";
 import type { StackConfig } from "../../components/policy/load";
+import { hostRepositoryPassword } from "../../shared/hostKeys";
 import { SAMPLE_HOST_KEY } from "../support/config";
 import { LocalPortalHost } from "../support/localHost";
 import { pgrep, waitFor, writeBulk } from "../support/processes";
@@ -528,7 +529,7 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
     // The data is still there, readable with plain restic and the password.
     const env = {
       ...process.env,
-      RESTIC_PASSWORD: config.values["dxbackup:repositoryPassword"],
+      RESTIC_PASSWORD: hostRepositoryPassword(config.values["dxbackup:repositoryPassword"], "dx-it", "portal-1"),
       AWS_ACCESS_KEY_ID: "S3RVER",
       AWS_SECRET_ACCESS_KEY: "S3RVER",
     };

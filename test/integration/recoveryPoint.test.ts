@@ -19,6 +19,7 @@ import { DerbyNetworkServer, ij, LdapServer, PostgresServer } from "../support/d
 import { LocalPortalHost } from "../support/localHost";
 import { testUser } from "../support/osUser";
 import { oracleTime } from "../../agent/restore/operator";
+import { hostRepositoryPassword } from "../../shared/hostKeys";
 
 const FAKES = path.join(__dirname, "..", "fakes");
 
@@ -280,7 +281,11 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
   });
 
   it("no secret on any command line during a run, and the servers an offline run starts inherit no storage secret", async () => {
-    const storage = [config.values["dxbackup:repositoryPassword"], config.values["dxbackup:s3SecretAccessKey"]];
+    const storage = [
+      config.values["dxbackup:repositoryPassword"],
+      hostRepositoryPassword(config.values["dxbackup:repositoryPassword"], "dx-rp", "portal-1"),
+      config.values["dxbackup:s3SecretAccessKey"],
+    ];
     const secrets = [...Object.values(passwords), ...storage];
     expect(storage.every((v) => typeof v === "string" && v.length >= 6)).to.equal(true);
     // Every process's argv and environment, sampled every few milliseconds while the run goes.
@@ -727,7 +732,7 @@ describe("one recovery point: databases, LDAP, WAS config and XMLAccess with the
   function resticEnv() {
     return {
       ...process.env,
-      RESTIC_PASSWORD: config.values["dxbackup:repositoryPassword"],
+      RESTIC_PASSWORD: hostRepositoryPassword(config.values["dxbackup:repositoryPassword"], "dx-rp", "portal-1"),
       AWS_ACCESS_KEY_ID: "S3RVER",
       AWS_SECRET_ACCESS_KEY: "S3RVER",
     };

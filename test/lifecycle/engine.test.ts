@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { localStack, pulumiCli } from "../../cli/engine/localStack";
 import type { StackConfig } from "../../components/policy/load";
+import { hostRepositoryPassword } from "../../shared/hostKeys";
 import { agentDirsUnder, SAMPLE_HOST_KEY } from "../support/config";
 import { LocalPortalHost } from "../support/localHost";
 
@@ -72,8 +73,13 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
     );
   }
 
-  /** Plain restic against one host's repository, with the password given. */
-  function restic(repoHost: string, password: string, ...args: string[]) {
+  /** Plain restic against one host's repository, with that host's own password derived from the stack's. */
+  function restic(repoHost: string, stackPassword: string, ...args: string[]) {
+    return resticWith(repoHost, hostRepositoryPassword(stackPassword, "dx-it", repoHost), ...args);
+  }
+
+  /** Plain restic against one host's repository, with exactly this password. */
+  function resticWith(repoHost: string, password: string, ...args: string[]) {
     return spawnSync(
       "restic",
       [
@@ -230,6 +236,8 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
     const old = restic("portal-1", oldPassword, "cat", "config");
     expect(old.status).to.not.equal(0);
     expect(old.stderr).to.match(/wrong password|no key/i);
+    // The host's key is its own: the stack's password itself opens nothing.
+    expect(resticWith("portal-1", newPassword, "cat", "config").status).to.not.equal(0);
   });
 
   it("a new repositoryPassword while the storage is unreachable fails the up and keeps the old password working", async () => {
@@ -252,7 +260,9 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
     // With the storage back, the same up re-keys.
     config = rotated;
     await up(stack);
-    expect(readFileSync(passwordFile, "utf8")).to.equal("third passphrase\n");
+    expect(readFileSync(passwordFile, "utf8")).to.equal(
+      `${hostRepositoryPassword("third passphrase", "dx-it", "portal-1")}\n`,
+    );
     expect((await host.runSchedule(config, "nightly")).job.code).to.equal(0);
   });
 

@@ -428,10 +428,12 @@ describe("dxbackup status from the repositories: what it needs to know", () => {
   });
 
   it("uses the configured bucket name, and reports a repository it cannot read as an error finding", async () => {
+    const passwordFile = path.join(mkdtempSync(path.join(tmpdir(), "dxb-pw-")), "stack-pw");
+    writeFileSync(passwordFile, "the stack's password\n");
     const r = await statusCommand({
       stack: "prod",
       config: readStackConfig(stackFilePath("prod")),
-      repository: { passwordFile: "/nonexistent", env: { PATH: process.env.PATH } },
+      repository: { passwordFile, env: { PATH: process.env.PATH } },
       format: "json",
       now: NOW,
     });

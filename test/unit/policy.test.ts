@@ -3,6 +3,7 @@ import { readStackConfig, stackFilePath } from "../../cli/plan/stackFile";
 import { loadPolicy } from "../../components/policy/load";
 import { selectPieces } from "../../components/policy/pieces";
 import { selectTargets } from "../../components/policy/targets";
+import { policyWarnings } from "../../components/plan/warnings";
 import {
   DEFAULT_SECRETS,
   expectIssue,
@@ -155,6 +156,67 @@ describe("policy: malformed configs name the key and the fix", () => {
       /is plain HTTP: anyone on the path .* can replay the signed requests .*use https, with caCertificatePath/,
     );
     expect(() => loadPolicy(http("local"))).to.not.throw();
+  });
+
+  it("takes a rest-server: per-host users from one secret, https outside environment: local", () => {
+    const rest = (environment: string, url: string) =>
+      stackConfig(
+        { ...validConfig(), environment, storage: { rest: { url } } },
+        { repositoryPassword: "pw", sshPrivateKey: "key", restPassword: "rest" },
+      );
+    const policy = loadPolicy(rest("staging", "https://backup.example.com:8000"));
+    expect(policy.storage).to.deep.equal({
+      kind: "rest",
+      rest: { url: "https://backup.example.com:8000", passwordSecret: "restPassword", appendOnly: true },
+    });
+    expect(policy.secrets.all).to.include("restPassword");
+    expectIssue(
+      issuesOf(rest("staging", "http://backup.example.com:8000")),
+      "dxbackup:storage.rest.url",
+      /is plain HTTP: every host's rest-server password crosses the network in clear text.*use https/,
+    );
+    expect(() => loadPolicy(rest("local", "http://127.0.0.1:8000"))).to.not.throw();
+    expectIssue(
+      issuesOf(rest("staging", "https://backup.example.com:8000/repos")),
+      "dxbackup:storage.rest.url",
+      /must be a URL such as https:\/\/backup.example.com:8000 \(no path, no user\)/,
+    );
+  });
+
+  it("names the risk of storage whose every host shares one set of credentials", () => {
+    const two = (storage: Record<string, unknown>, secrets: Record<string, string> = {}) =>
+      policyWarnings(
+        loadPolicy(
+          stackConfig(
+            {
+              ...validConfig(),
+              storage,
+              hosts: [
+                { name: "portal-1", address: "10.0.0.11" },
+                { name: "portal-2", address: "10.0.0.12" },
+              ],
+              schedules: [{ name: "nightly", cron: "0 2 * * *", hosts: ["portal-1", "portal-2"] }],
+            },
+            { repositoryPassword: "pw", sshPrivateKey: "key", ...secrets },
+          ),
+        ),
+        {},
+        new Date("2026-11-28T00:00:00Z"),
+      ).filter((w) => /every host reaches the storage/.test(w.message));
+    const shared = two(
+      { sftp: { host: "sftp.example.com", user: "dx", path: "/srv/dx", hostKey: SAMPLE_HOST_KEY } },
+      {
+        sftpPrivateKey: "k",
+      },
+    );
+    expect(shared).to.have.length(1);
+    expect(shared[0].path).to.equal("dxbackup:storage.sftp");
+    expect(shared[0].message).to.match(
+      /one SFTP user and key: root on any one host can delete or overwrite every other host's backups .*use storage.rest/,
+    );
+    expect(two({ filesystem: { path: "/mnt/dx" } })).to.have.length(1);
+    expect(two({ rest: { url: "https://backup.example.com" } }, { restPassword: "r" })).to.have.length(0);
+    expect(two({ s3: { region: "eu-central-1" } })).to.have.length(0);
   });
 
   it("rejects a wrong type", () => {

@@ -94,7 +94,7 @@ describe("restore runbook", () => {
       "| db-1 | `s3:https://s3.eu-central-1.amazonaws.com/acme-dx-prod-backups/dx-prod/db-1` | custom paths, db-release,",
     );
     expect(runbook).to.include(
-      "restic -r 's3:https://s3.eu-central-1.amazonaws.com/acme-dx-prod-backups/dx-prod/dmgr' snapshots --tag run:<run id>",
+      "restic -r 's3:https://s3.eu-central-1.amazonaws.com/acme-dx-prod-backups/dx-prod/dmgr' --password-file dmgr-pw snapshots --tag run:<run id>",
     );
   });
 

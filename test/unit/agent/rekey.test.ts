@@ -22,7 +22,13 @@ describe("agent rekey: a new repositoryPassword becomes the repository's key (re
     const stateDir = path.join(dir, `state-${++n}`);
     mkdirSync(stateDir);
     const config = testHostConfig(dir, {
-      repository: { url: repository, options: [], passwordFile: newFile(), storageEnvFile: path.join(dir, "env.json") },
+      repository: {
+        url: repository,
+        options: [],
+        passwordFile: newFile(),
+        storageEnvFile: path.join(dir, "env.json"),
+        appendOnly: false,
+      },
       stateDir,
     });
     return testContext(config, new Logger("portal-1", false));

@@ -1,0 +1,25 @@
+import bcrypt from "bcryptjs";
+import { createHmac } from "node:crypto";
+import { hostRestPassword, restUser } from "../../shared/hostKeys";
+
+/** bcrypt's cost: rest-server checks a password once and then caches it, so a strong cost is cheap. */
+const BCRYPT_COST = 10;
+
+/**
+ * The rest-server's htpasswd file: one bcrypt line per host, in host order.
+ * The salt is derived from the secret too, so the file is the same on every
+ * `pulumi up` (a fresh salt would change the stack output each time) and
+ * says nothing of the passwords but their bcrypt hashes. Pure.
+ */
+export function renderHtpasswd(restPassword: string, policy: string, hosts: readonly string[]): string {
+  return hosts
+    .map((host) => {
+      const salt = createHmac("sha256", restPassword).update(`dx-backup/htpasswd-salt/v1\0${policy}\0${host}`).digest();
+      const hash = bcrypt.hashSync(
+        hostRestPassword(restPassword, policy, host),
+        `$2b$${BCRYPT_COST}$${bcrypt.encodeBase64(salt, 16)}`,
+      );
+      return `${restUser(policy, host)}:${hash}\n`;
+    })
+    .join("");
+}
