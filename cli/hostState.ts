@@ -111,7 +111,7 @@ export async function fetchStateFromRepository(
     "--no-lock",
     "--no-cache",
     // SFTP options point at files in the host's agent config dir; from here restic uses the operator's ssh.
-    ...(policy.storage.kind === "sftp" ? [] : resticOptions(policy.storage, host.agent.configDir)),
+    ...(policy.storage.kind === "sftp" ? [] : resticOptions(policy.storage, host.agent.configDir, host.name)),
   ];
   // The host's own password, derived from the stack's: it reaches restic through its environment only.
   const env = {

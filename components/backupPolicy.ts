@@ -8,6 +8,8 @@ import { RemoteSource } from "./remote/remoteSource";
 import { BackupStore, type BackupStoreChildren } from "./storage/backupStore";
 import { SystemBackup, type SystemBackupChildren } from "./system/systemBackup";
 import { hostRepositoryPassword } from "../shared/hostKeys";
+import { sftpUser, sftpUserPerHost } from "./storage/repository";
+import { hostSftpKey } from "./storage/sftpKeys";
 
 export interface BackupPolicyArgs {
   /** A policy validated by `loadPolicy`. */
@@ -37,6 +39,8 @@ export class BackupPolicy extends pulumi.ComponentResource {
   readonly repositories: pulumi.Output<Record<string, string>>;
   /** AWS Backup for EC2-hosted Portal hosts (the system tier), when declared. */
   readonly system?: SystemBackup;
+  /** With `{host}` in `storage.sftp.user`: each host's SFTP user and its public key line. */
+  readonly sftpAuthorizedKeys?: pulumi.Output<Record<string, string>>;
   /** The declared remote information sources. */
   readonly remoteSources: RemoteSource[];
   /** The restore runbook (Markdown): per host and tier, the exact commands in order. */
@@ -82,6 +86,30 @@ export class BackupPolicy extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    // With a user per host on the SFTP server, each host's key is derived from the one secret.
+    const { storage } = policy;
+    const perHostSftp = storage.kind === "sftp" && sftpUserPerHost(storage.sftp);
+    const sftpKeyOf = (host: string): pulumi.Input<string> | undefined => {
+      if (storage.kind !== "sftp") return undefined;
+      const key = secret(storage.sftp.privateKeySecret);
+      return perHostSftp ? pulumi.secret(key).apply((s) => hostSftpKey(s, policy.name, host).privateKey) : key;
+    };
+    // Public keys: no secret, and what the SFTP server's administrator installs.
+    this.sftpAuthorizedKeys = perHostSftp
+      ? pulumi.unsecret(
+          pulumi
+            .output(secret(storage.sftp.privateKeySecret))
+            .apply((s) =>
+              Object.fromEntries(
+                policy.hosts.map((h) => [
+                  sftpUser(storage.sftp, h.name),
+                  hostSftpKey(s, policy.name, h.name).publicKey,
+                ]),
+              ),
+            ),
+        )
+      : undefined;
+
     this.hosts = {};
     for (const host of policy.hosts) {
       this.hosts[host.name] = new PortalHostBackup(
@@ -95,7 +123,7 @@ export class BackupPolicy extends pulumi.ComponentResource {
             .secret(secret(policy.secrets.repositoryPassword))
             .apply((stackPassword) => hostRepositoryPassword(stackPassword, policy.name, host.name)),
           sshPrivateKey: secret(host.ssh.privateKeySecret),
-          sftpPrivateKey: policy.storage.kind === "sftp" ? secret(policy.storage.sftp.privateKeySecret) : undefined,
+          sftpPrivateKey: sftpKeyOf(host.name),
           pieceSecrets: Object.fromEntries(hostPieceSecrets(policy, host).map((key) => [key, secret(key)])),
         },
         // A renamed host's component (and with it its install) keeps its identity: an update in place.
@@ -127,6 +155,7 @@ export class BackupPolicy extends pulumi.ComponentResource {
       bucketName: this.store.bucketName,
       runbook: this.runbook,
       keyArns: this.keyArns,
+      sftpAuthorizedKeys: this.sftpAuthorizedKeys,
     });
   }
 }

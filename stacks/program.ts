@@ -40,6 +40,8 @@ export function buildStack(config: StackConfig = currentStackConfig()) {
     ...(backup.store.replicaBucketName ? { replicaBucketName: backup.store.replicaBucketName } : {}),
     // The rest-server's htpasswd file (pulumi stack output restHtpasswd --show-secrets).
     ...(backup.store.restHtpasswd ? { restHtpasswd: backup.store.restHtpasswd } : {}),
+    // Each host's SFTP user and public key, for the SFTP server's authorized_keys (not secret).
+    ...(backup.sftpAuthorizedKeys ? { sftpAuthorizedKeys: backup.sftpAuthorizedKeys } : {}),
     ...(policy.storage.kind === "s3" || policy.system?.aws ? { keyArns: backup.keyArns } : {}),
   };
 }

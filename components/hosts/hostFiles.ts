@@ -68,7 +68,7 @@ export function hostFiles(policy: Policy, host: Host, repositoryUrl: string, sec
         renderHostConfig(
           policy,
           host,
-          { url: repositoryUrl, options: resticOptions(policy.storage, configDir) },
+          { url: repositoryUrl, options: resticOptions(policy.storage, configDir, host.name) },
           hostPieces(policy, host),
         ),
       ),

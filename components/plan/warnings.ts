@@ -1,5 +1,6 @@
 import { configPath, type PolicyIssue } from "../policy/errors";
 import type { Policy } from "../policy/types";
+import { sftpUserPerHost } from "../storage/repository";
 import { nextRuns } from "../schedule/cron";
 import type { RetentionOutcome } from "../schedule/retention";
 
@@ -80,10 +81,11 @@ function sharedStorageRisk(policy: Policy): PolicyIssue | undefined {
   if (policy.hosts.length < 2) return undefined;
   const what = {
     s3Compatible: "one access key (the endpoint's policies are not managed here)",
-    sftp: "one SFTP user and key",
+    sftp: "one SFTP user and key (put {host} in storage.sftp.user for a user per host)",
     filesystem: "one directory tree, writable by root on each",
   } as const;
   if (!(storage.kind in what)) return undefined;
+  if (storage.kind === "sftp" && sftpUserPerHost(storage.sftp)) return undefined;
   return {
     path: configPath(["storage", storage.kind]),
     message: `every host reaches the storage with ${what[storage.kind as keyof typeof what]}: root on any one host can delete or overwrite every other host's backups (it cannot read them: each host has its own repository password); use storage.rest (restic's rest-server with --private-repos and --append-only, one user per host) or storage.s3 (one IAM user per host)`,

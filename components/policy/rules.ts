@@ -63,6 +63,17 @@ export const storageRule: Rule = ({ input }) => {
       ),
     );
   }
+  const sftpUser = input.storage.sftp?.user;
+  if (sftpUser?.includes("{host}")) {
+    const long = input.hosts.map((h) => sftpUser.replaceAll("{host}", h.name)).filter((u) => u.length > 32);
+    if (long.length)
+      out.push(
+        issue(
+          ["storage", "sftp", "user"],
+          `makes user names longer than the 32 characters Linux allows: ${long.join(", ")}; use a shorter pattern such as dxb-{host}`,
+        ),
+      );
+  }
   const rest = input.storage.rest?.url;
   if (rest?.startsWith("http://") && input.environment !== "local") {
     out.push(

@@ -112,12 +112,22 @@ export const sftpStorageSchema = z
   .object({
     host: z.string().regex(/^[A-Za-z0-9.:-]+$/, "must be a host name or IP address"),
     port: port.default(22),
-    user: z.string().regex(/^[A-Za-z0-9._-]+$/, "must be a user name (letters, digits, . _ -)"),
+    /**
+     * The SFTP user. With `{host}` in it (e.g. `dxb-{host}`), each host logs in as a user of its
+     * own, with its own key derived from privateKeySecret (stack output `sftpAuthorizedKeys`):
+     * chroot each user on the server, and no host can touch another's repository.
+     */
+    user: z
+      .string()
+      .regex(/^([A-Za-z0-9._-]|\{host\})+$/, "must be a user name (letters, digits, . _ -), optionally with {host}"),
     /** Directory on the SFTP server; each host gets `<path>/<host>`. */
     path: hostPath,
     /** The server's host key line (`ssh-ed25519 AAAA...`): the agent refuses any other key. */
     hostKey: z.string().regex(/^(ssh-|ecdsa-)\S+ \S+/, "must be a public host key line such as 'ssh-ed25519 AAAA...'"),
-    /** Config key holding the private key the hosts log in with (secret). */
+    /**
+     * Config key holding the private key the hosts log in with (secret); with `{host}` in `user`,
+     * any secret value: each host's key is derived from it.
+     */
     privateKeySecret: secretRef.default("sftpPrivateKey"),
   })
   .strict();

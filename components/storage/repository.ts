@@ -1,3 +1,4 @@
+import type { SftpStorage } from "../policy/schema";
 import type { Storage } from "../policy/types";
 import { restUser } from "../../shared/hostKeys";
 
@@ -24,8 +25,8 @@ export function repositoryUrl(storage: Storage, policyName: string, hostName: st
       return `s3:${endpoint}/${bucket}/${base ? `${base}/` : ""}${prefix}`;
     }
     case "sftp": {
-      const { user, host, path } = storage.sftp;
-      return `sftp:${user}@${host}:${path.replace(/\/+$/, "")}/${prefix}`;
+      const { host, path } = storage.sftp;
+      return `sftp:${sftpUser(storage.sftp, hostName)}@${host}:${path.replace(/\/+$/, "")}/${prefix}`;
     }
     case "rest":
       // With --private-repos the user's name must be the first segment of the path.
@@ -33,6 +34,16 @@ export function repositoryUrl(storage: Storage, policyName: string, hostName: st
     case "filesystem":
       return `${storage.filesystem.path.replace(/\/+$/, "")}/${prefix}`;
   }
+}
+
+/** Whether every host logs in to the SFTP server as a user of its own (`{host}` in `user`). */
+export function sftpUserPerHost(sftp: SftpStorage): boolean {
+  return sftp.user.includes("{host}");
+}
+
+/** The SFTP user one host logs in as. */
+export function sftpUser(sftp: SftpStorage, hostName: string): string {
+  return sftp.user.replaceAll("{host}", hostName);
 }
 
 /** Files the agent keeps under its config dir for the storage: names relative to it. */
@@ -45,14 +56,15 @@ export const STORAGE_FILES = {
  * restic options the storage needs, given the host's agent config dir.
  * Values are plain argv words; the renderer quotes them.
  */
-export function resticOptions(storage: Storage, configDir: string): string[] {
+export function resticOptions(storage: Storage, configDir: string, hostName: string): string[] {
   switch (storage.kind) {
     case "s3Compatible":
       return storage.s3Compatible.caCertificatePath ? ["--cacert", storage.s3Compatible.caCertificatePath] : [];
     case "rest":
       return storage.rest.caCertificatePath ? ["--cacert", storage.rest.caCertificatePath] : [];
     case "sftp": {
-      const { host, port, user } = storage.sftp;
+      const { host, port } = storage.sftp;
+      const user = sftpUser(storage.sftp, hostName);
       // restic runs this through its own word splitting (no shell): keep every
       // word free of spaces, which agentPath and the sftp schema guarantee.
       const ssh = [

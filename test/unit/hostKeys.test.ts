@@ -1,5 +1,10 @@
 import bcrypt from "bcryptjs";
 import { expect } from "chai";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { hostSftpKey } from "../../components/storage/sftpKeys";
 import { evaluateStack } from "../../cli/plan/evaluate";
 import { repositoryEnvironment } from "../../agent/restic";
 import { renderHtpasswd } from "../../components/storage/htpasswd";
@@ -45,6 +50,22 @@ describe("each host's own secrets", () => {
     expect(bcrypt.compareSync(hostRestPassword("rest secret", "dx-prod", "portal-2"), hash(0))).to.equal(false);
     expect(bcrypt.compareSync(hostRestPassword("rest secret", "dx-prod", "portal-2"), hash(1))).to.equal(true);
     expect(text).to.not.include(hostRestPassword("rest secret", "dx-prod", "portal-1"));
+  });
+
+  it("derives each host's SFTP key in OpenSSH's format, the same file every time", () => {
+    const key = hostSftpKey("seed", "dx-prod", "portal-1");
+    expect(hostSftpKey("seed", "dx-prod", "portal-1")).to.deep.equal(key);
+    expect(hostSftpKey("seed", "dx-prod", "portal-2").publicKey).to.not.equal(key.publicKey);
+    const dir = mkdtempSync(path.join(tmpdir(), "dxb-key-"));
+    try {
+      writeFileSync(path.join(dir, "key"), key.privateKey, { mode: 0o600 });
+      // OpenSSH itself reads the private key and finds the public key line beside it.
+      const pub = execFileSync("ssh-keygen", ["-y", "-f", path.join(dir, "key")], { encoding: "utf8" }).trim();
+      expect(pub).to.equal(key.publicKey);
+      expect(key.publicKey).to.match(/^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5\S+ dx-backup dx-prod\/portal-1$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("puts a rest-server user and password into restic's repository URL, encoded, and nothing else", () => {

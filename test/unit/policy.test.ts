@@ -183,6 +183,21 @@ describe("policy: malformed configs name the key and the fix", () => {
     );
   });
 
+  it("refuses an SFTP user per host whose names Linux cannot hold", () => {
+    const c = {
+      ...validConfig(),
+      storage: {
+        sftp: { host: "sftp.example.com", user: "dx-backup-user-of-{host}", path: "/srv", hostKey: SAMPLE_HOST_KEY },
+      },
+      hosts: [{ name: "portal-node-number-one", address: "10.0.0.11" }],
+    };
+    expectIssue(
+      issuesOf(stackConfig(c, { repositoryPassword: "pw", sshPrivateKey: "key", sftpPrivateKey: "k" })),
+      "dxbackup:storage.sftp.user",
+      /longer than the 32 characters Linux allows: dx-backup-user-of-portal-node-number-one; use a shorter pattern such as dxb-\{host\}/,
+    );
+  });
+
   it("names the risk of storage whose every host shares one set of credentials", () => {
     const two = (storage: Record<string, unknown>, secrets: Record<string, string> = {}) =>
       policyWarnings(
@@ -212,8 +227,14 @@ describe("policy: malformed configs name the key and the fix", () => {
     expect(shared).to.have.length(1);
     expect(shared[0].path).to.equal("dxbackup:storage.sftp");
     expect(shared[0].message).to.match(
-      /one SFTP user and key: root on any one host can delete or overwrite every other host's backups .*use storage.rest/,
+      /one SFTP user and key \(put \{host\} in storage.sftp.user for a user per host\): root on any one host can delete or overwrite every other host.s backups .*use storage.rest/,
     );
+    expect(
+      two(
+        { sftp: { host: "sftp.example.com", user: "dxb-{host}", path: "/srv/dx", hostKey: SAMPLE_HOST_KEY } },
+        { sftpPrivateKey: "k" },
+      ),
+    ).to.have.length(0);
     expect(two({ filesystem: { path: "/mnt/dx" } })).to.have.length(1);
     expect(two({ rest: { url: "https://backup.example.com" } }, { restPassword: "r" })).to.have.length(0);
     expect(two({ s3: { region: "eu-central-1" } })).to.have.length(0);
