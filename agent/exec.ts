@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
-import { appendFileSync, closeSync, existsSync, openSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { shQuote } from "../components/render/shell";
 import { StepError } from "./errors";
+import { withSecretVariables } from "../shared/secretRefs";
 
 /**
  * The one way the agent runs an external command. `run` resolves with a
@@ -54,7 +55,10 @@ export function scrubSecrets(command: string): string {
   const option = /(-{1,2}(?:password|passwd|pwd)(?:=|\s+))('[^']*'|"(?:[^"\\]|\\.)*"|[^\s;&|]+)/gi;
   const property = /(-D[\w.]*(?:password|passwd|pwd)=)('[^']*'|"(?:[^"\\]|\\.)*"|[^\s;&|]+)/gi;
   const variable = /(\b[A-Za-z_]*(?:PASSWORD|PASSWD)=)('[^']*'|"(?:[^"\\]|\\.)*"|[^\s;&|]+)/gi;
-  return command.replace(option, "$1****").replace(property, "$1****").replace(variable, "$1****");
+  // A secret reference ("{{secret:KEY}}") holds no secret: it stays, and says where the value comes from.
+  const hide = (match: string, name: string, value: string) =>
+    /^"\{\{secret:[A-Za-z][A-Za-z0-9_-]*\}\}"$/.test(value) ? match : `${name}****`;
+  return command.replace(option, hide).replace(property, hide).replace(variable, hide);
 }
 
 /** How the command line is shown in messages: what was run, never a secret (secrets go in files or stdin). */
@@ -187,21 +191,50 @@ export function failure(step: string, what: string, r: CommandResult, pattern?: 
  * The operator's own shell code (offline stop and start commands), its output
  * straight into the log file as it comes: a command that leaves a daemon
  * behind (`nohup ... &`) holds no pipe of ours, and `tail -f` shows a start as
- * it happens. Done when the command exits.
+ * it happens. Done when the command exits. A `"{{secret:KEY}}"` in it is read
+ * from `secretFiles[KEY]` and reaches the shell in a variable of its
+ * environment (through `su -w` for runAs), never its command line; the log
+ * shows the reference.
  */
-export function runShell(script: string, logFile: string, runAs?: RunAs): Promise<CommandResult> {
-  appendLog(logFile, `$ ${scrubSecrets(script)}${runAs ? `  (as ${runAs.user})` : ""}`);
-  const fd = openSync(logFile, "a", 0o600);
+export function runShell(
+  command: string,
+  logFile: string,
+  runAs?: RunAs,
+  secretFiles: Record<string, string> = {},
+): Promise<CommandResult> {
+  appendLog(logFile, `$ ${scrubSecrets(command)}${runAs ? `  (as ${runAs.user})` : ""}`);
+  const { script, variables } = withSecretVariables(command);
+  const secrets: Record<string, string> = {};
+  for (const [variable, key] of Object.entries(variables)) {
+    const file = secretFiles[key];
+    try {
+      if (!file) throw new Error("this host's config names no file for it");
+      secrets[variable] = readFileSync(file, "utf8");
+    } catch (e) {
+      appendLog(logFile, `dx-backup: the secret ${key} this command refers to cannot be read: ${(e as Error).message}`);
+      return Promise.resolve({ command, code: 127, signal: null, stdout: "", stderr: "" });
+    }
+  }
+  const names = Object.keys(secrets);
+  // The shell keeps the values but exports none: the servers it starts do not inherit them.
+  const shell = names.length ? `declare +x ${names.join(" ")}; ${script}` : script;
   const [file, args] = runAs
-    ? ["su", ["-s", "/bin/bash", "-", runAs.user, "-c", `umask ${runAs.umask} && ${script}`]]
-    : ["bash", ["-c", script]];
+    ? [
+        "su",
+        [
+          ...(names.length ? ["-w", names.join(",")] : []),
+          ...["-s", "/bin/bash", "-", runAs.user, "-c", `umask ${runAs.umask} && ${shell}`],
+        ],
+      ]
+    : ["bash", ["-c", shell]];
+  const fd = openSync(logFile, "a", 0o600);
   return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: ["ignore", fd, fd] });
+    const child = spawn(file, args, { stdio: ["ignore", fd, fd], env: { ...process.env, ...secrets } });
     let spawnError = false;
     child.on("error", () => (spawnError = true));
     child.on("exit", (code, signal) => {
       closeSync(fd);
-      resolve({ command: script, code: spawnError ? 127 : (code ?? 128), signal, stdout: "", stderr: "" });
+      resolve({ command, code: spawnError ? 127 : (code ?? 128), signal, stdout: "", stderr: "" });
     });
   });
 }

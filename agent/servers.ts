@@ -15,7 +15,7 @@ export async function stopServers(ctx: AgentContext, by: string, logFile: string
   if (refused) throw new StepError("stop-servers", refused);
   writeFileSync(ctx.state.serversStopped, `${by}\n`);
   for (const cmd of ctx.config.offline.stop) {
-    const r = await runShell(cmd, logFile, ctx.config.runAs);
+    const r = await runShell(cmd, logFile, ctx.config.runAs, ctx.config.offline.secretFiles);
     if (r.code !== 0 || r.signal)
       throw new StepError("stop-servers", `stop command failed: ${scrubSecrets(cmd)} (see ${logFile})`);
   }
@@ -28,7 +28,7 @@ export async function startServers(ctx: AgentContext, logFile: string): Promise<
   const refused = untrustedOfflineCommand(ctx.config.offline, ctx.config.runAs);
   if (refused) throw new StepError("start-servers", `${refused}; THE SERVERS MAY BE DOWN`);
   for (const cmd of ctx.config.offline.start) {
-    const r = await runShell(cmd, logFile, ctx.config.runAs);
+    const r = await runShell(cmd, logFile, ctx.config.runAs, ctx.config.offline.secretFiles);
     if (r.code !== 0 || r.signal) failed.push(scrubSecrets(cmd));
   }
   if (failed.length)

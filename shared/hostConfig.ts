@@ -176,7 +176,12 @@ export const hostConfigSchema = z
     iim: z.strictObject({ installDir: absolute, agentDataDir: absolute, sharedDir: absolute }),
     excludes: z.array(z.string()),
     /** Shell commands, run as shell code on purpose: the operator's own stop and start procedure. */
-    offline: z.strictObject({ stop: z.array(z.string()), start: z.array(z.string()) }),
+    offline: z.strictObject({
+      stop: z.array(z.string()),
+      start: z.array(z.string()),
+      /** The files holding the secrets the commands refer to (`"{{secret:KEY}}"`), by KEY. */
+      secretFiles: z.record(z.string(), absolute).default({}),
+    }),
     /** The WebSphere profile's owner: its tools and the offline commands run as that user. */
     runAs: z.strictObject({ user: z.string(), umask: z.string() }).optional(),
     drill: z.strictObject({ readDataSubset: z.string().regex(/^\d+(\.\d+)?%$|^\d+\/\d+$/) }),

@@ -74,7 +74,7 @@ export class RestoreServers {
     this.stoppedByUs = true;
     this.ctx.log.info("servers", "stopping the servers for the restore");
     for (const cmd of stop) {
-      const r = await runShell(cmd, this.logFile, this.ctx.config.runAs);
+      const r = await runShell(cmd, this.logFile, this.ctx.config.runAs, this.ctx.config.offline.secretFiles);
       if (r.code !== 0 || r.signal) {
         const failed = await this.startAgain();
         throw new UsageError(
@@ -90,7 +90,7 @@ export class RestoreServers {
     this.ctx.log.info("servers", "starting the servers again");
     const failed: string[] = [];
     for (const cmd of this.ctx.config.offline.start) {
-      const r = await runShell(cmd, this.logFile, this.ctx.config.runAs);
+      const r = await runShell(cmd, this.logFile, this.ctx.config.runAs, this.ctx.config.offline.secretFiles);
       if (r.code !== 0 || r.signal) failed.push(scrubSecrets(cmd));
     }
     this.stoppedByUs = false;

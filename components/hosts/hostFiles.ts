@@ -2,7 +2,13 @@ import { createHash } from "node:crypto";
 import { selectPieces, type Piece } from "../policy/pieces";
 import type { Host, Policy } from "../policy/types";
 import { pieceSecrets, secretFile } from "../render/pieceConfig";
-import { agentLayout, renderHostConfig, renderHostConfigFile, renderStorageEnv } from "../render/agentConfig";
+import {
+  agentLayout,
+  offlineSecretKeys,
+  renderHostConfig,
+  renderHostConfigFile,
+  renderStorageEnv,
+} from "../render/agentConfig";
 import type { BundleAgent, BundleFile } from "../render/bundle";
 import {
   alertUnitName,
@@ -32,11 +38,12 @@ export function hostPieces(policy: Policy, host: Host): Piece[] {
   return [...byName.values()];
 }
 
-/** The config keys of the secret files the host's agent reads: its pieces' and the alert URLs. */
+/** The config keys of the secret files the host's agent reads: its pieces', the alert URLs' and the offline commands'. */
 export function hostPieceSecrets(policy: Policy, host: Host): string[] {
   const alerts = policy.agent.alerts;
   const alertKeys = [alerts?.webhookUrlSecret, alerts?.pingUrlSecret].filter((k): k is string => Boolean(k));
-  return [...new Set([...hostPieces(policy, host).flatMap(pieceSecrets), ...alertKeys])].sort();
+  const offlineKeys = offlineSecretKeys(host);
+  return [...new Set([...hostPieces(policy, host).flatMap(pieceSecrets), ...alertKeys, ...offlineKeys])].sort();
 }
 
 /**

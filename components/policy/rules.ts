@@ -1,3 +1,4 @@
+import { secretKeysIn, unquotedReference } from "../../shared/secretRefs";
 import { cronProblem, timeZoneProblem } from "../schedule/cron";
 import { awsCronProblem } from "../system/awsCron";
 import { retentionKeepsSomething } from "../schedule/retention";
@@ -289,6 +290,24 @@ export const offlineRule: Rule = ({ input, hosts }) =>
           ),
   );
 
+/** Offline commands' secret references: each inside double quotes, so that the shell keeps its value one word. */
+export const offlineSecretsRule: Rule = ({ input }) =>
+  input.hosts.flatMap((h, i) =>
+    (["stop", "start"] as const).flatMap((which) =>
+      (h.offline?.[which] ?? []).flatMap((command, j) => {
+        const bare = unquotedReference(command);
+        return bare
+          ? [
+              issue(
+                ["hosts", i, "offline", which, j],
+                `has ${bare} outside double quotes: write "${bare}", so that the shell passes the secret's value as one word (a space or * in it would otherwise split or expand it)`,
+              ),
+            ]
+          : [];
+      }),
+    ),
+  );
+
 /** Cron expressions and time zones parse. */
 export const cronRule: Rule = ({ input }) =>
   input.schedules.flatMap((s, si) => {
@@ -331,9 +350,14 @@ export const retentionRule: Rule = ({ input }) => {
 /** The config keys holding secrets, with the config path that names each. */
 export function secretReferences(input: PolicyInput): Array<{ key: string; usedBy: string }> {
   const refs = [{ key: REPOSITORY_PASSWORD_KEY, usedBy: `${NAMESPACE}:${REPOSITORY_PASSWORD_KEY}` }];
-  input.hosts.forEach((h, i) =>
-    refs.push({ key: h.ssh.privateKeySecret, usedBy: configPath(["hosts", i, "ssh", "privateKeySecret"]) }),
-  );
+  input.hosts.forEach((h, i) => {
+    refs.push({ key: h.ssh.privateKeySecret, usedBy: configPath(["hosts", i, "ssh", "privateKeySecret"]) });
+    for (const which of ["stop", "start"] as const)
+      (h.offline?.[which] ?? []).forEach((command, j) => {
+        for (const key of secretKeysIn(command))
+          refs.push({ key, usedBy: configPath(["hosts", i, "offline", which, j]) });
+      });
+  });
   const s3c = input.storage.s3Compatible;
   if (s3c) {
     refs.push({ key: s3c.accessKeyIdSecret, usedBy: configPath(["storage", "s3Compatible", "accessKeyIdSecret"]) });
@@ -772,6 +796,7 @@ export const POLICY_RULES: readonly Rule[] = [
   scheduleHostsRule,
   scheduleTargetsRule,
   offlineRule,
+  offlineSecretsRule,
   cronRule,
   retentionRule,
   databasesRule,

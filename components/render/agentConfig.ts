@@ -3,6 +3,7 @@ import { selectTargets } from "../policy/targets";
 import type { Host, Policy, Schedule } from "../policy/types";
 import { HOST_CONFIG_VERSION, type HostConfig, type ScheduleConfig } from "../../shared/hostConfig";
 import { renderPieceConfig, secretFile } from "./pieceConfig";
+import { secretKeysIn } from "../../shared/secretRefs";
 
 /** Where the agent finds its files on a host. */
 export function agentLayout(host: Host) {
@@ -14,6 +15,11 @@ export function agentLayout(host: Host) {
     storageEnv: `${configDir}/secrets/storage.json`,
     stateDir,
   };
+}
+
+/** The config keys the host's offline commands refer to (`"{{secret:KEY}}"`). */
+export function offlineSecretKeys(host: Host): string[] {
+  return [...new Set([...(host.offline?.stop ?? []), ...(host.offline?.start ?? [])].flatMap(secretKeysIn))];
 }
 
 /** The agent's whole configuration on one host (agent.json), in the shape the agent validates it with. */
@@ -46,7 +52,11 @@ export function renderHostConfig(
     pruneEveryDays: policy.agent.pruneEveryDays,
     iim: { ...host.iim },
     excludes: host.excludes,
-    offline: { stop: host.offline?.stop ?? [], start: host.offline?.start ?? [] },
+    offline: {
+      stop: host.offline?.stop ?? [],
+      start: host.offline?.start ?? [],
+      secretFiles: Object.fromEntries(offlineSecretKeys(host).map((key) => [key, secretFile(host, key)])),
+    },
     ...(host.runAs && { runAs: host.runAs }),
     drill: { readDataSubset: "5%" },
     alerts: {

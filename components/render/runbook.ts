@@ -1,3 +1,5 @@
+import { withSecretVariables } from "../../shared/secretRefs";
+import { secretFile } from "./pieceConfig";
 import { TARGET_LABELS } from "../policy/defaults";
 import { selectPieces, type Piece } from "../policy/pieces";
 import { selectTargets } from "../policy/targets";
@@ -61,7 +63,15 @@ function syncNodeLines(dmgr: Host, node: Host): string[] {
  * (run as root, it would leave root-owned logs and temp files that stop the next start as that user).
  */
 function asOwnerCommand(h: Host, command: string): string {
-  return h.runAs ? `su -s /bin/bash - ${h.runAs.user} -c ${shQuote(command)}` : command;
+  // Secret references read the host's secret file into a variable, as the agent does: the
+  // runbook, like the agent's config, never holds the value.
+  const { script, variables } = withSecretVariables(command);
+  const names = Object.keys(variables);
+  if (!names.length) return h.runAs ? `su -s /bin/bash - ${h.runAs.user} -c ${shQuote(command)}` : command;
+  const read = (v: string) => `${v}="$(cat ${shQuote(secretFile(h, variables[v]))})"`;
+  if (!h.runAs) return `${names.map(read).join("; ")}; ${script}`;
+  const inner = `declare +x ${names.join(" ")}; ${script}`;
+  return `${names.map(read).join(" ")} su -w ${names.join(",")} -s /bin/bash - ${h.runAs.user} -c ${shQuote(inner)}`;
 }
 
 /** What the agent runs for the DB2 databases of one host (IBM's RESTORE and ROLLFORWARD DATABASE). */

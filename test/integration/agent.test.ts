@@ -18,6 +18,11 @@ import { pgrep, waitFor, writeBulk } from "../support/processes";
  * sample Portal tree. Only WebSphere's stopServer.sh / startServer.sh are
  * fakes (test/fakes/ibm-tools), because they cannot be installed here.
  */
+/** How bash's printf %q writes a word (what the fake WebSphere scripts record). */
+function shellQuoted(word: string): string {
+  return execFileSync("bash", ["-c", 'printf %q "$1"', "_", word], { encoding: "utf8" });
+}
+
 describe("host agent, installed over SSH and run as cron runs it (real restic, sshd, s3rver)", function () {
   this.timeout(300_000);
   const host = new LocalPortalHost();
@@ -257,6 +262,44 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
       expect(log).to.include("-DPortalAdminPwd=****");
     } finally {
       for (const m of markers) rmSync(m, { force: true });
+      await host.uninstall(cfg);
+    }
+  });
+
+  it("a secret reference in a stop command: the command gets the value; config, log, status and the servers' environment never do", async () => {
+    const bin = path.join(host.layout.wpProfile, "bin");
+    const value = "was s3cret * $(touch pwned)";
+    const cfg = host.config({
+      environment: "itref",
+      host: {
+        offline: {
+          stop: [`${bin}/stopServer.sh WebSphere_Portal -username wpsadmin -password "{{secret:wasAdminPassword}}"`],
+          start: [`${bin}/startServer.sh WebSphere_Portal`],
+        },
+      },
+      secrets: { wasAdminPassword: value },
+    });
+    await host.install(cfg);
+    const envDump = path.join(host.root, "itref-env");
+    host.clearServerCalls();
+    try {
+      const { job, status } = await host.runSchedule(cfg, "weekly", { DXB_FAKE_ENV_DUMP: envDump });
+      expect(job.code, JSON.stringify(status)).to.equal(0);
+      // The value reached stopServer.sh as one word, unexpanded.
+      const calls = readFileSync(path.join(host.layout.wpProfile, "logs", "fake-was-calls.log"), "utf8");
+      expect(calls).to.include(`stopServer.sh WebSphere_Portal -username wpsadmin -password ${shellQuoted(value)}\n`);
+      const { host: h } = host.policy(cfg);
+      for (const dir of [h.agent.stateDir, path.join(h.agent.configDir, "agent.json")]) {
+        const found = spawnSync("grep", ["-rlF", "-e", "s3cret", "--", dir], { encoding: "utf8" });
+        expect(found.status, `${dir} holds the secret: ${found.stdout}`).to.equal(1);
+      }
+      // The run's log shows the command as written, with its reference.
+      const log = readFileSync(path.join(h.agent.stateDir, "last-run.log"), "utf8");
+      expect(log).to.include('-password "{{secret:wasAdminPassword}}"');
+      // Neither stopServer.sh nor startServer.sh (what a started server inherits) had it in its environment.
+      expect(readFileSync(envDump, "utf8")).to.not.include("s3cret").and.not.include("DXB_SECRET_");
+      expect(existsSync(path.join(host.root, "pwned"))).to.equal(false);
+    } finally {
       await host.uninstall(cfg);
     }
   });

@@ -33,8 +33,13 @@ describe("a WebSphere profile owned by a user that is not root (WAS tools faked)
           xmlaccess: { url: "http://localhost:10039/wps/config", user: "wpsadmin", passwordSecret: "wpsPassword" },
         }),
         ...(runAs && { runAs: { user: USER, umask: "027" } }),
+        // The WebSphere administrator's password, by reference: su hands it to the owner's shell.
+        offline: {
+          stop: [`${host.layout.wpProfile}/bin/stopServer.sh WebSphere_Portal -password "{{secret:wasAdminPassword}}"`],
+          start: [`${host.layout.wpProfile}/bin/startServer.sh WebSphere_Portal`],
+        },
       },
-      secrets: xmlaccess ? { wpsPassword: "wps-pw" } : {},
+      secrets: { ...(xmlaccess ? { wpsPassword: "wps-pw" } : {}), wasAdminPassword: "was admin pw" },
     });
   /** The installer made <root>/agent (0700) for the install dir: on a host that is /var/lib, which others can search. */
   const install = async (c: StackConfig) => {
@@ -97,6 +102,8 @@ describe("a WebSphere profile owned by a user that is not root (WAS tools faked)
     ]);
     // xmlaccess.sh read the credentials file the agent handed that user.
     expect(lines[0]).to.match(/\[credentials user=wpsadmin\]$/);
+    // stopServer.sh got the referenced secret as one word through su's whitelisted environment.
+    expect(lines[1]).to.equal("stopServer.sh WebSphere_Portal -password was\\ admin\\ pw");
     expect(statSync(calls).uid).to.equal(uid);
     const { host: h } = host.policy(c);
     // The archive as the snapshot holds it (staging is emptied after the run): the owner's, with its umask.

@@ -72,6 +72,7 @@ class RestoreHost {
       offline: {
         stop: [`echo stopped >> ${this.calls}`, "kill $(cat " + path.join(this.dir, "server.pid") + ")"],
         start: [`echo started >> ${this.calls}`],
+        secretFiles: {},
       },
       schedules: {
         nightly: {
