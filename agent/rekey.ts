@@ -15,7 +15,10 @@ import { RESTIC_ERROR } from "./restic";
  * new password already opens only loses a key the old password still opens.
  *
  * Exit status: 0 when the new password opens the repository (or there is
- * none yet), 1 when the repository still opens with the old password only.
+ * none yet) and the old one nothing, 3 when the new one opens it but the old
+ * key could not be removed yet (a lock, or storage that refuses deletes: the
+ * installer keeps the old password to try again), 1 when the repository still
+ * opens with the old password only.
  */
 export async function rekeyCommand(ctx: AgentContext, oldPasswordFile: string): Promise<number> {
   const usage = "rekey OLD_PASSWORD_FILE: the file with the previous password is required";
@@ -68,20 +71,40 @@ export async function rekeyCommand(ctx: AgentContext, oldPasswordFile: string): 
     process.stdout.write(`dx-backup: ${url} now opens with the new repository password\n`);
   }
 
+  const removal = await removePreviousKey(ctx, oldPasswordFile);
+  if (removal.removed) process.stdout.write(`dx-backup: ${removal.message}\n`);
+  if (removal.kept) process.stderr.write(`dx-backup: WARNING: ${removal.message}\n`);
+  return removal.kept ? EXIT.partial : EXIT.ok;
+}
+
+/**
+ * Removes the key the previous password opens, if it still opens one. `kept`:
+ * it could not be removed (a lock, or storage that refuses deletes); the
+ * installer then keeps the previous password as `rekeyPending`, and every
+ * run tries again (the caller holds the run lock).
+ */
+export async function removePreviousKey(
+  ctx: AgentContext,
+  oldPasswordFile: string,
+): Promise<{ removed: boolean; kept: boolean; message: string }> {
+  const url = ctx.config.repository.url;
   // The previous password's key, if it still opens the repository: its "current" key.
-  const listing = await previous.run(["key", "list", "--json"]);
-  if (listing.code !== 0) return EXIT.ok;
-  const oldId = currentKeyId(listing.stdout);
-  if (!oldId) return EXIT.ok;
-  if ((await current.run(["key", "remove", oldId])).code === 0) {
-    process.stdout.write(`dx-backup: removed the previous key ${oldId}: the previous password opens nothing\n`);
-  } else {
-    // Not fatal: backups work with the new password; the next install tries again.
-    process.stderr.write(
-      `dx-backup: WARNING: the previous key ${oldId} of ${url} could not be removed yet; the next pulumi up tries again\n`,
-    );
-  }
-  return EXIT.ok;
+  const listing = await ctx.restic.withPassword(oldPasswordFile).run(["key", "list", "--json"]);
+  const oldId = listing.code === 0 ? currentKeyId(listing.stdout) : "";
+  if (!oldId) return { removed: false, kept: false, message: "the previous password opens nothing" };
+  if ((await ctx.restic.run(["key", "remove", oldId])).code === 0)
+    return {
+      removed: true,
+      kept: false,
+      message: `removed the previous key ${oldId}: the previous password opens nothing`,
+    };
+  return {
+    removed: false,
+    kept: true,
+    message: ctx.config.repository.appendOnly
+      ? `the previous key ${oldId} of ${url} stays: the storage refuses deletes; remove it on the storage server (restic key remove ${oldId})`
+      : `the previous key ${oldId} of ${url} could not be removed yet; every run tries again until it is`,
+  };
 }
 
 /** Whether this host initialised the repository at the configured URL (the marker names it). */

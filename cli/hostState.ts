@@ -114,8 +114,15 @@ export async function fetchStateFromRepository(
     ...(policy.storage.kind === "sftp" ? [] : resticOptions(policy.storage, host.agent.configDir, host.name)),
   ];
   // The host's own password, derived from the stack's: it reaches restic through its environment only.
+  // A RESTIC_PASSWORD_FILE or _COMMAND of the caller would win over the host's password.
+  const {
+    RESTIC_PASSWORD_FILE: _file,
+    RESTIC_PASSWORD_COMMAND: _command,
+    RESTIC_REPOSITORY_FILE: _repository,
+    ...inherited
+  } = access.env ?? process.env;
   const env = {
-    ...(access.env ?? process.env),
+    ...inherited,
     RESTIC_PASSWORD: hostRepositoryPassword(readStackPassword(access.passwordFile), policy.name, host.name),
   };
   const restic = async (...args: string[]) =>

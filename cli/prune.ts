@@ -50,16 +50,34 @@ export async function pruneCommand(o: PruneOptions): Promise<CommandResult> {
   const stackPassword = readStackPassword(o.passwordFile);
   const lines: string[] = [];
   let failed = false;
+  let found = 0;
   for (const host of policy.hosts.filter((h) => h.fileEngine === "restic")) {
     const result = await pruneHost(policy, host, stackPassword, o, say);
     lines.push(`${host.name}: ${result.message}\n`);
     failed ||= !result.ok;
+    if (!result.message.startsWith("no repository at")) found++;
   }
-  return { stdout: lines.join(""), stderr: "", exitCode: failed ? 1 : 0 };
+  // A wrong --repositories looks like a stack no host has backed up yet: say so, and fail.
+  const none =
+    found === 0
+      ? `dxbackup prune: no repository of ${policy.name} under ${o.repositories}: is it the rest-server's --path?\n`
+      : "";
+  return { stdout: lines.join(""), stderr: none, exitCode: failed || none ? 1 : 0 };
 }
 
 function usage(message: string): CommandResult {
   return { stdout: "", stderr: `dxbackup prune: ${message}\n`, exitCode: 2 };
+}
+
+/** A run never takes longer: a snapshot whose file was written later than this after its claimed time was not made then. */
+const LONGEST_RUN_MS = 48 * 3600_000;
+/** Clocks of the host and the storage server may differ by this much. */
+const CLOCK_SKEW_MS = 10 * 60_000;
+
+interface SnapshotJson {
+  id: string;
+  time: string;
+  tags?: string[] | null;
 }
 
 async function pruneHost(
@@ -70,16 +88,32 @@ async function pruneHost(
   say: (line: string) => void,
 ): Promise<{ ok: boolean; message: string }> {
   const repo = path.join(o.repositories, restUser(policy.name, host.name));
-  if (!existsSync(path.join(repo, "config"))) return { ok: true, message: `no repository at ${repo} yet` };
+  // Only a repository that is not there yet is no error: one this user cannot see into is.
+  let owner: number;
+  try {
+    statSync(path.join(repo, "config"));
+    owner = statSync(repo).uid;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === "ENOENT"
+      ? { ok: true, message: `no repository at ${repo} yet` }
+      : { ok: false, message: `cannot read ${repo} (${code}): run dxbackup prune as the rest-server's user` };
+  }
   // Files restic writes belong to whoever runs it: root's would lock the rest-server out.
-  const owner = statSync(repo).uid;
   if (process.geteuid && owner !== process.geteuid())
     return {
       ok: false,
       message: `${repo} belongs to uid ${owner}, the rest-server's user: run dxbackup prune as that user, so that what restic writes stays readable to the server`,
     };
+  // Only this host's password: a RESTIC_PASSWORD_FILE or _COMMAND of the caller would win over it.
+  const {
+    RESTIC_PASSWORD_FILE: _file,
+    RESTIC_PASSWORD_COMMAND: _command,
+    RESTIC_REPOSITORY_FILE: _repository,
+    ...inherited
+  } = process.env;
   const env = {
-    ...process.env,
+    ...inherited,
     RESTIC_REPOSITORY: repo,
     RESTIC_PASSWORD: hostRepositoryPassword(stackPassword, policy.name, host.name),
   };
@@ -90,17 +124,39 @@ async function pruneHost(
     return r.stdout;
   };
   try {
-    const markers = JSON.parse(
-      await restic("snapshots (markers)", ["snapshots", "--json", "--tag", NOT_A_RECOVERY_POINT_TAG]),
-    ) as Array<{ tags?: string[] }> | null;
-    for (const m of markers ?? []) {
-      const tag = (name: string) => m.tags?.find((t) => t.startsWith(`${name}:`))?.slice(name.length + 1);
-      const [run, schedule] = [tag("run"), tag("failed-schedule")];
-      if (!run || !schedule || o.dryRun) continue;
-      await restic(`tag (run ${run} is no recovery point)`, [
+    const all = (JSON.parse(await restic("snapshots", ["snapshots", "--json"])) ?? []) as SnapshotJson[];
+    const tag = (s: SnapshotJson, name: string) =>
+      s.tags?.find((t) => t.startsWith(`${name}:`))?.slice(name.length + 1);
+    // The host holds its repository's key: it can add snapshots claiming any time, so that
+    // keep-daily and friends keep its fakes and forget the real ones. The server's file times
+    // are the server's: a claimed time they contradict stops this host's retention.
+    const forged = all.filter((s) => {
+      if (!tag(s, "schedule")) return false;
+      const written = statSync(path.join(repo, "snapshots", s.id)).mtimeMs;
+      const claimed = Date.parse(s.time);
+      return claimed > written + CLOCK_SKEW_MS || written - claimed > LONGEST_RUN_MS;
+    });
+    if (forged.length)
+      return {
+        ok: false,
+        message: `nothing was forgotten: snapshot(s) ${forged.map((s) => `${s.id.slice(0, 8)} (claims ${s.time}, written ${new Date(statSync(path.join(repo, "snapshots", s.id)).mtimeMs).toISOString()})`).join(", ")} claim a time their files on this server contradict. The host may have planted them to push real recovery points out of retention: inspect them (restic snapshots, restic ls), remove what you did not take with restic forget <id>, then run dxbackup prune again`,
+      };
+    // A run its host marked as no recovery point, re-tagged as its agent would have where it
+    // can delete: it then takes no keep-* slot and is never forgotten. Done runs are skipped.
+    let unmarked = 0;
+    for (const m of all.filter((s) => s.tags?.includes(NOT_A_RECOVERY_POINT_TAG))) {
+      const [runId, schedule] = [tag(m, "run"), tag(m, "failed-schedule")];
+      if (!runId || !schedule) continue;
+      if (!all.some((s) => tag(s, "run") === runId && s.tags?.includes(`schedule:${schedule}`))) continue;
+      if (o.dryRun) {
+        say(`${host.name}: would mark run ${runId} as no recovery point\n`);
+        unmarked++;
+        continue;
+      }
+      await restic(`tag (run ${runId} is no recovery point)`, [
         "tag",
         "--tag",
-        `run:${run}`,
+        `run:${runId}`,
         "--add",
         NOT_A_RECOVERY_POINT_TAG,
         "--add",
@@ -109,11 +165,13 @@ async function pruneHost(
         `schedule:${schedule}`,
       ]);
     }
+    let forgotten = 0;
     for (const s of policy.schedules.filter((x) => x.kind === "backup" && x.hosts.includes(host.name))) {
       const keep = keepFlags(s.retention);
       if (!keep.length) continue;
-      await restic(`forget (schedule ${s.name}: ${keep.join(" ")})`, [
+      const out = await restic(`forget (schedule ${s.name}: ${keep.join(" ")})`, [
         "forget",
+        "--json",
         "--host",
         host.name,
         "--tag",
@@ -125,11 +183,21 @@ async function pruneHost(
         ...keep,
         ...(o.dryRun ? ["--dry-run"] : []),
       ]);
+      for (const group of (JSON.parse(out) ?? []) as Array<{ remove?: SnapshotJson[] | null }>) {
+        for (const r of group.remove ?? []) {
+          say(`${host.name}: ${o.dryRun ? "would forget" : "forgot"} ${r.id.slice(0, 8)} (${s.name}, ${r.time})\n`);
+          forgotten++;
+        }
+      }
     }
-    if (o.dryRun) return { ok: true, message: "dry run: nothing was changed" };
+    if (o.dryRun)
+      return {
+        ok: true,
+        message: `dry run: would forget ${forgotten} snapshot(s); nothing was changed${unmarked ? ` (the ${unmarked} run(s) to mark as no recovery point still count in the dry run's keep rules: the real run keeps other snapshots)` : ""}`,
+      };
     await restic("prune", ["prune"]);
-    const left = JSON.parse(await restic("snapshots", ["snapshots", "--json"])) as unknown[] | null;
-    return { ok: true, message: `retention applied and pruned: ${(left ?? []).length} snapshot(s) kept` };
+    const left = (JSON.parse(await restic("snapshots", ["snapshots", "--json"])) ?? []) as unknown[];
+    return { ok: true, message: `retention applied and pruned: forgot ${forgotten}, kept ${left.length} snapshot(s)` };
   } catch (e) {
     return { ok: false, message: (e as Error).message };
   }

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(restic openssh-server openssl shellcheck systemd postgresql slapd ldap-utils derby-tools procps zip)
+packages=(restic openssh-server openssl shellcheck systemd postgresql slapd ldap-utils derby-tools procps zip python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

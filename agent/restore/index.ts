@@ -187,7 +187,7 @@ async function pointAfterFixPack(ctx: AgentContext, now: IimState): Promise<{ ru
   if (ctx.config.fileEngine === "tsm")
     return { note: "on this Spectrum Protect host: 'latest' with --before a time after it" };
   try {
-    const disowned = ctx.config.repository.appendOnly ? await disownedRuns(ctx) : undefined;
+    const disowned = await disownedRuns(ctx);
     const s = pickLatest(
       await ctx.restic.snapshots(["--tag", `piece:files,iim:${now.packagesDigest.slice(0, 16)}`]),
       undefined,

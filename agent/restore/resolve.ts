@@ -86,8 +86,9 @@ export async function resolveRecoveryPoint(
       `no recovery point matches '${spec}'${before ? ` before ${isoSeconds(before)}` : ""} on host ${config.host}`,
     );
   const filesOfRun = async (run: string) => newest(await restic.snapshots(["--tag", `run:${run},piece:files`]));
-  // Markers exist only where runs cannot be re-tagged: elsewhere the listing would cost a process.
-  const disowned = config.repository.appendOnly ? await disownedRuns(ctx) : new Set<string>();
+  // Markers are made where runs cannot be re-tagged; read them everywhere, so that a server
+  // later run without --append-only does not make a marked run a recovery point again.
+  const disowned = await disownedRuns(ctx);
   let found: SnapshotJson | undefined;
   if (RUN_ID.test(spec)) {
     found = await filesOfRun(spec);

@@ -23,6 +23,7 @@ import { tryLock } from "../lock";
 import { humanBytes, isoSeconds } from "../log";
 import { capturePiece, piecePhase } from "../pieces";
 import { writeRecord } from "../record";
+import { removePreviousKey } from "../rekey";
 import { backupFeatures, RESTIC_ERROR, type BackupSummary } from "../restic";
 import { serversLeftStoppedBy, startServers, stopServers } from "../servers";
 import { renderRunMetrics, writeMetricsFile } from "../metrics";
@@ -230,6 +231,7 @@ export async function runCommand(ctx: AgentContext, o: RunOptions): Promise<numb
     if (!s.result) {
       s.afterSnapshot = true;
       await step("retention", () => retention(ctx, o, schedule, s));
+      await previousKey(ctx);
       s.result = "success";
     }
   } catch (e) {
@@ -444,6 +446,21 @@ async function retention(ctx: AgentContext, o: RunOptions, schedule: ScheduleCon
   if (prune) {
     writeFileSync(state.lastPrune, `${Math.floor(Date.now() / 1000)}\n`);
     s.pruned = true;
+  }
+}
+
+/**
+ * The key of a previous repository password that an install could not remove
+ * (a lock held then): tried again after every successful run, never failing it.
+ */
+async function previousKey(ctx: AgentContext): Promise<void> {
+  const { state, config, log } = ctx;
+  if (config.fileEngine !== "restic" || config.repository.appendOnly || !existsSync(state.rekeyPending)) return;
+  const removal = await removePreviousKey(ctx, state.rekeyPending);
+  if (removal.kept) log.warn("previous-key", removal.message);
+  else {
+    rmSync(state.rekeyPending, { force: true });
+    log.info("previous-key", removal.message);
   }
 }
 

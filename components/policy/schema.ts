@@ -141,7 +141,10 @@ export const restStorageSchema = z
      */
     url: z
       .string()
-      .regex(/^https?:\/\/[^/\s@]+$/, "must be a URL such as https://backup.example.com:8000 (no path, no user)"),
+      .regex(
+        /^https?:\/\/[^/\s@?#]+$/,
+        "must be a URL such as https://backup.example.com:8000 (no path, query or user)",
+      ),
     /**
      * Config key of the secret each host's rest-server password is derived from (secret); the
      * server's htpasswd file is the stack output `restHtpasswd`.

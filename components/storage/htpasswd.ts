@@ -2,7 +2,11 @@ import bcrypt from "bcryptjs";
 import { createHmac } from "node:crypto";
 import { hostRestPassword, restUser } from "../../shared/hostKeys";
 
-/** bcrypt's cost: rest-server checks a password once and then caches it, so a strong cost is cheap. */
+/**
+ * bcrypt's cost. rest-server checks the password of every request, with a cache that keeps a
+ * checked one for seconds only: 10 (about 60 ms a check) keeps a run's many requests cheap
+ * enough, and the passwords are random 256-bit values that no cost protects further.
+ */
 const BCRYPT_COST = 10;
 
 /**

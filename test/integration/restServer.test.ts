@@ -25,6 +25,8 @@ describe("storage.rest: restic's rest-server with a user per host, --private-rep
   let stackPassword: string;
   /** What root on portal-1 holds: its agent's secret files. */
   let own: { passwordFile: string; user: string; password: string };
+  /** The weekly run that succeeded before one failed after its snapshot. */
+  let goodWeekly = "";
 
   before(async () => {
     await host.start();
@@ -116,8 +118,9 @@ describe("storage.rest: restic's rest-server with a user per host, --private-rep
     expect(host.snapshots(config).filter((s) => s.tags.includes("piece:files"))).to.have.length(2);
     const agentJson = readFileSync(path.join(h.agent.configDir, "agent.json"), "utf8");
     for (const secret of [own.password, REST_SECRET, stackPassword, readFileSync(own.passwordFile, "utf8").trim()]) {
-      const found = spawnSync("grep", ["-rlF", secret, h.agent.stateDir], { encoding: "utf8" });
+      const found = spawnSync("grep", ["-rlF", "-e", secret, "--", h.agent.stateDir], { encoding: "utf8" });
       expect(found.stdout, "files under the state dir holding a secret").to.equal("");
+      expect(found.status, found.stderr).to.equal(1); // no match (2 would be an error)
       expect(agentJson).to.not.include(secret);
     }
   });
@@ -174,6 +177,7 @@ describe("storage.rest: restic's rest-server with a user per host, --private-rep
   it("a run that fails after its snapshot is marked by a snapshot of its own; latest and naming it skip it", async () => {
     const { status: good } = await host.runSchedule(config, "weekly");
     expect(good.result).to.equal("success");
+    goodWeekly = String(good.runId);
     const marker = path.join(host.layout.wpProfile, "bin", "fail-startServer.sh");
     writeFileSync(marker, "ADMU3027E: An instance of the server may already be running\n");
     let failed: Record<string, unknown>;
@@ -224,12 +228,51 @@ describe("storage.rest: restic's rest-server with a user per host, --private-rep
       /portal-1: .* belongs to uid 65534, the rest-server's user: run dxbackup prune as that user/,
     );
     expect(files()).to.have.length(before.length);
+    // Root on the host plants a snapshot claiming an old time, for retention to keep it and forget a real one.
+    const planted = resticAt(
+      own.user,
+      own,
+      own.passwordFile,
+      ...["backup", "--host", "portal-1"],
+      ...["--tag", "schedule:nightly", "--time", "2026-01-01 00:00:00", path.join(host.root, "portal-2-data")],
+    );
+    expect(planted.status, planted.stderr).to.equal(0);
+    const forged = await prune();
+    expect(forged.exitCode).to.equal(1);
+    expect(forged.stdout).to.match(
+      /portal-1: nothing was forgotten: snapshot\(s\) [0-9a-f]{8} \(claims 2026-01-01T00:00:00.*, written .*\) claim a time their files on this server contradict/,
+    );
+    expect(files()).to.have.length(before.length);
+    // The storage administrator removes it, as the message says, on the server.
+    const onServer = (...args: string[]) =>
+      spawnSync(RESTIC, ["-r", repoDir("portal-1"), "--no-cache", ...args], {
+        encoding: "utf8",
+        env: { ...process.env, RESTIC_PASSWORD: hostRepositoryPassword(stackPassword, policyName, "portal-1") },
+      });
+    const fake = (JSON.parse(onServer("snapshots", "--json").stdout) as Array<{ id: string; time: string }>).find((s) =>
+      s.time.startsWith("2026-01-01"),
+    )!;
+    const all0 = host.snapshots(config);
+    expect(onServer("forget", fake.id).status).to.equal(0);
+    // A dry run names what it would forget and changes nothing.
+    const said: string[] = [];
+    const dry = await pruneCommand({
+      ...{ stack: "it", config, passwordFile, repositories: rest.data, restic: RESTIC },
+      ...{ dryRun: true, progress: (l: string) => said.push(l) },
+    });
+    expect(dry.exitCode, dry.stdout).to.equal(0);
+    expect(dry.stdout).to.match(/portal-1: dry run: would forget \d+ snapshot\(s\)/);
+    expect(said.join("")).to.match(/portal-1: would forget [0-9a-f]{8} \(nightly, /);
+    expect(said.join("")).to.match(/portal-1: would mark run \S+ as no recovery point/);
+    expect(host.snapshots(config)).to.have.length(all0.length - 1);
     const pruned = await prune();
     expect(pruned.exitCode, pruned.stdout).to.equal(0);
     const after = files();
     // keepLast 1 per schedule: one nightly, one weekly recovery point; the failed run stays, marked, counted nowhere.
     expect(after.filter((s) => s.tags.includes("schedule:nightly"))).to.have.length(1);
-    expect(after.filter((s) => s.tags.includes("schedule:weekly"))).to.have.length(1);
+    expect(after.filter((s) => s.tags.includes("schedule:weekly")).map((s) => s.tags)).to.deep.equal([
+      after.find((s) => s.tags.includes(`run:${goodWeekly}`))!.tags,
+    ]);
     const all = host.snapshots(config);
     const failedRun = all.find((s) => s.tags.includes("not-a-recovery-point"))!.tags.find((t) => t.startsWith("run:"))!;
     const marked = all.filter((s) => s.tags.includes(failedRun));

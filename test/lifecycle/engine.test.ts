@@ -1,6 +1,6 @@
 import type { Stack } from "@pulumi/pulumi/automation";
 import { expect } from "chai";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +10,7 @@ import type { StackConfig } from "../../components/policy/load";
 import { hostRepositoryPassword } from "../../shared/hostKeys";
 import { agentDirsUnder, SAMPLE_HOST_KEY } from "../support/config";
 import { LocalPortalHost } from "../support/localHost";
+import { waitFor } from "../support/processes";
 
 /**
  * The host lifecycle on the real Pulumi engine: the CLI built from its Go
@@ -264,6 +265,51 @@ describe("lifecycle on the real Pulumi engine (real sshd, s3rver, restic)", func
       `${hostRepositoryPassword("third passphrase", "dx-it", "portal-1")}\n`,
     );
     expect((await host.runSchedule(config, "nightly")).job.code).to.equal(0);
+  });
+
+  it("an old key that cannot go during the up (a lock) is kept, and the next run removes it", async () => {
+    const { host: h } = host.policy(config);
+    const pending = path.join(h.agent.stateDir, "rekey-pending-password");
+    const oldPassword = config.values["dxbackup:repositoryPassword"];
+    const rotated = { ...config, values: { ...config.values, "dxbackup:repositoryPassword": "fourth passphrase" } };
+    stack = await deploy(rotated);
+    // A restic of the host's, mid-backup: its lock keeps key remove from the repository.
+    const holder = spawn(
+      "restic",
+      [
+        ...["-r", `s3:https://127.0.0.1:${host.s3Port}/dxb/dx-it/portal-1`, "--cacert", host.services.caCertificate],
+        ...["backup", "--stdin", "--stdin-filename", "held", "--host", "elsewhere"],
+      ],
+      {
+        env: {
+          ...process.env,
+          RESTIC_PASSWORD: hostRepositoryPassword(oldPassword, "dx-it", "portal-1"),
+          AWS_ACCESS_KEY_ID: "S3RVER",
+          AWS_SECRET_ACCESS_KEY: "S3RVER",
+        },
+        stdio: ["pipe", "ignore", "ignore"],
+      },
+    );
+    const released = new Promise((resolve) => holder.on("close", resolve));
+    try {
+      await waitFor(
+        "the holder's lock",
+        () => restic("portal-1", oldPassword, "--no-lock", "list", "locks").stdout.trim() !== "",
+      );
+      await up(stack);
+    } finally {
+      holder.stdin.end("data\n");
+      await released;
+    }
+    config = rotated;
+    // The up succeeded on the new key; the old one stayed, and its password with it, root's only.
+    expect(statSync(pending).mode & 0o777).to.equal(0o600);
+    expect(restic("portal-1", oldPassword, "cat", "config").status).to.equal(0);
+    const { job, status } = await host.runSchedule(config, "nightly");
+    expect(job.code, JSON.stringify(status)).to.equal(0);
+    expect(existsSync(pending)).to.equal(false);
+    expect(restic("portal-1", oldPassword, "cat", "config").status).to.not.equal(0);
+    expect(restic("portal-1", "fourth passphrase", "cat", "config").status).to.equal(0);
   });
 
   it("a new address of the same machine replaces the install, and the old delete leaves the new install alone", async () => {

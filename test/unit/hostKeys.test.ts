@@ -1,7 +1,7 @@
 import bcrypt from "bcryptjs";
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { hostSftpKey } from "../../components/storage/sftpKeys";
@@ -37,6 +37,16 @@ describe("each host's own secrets", () => {
       expect(other).to.not.equal(a);
     // Policy and host names hold no '.': no two hosts of two policies share a rest-server user.
     expect(restUser("dx-a", "b")).to.not.equal(restUser("dx", "a-b"));
+  });
+
+  it("the README's Python one-liner derives the same password (for a disaster without this repository)", () => {
+    const readme = readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
+    const script = /`python3 -c '([^']+)' "\$STACK_PASSWORD" dx-prod portal-1`/.exec(readme)?.[1];
+    expect(script, "the one-liner in the README").to.be.a("string");
+    const out = execFileSync("python3", ["-c", script!, "stack pw 'quoted'", "dx-prod", "portal-1"], {
+      encoding: "utf8",
+    });
+    expect(out.trim()).to.equal(hostRepositoryPassword("stack pw 'quoted'", "dx-prod", "portal-1"));
   });
 
   it("renders a stable htpasswd whose bcrypt lines accept each host's own password only", () => {

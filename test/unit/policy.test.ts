@@ -177,9 +177,14 @@ describe("policy: malformed configs name the key and the fix", () => {
     );
     expect(() => loadPolicy(rest("local", "http://127.0.0.1:8000"))).to.not.throw();
     expectIssue(
+      issuesOf(rest("staging", "https://backup.example.com:8000?repos")),
+      "dxbackup:storage.rest.url",
+      /no path, query or user/,
+    );
+    expectIssue(
       issuesOf(rest("staging", "https://backup.example.com:8000/repos")),
       "dxbackup:storage.rest.url",
-      /must be a URL such as https:\/\/backup.example.com:8000 \(no path, no user\)/,
+      /must be a URL such as https:\/\/backup.example.com:8000 \(no path, query or user\)/,
     );
   });
 

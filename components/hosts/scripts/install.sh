@@ -252,10 +252,23 @@ mv -f "$new_manifest" "$manifest"
 chmod 0600 "$manifest"
 
 # A new password is added as a key of the restic repository before anything relies on it; the
-# old key goes (or is retried by the next install). TSM hosts keep no restic repository.
+# old key goes. A key that could not go yet (rekey exits 3) is retried by every install: its
+# password is kept, root's only, beside the state. TSM hosts keep no restic repository.
+pending="$STATE_DIR/rekey-pending-password"
+rekey() { # rekey OLD_PASSWORD_FILE: 0 done, 3 the old key stays (kept in $pending), else fail
+  local status=0
+  "$AGENT" --config "$AGENT_CONFIG" rekey "$1" || status=$?
+  case "$status" in
+    0) rm -f "$pending" ;;
+    3) [ "$1" = "$pending" ] || cp -p "$1" "$pending" ;;
+    *) return "$status" ;;
+  esac
+}
 if [ -n "$old_password" ] && ! cmp -s "$old_password" "$PASSWORD_FILE" && [ "$FILE_ENGINE" = restic ]; then
-  "$AGENT" --config "$AGENT_CONFIG" rekey "$old_password" ||
+  rekey "$old_password" ||
     fail "the repositoryPassword changed, but the repository's key could not be changed: the previous password is kept on this host; fix the cause above and run pulumi up again"
+elif [ -f "$pending" ] && [ "$FILE_ENGINE" = restic ]; then
+  rekey "$pending" || say "WARNING: the previous repository key could not be removed yet; the next pulumi up tries again"
 fi
 password_settled=1
 

@@ -1,13 +1,13 @@
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { captured, testContext, testHostConfig } from "../../support/agentHost";
 import type { AgentContext } from "../../../agent/context";
 import { UsageError } from "../../../agent/errors";
 import { Logger } from "../../../agent/log";
-import { currentKeyId, rekeyCommand } from "../../../agent/rekey";
+import { currentKeyId, rekeyCommand, removePreviousKey } from "../../../agent/rekey";
 
 describe("agent rekey: a new repositoryPassword becomes the repository's key (real restic)", function () {
   this.timeout(120000);
@@ -88,6 +88,37 @@ describe("agent rekey: a new repositoryPassword becomes the repository's key (re
     expect(r.stdout).to.match(/removed the previous key/);
     expect(opens(oldFile()).status).to.not.equal(0);
     expect(opens(newFile()).status).to.equal(0);
+  });
+
+  it("exits 3 when the old key cannot go yet (another restic holds a lock), and removes it once it can", async () => {
+    init();
+    // A backup in progress (restic waiting on stdin) holds a lock: key remove needs the repository alone.
+    const holder = spawn("restic", ["-r", repo(), "backup", "--stdin", "--stdin-filename", "held"], {
+      env: { ...process.env, RESTIC_PASSWORD_FILE: oldFile(), RESTIC_CACHE_DIR: path.join(dir, "cache-holder") },
+      stdio: ["pipe", "ignore", "pipe"],
+    });
+    let held = "";
+    holder.stderr.on("data", (b: Buffer) => (held += b.toString()));
+    const lockDir = path.join(repo(), "locks");
+    for (let i = 0; i < 200 && !(existsSync(lockDir) && readdirSync(lockDir).length); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(readdirSync(lockDir), held).to.have.length.greaterThan(0);
+    const ctx = context();
+    const r = await captured(() => rekeyCommand(ctx, oldFile()));
+    const finished = new Promise((resolve) => holder.on("close", resolve));
+    holder.stdin.end("data\n");
+    await finished;
+    expect(r.value, r.stderr).to.equal(3);
+    expect(r.stderr).to.match(
+      /WARNING: the previous key [0-9a-f]+ of .* could not be removed yet; every run tries again/,
+    );
+    expect(opens(oldFile()).status).to.equal(0);
+    expect(opens(newFile()).status).to.equal(0);
+    // What a run does afterwards with the password the installer kept.
+    const removal = await removePreviousKey(ctx, oldFile());
+    expect(removal).to.deep.include({ removed: true, kept: false });
+    expect(opens(oldFile()).status).to.not.equal(0);
+    expect(await removePreviousKey(ctx, oldFile())).to.deep.include({ removed: false, kept: false });
   });
 
   it("succeeds without a repository this host never initialised: the new password will create it", async () => {
