@@ -51,8 +51,15 @@ export function pickLatest(
   );
 }
 
-/** The runs a marker snapshot says are no recovery point (an append-only repository cannot re-tag them). */
+/**
+ * The runs a marker snapshot says are no recovery point (an append-only repository cannot re-tag
+ * them). Markers are made on a rest-server only: read there even once appendOnly is turned off
+ * (the runs marked before are not re-tagged yet), and nowhere else, where the listing would
+ * cost every restore a restic process for nothing.
+ */
 export async function disownedRuns(ctx: AgentContext): Promise<Set<string>> {
+  const { repository } = ctx.config;
+  if (!repository.appendOnly && !repository.url.startsWith("rest:")) return new Set();
   const markers = await ctx.restic.snapshots(["--tag", NOT_A_RECOVERY_POINT_TAG]);
   return new Set(markers.map((m) => tagValue(m, "run")).filter((r): r is string => r !== undefined));
 }
@@ -86,8 +93,6 @@ export async function resolveRecoveryPoint(
       `no recovery point matches '${spec}'${before ? ` before ${isoSeconds(before)}` : ""} on host ${config.host}`,
     );
   const filesOfRun = async (run: string) => newest(await restic.snapshots(["--tag", `run:${run},piece:files`]));
-  // Markers are made where runs cannot be re-tagged; read them everywhere, so that a server
-  // later run without --append-only does not make a marked run a recovery point again.
   const disowned = await disownedRuns(ctx);
   let found: SnapshotJson | undefined;
   if (RUN_ID.test(spec)) {
