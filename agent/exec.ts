@@ -3,7 +3,7 @@ import { appendFileSync, closeSync, existsSync, openSync, readFileSync } from "n
 import * as path from "node:path";
 import { shQuote } from "../components/render/shell";
 import { StepError } from "./errors";
-import { withSecretVariables } from "../shared/secretRefs";
+import { secretInput, withSecretVariables } from "../shared/secretRefs";
 
 /**
  * The one way the agent runs an external command. `run` resolves with a
@@ -192,9 +192,9 @@ export function failure(step: string, what: string, r: CommandResult, pattern?: 
  * straight into the log file as it comes: a command that leaves a daemon
  * behind (`nohup ... &`) holds no pipe of ours, and `tail -f` shows a start as
  * it happens. Done when the command exits. A `"{{secret:KEY}}"` in it is read
- * from `secretFiles[KEY]` and reaches the shell in a variable of its
- * environment (through `su -w` for runAs), never its command line; the log
- * shows the reference.
+ * from `secretFiles[KEY]` and reaches the shell on its stdin, into a variable
+ * it never exports: never a command line or an environment. The log shows the
+ * reference.
  */
 export function runShell(
   command: string,
@@ -204,32 +204,26 @@ export function runShell(
 ): Promise<CommandResult> {
   appendLog(logFile, `$ ${scrubSecrets(command)}${runAs ? `  (as ${runAs.user})` : ""}`);
   const { script, variables } = withSecretVariables(command);
-  const secrets: Record<string, string> = {};
-  for (const [variable, key] of Object.entries(variables)) {
+  const values: string[] = [];
+  for (const key of Object.values(variables)) {
     const file = secretFiles[key];
     try {
       if (!file) throw new Error("this host's config names no file for it");
-      secrets[variable] = readFileSync(file, "utf8");
+      values.push(readFileSync(file, "utf8"));
     } catch (e) {
       appendLog(logFile, `dx-backup: the secret ${key} this command refers to cannot be read: ${(e as Error).message}`);
       return Promise.resolve({ command, code: 127, signal: null, stdout: "", stderr: "" });
     }
   }
-  const names = Object.keys(secrets);
-  // The shell keeps the values but exports none: the servers it starts do not inherit them.
-  const shell = names.length ? `declare +x ${names.join(" ")}; ${script}` : script;
   const [file, args] = runAs
-    ? [
-        "su",
-        [
-          ...(names.length ? ["-w", names.join(",")] : []),
-          ...["-s", "/bin/bash", "-", runAs.user, "-c", `umask ${runAs.umask} && ${shell}`],
-        ],
-      ]
-    : ["bash", ["-c", shell]];
+    ? ["su", ["-s", "/bin/bash", "-", runAs.user, "-c", `umask ${runAs.umask} && ${script}`]]
+    : ["bash", ["-c", script]];
   const fd = openSync(logFile, "a", 0o600);
   return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: ["ignore", fd, fd], env: { ...process.env, ...secrets } });
+    const child = spawn(file, args, { stdio: [values.length ? "pipe" : "ignore", fd, fd] });
+    // A shell that exits before reading everything closes the pipe: that is its failure to report, not ours.
+    child.stdin?.on("error", () => undefined);
+    child.stdin?.end(secretInput(values));
     let spawnError = false;
     child.on("error", () => (spawnError = true));
     child.on("exit", (code, signal) => {

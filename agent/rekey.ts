@@ -90,7 +90,19 @@ export async function removePreviousKey(
   const url = ctx.config.repository.url;
   // The previous password's key, if it still opens the repository: its "current" key.
   const listing = await ctx.restic.withPassword(oldPasswordFile).run(["key", "list", "--json"]);
-  const oldId = listing.code === 0 ? currentKeyId(listing.stdout) : "";
+  if (listing.code !== 0) {
+    // Only restic's own word (exit 12 from 0.17 on, the message before) says the key is gone; a
+    // lock or an unreachable repository says nothing about it, and the key may still be there.
+    const out = `${listing.stdout}${listing.stderr}`;
+    if (listing.code === 12 || /wrong password or no key found/.test(out))
+      return { removed: false, kept: false, message: "the previous password opens nothing" };
+    return {
+      removed: false,
+      kept: true,
+      message: `could not check whether the previous key of ${url} is gone (${errorLineOf(out, RESTIC_ERROR)}); every run tries again`,
+    };
+  }
+  const oldId = currentKeyId(listing.stdout);
   if (!oldId) return { removed: false, kept: false, message: "the previous password opens nothing" };
   if ((await ctx.restic.run(["key", "remove", oldId])).code === 0)
     return {

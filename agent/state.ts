@@ -19,8 +19,8 @@ export function statePaths(stateDir: string) {
     runLog: at("last-run.log"),
     lastPrune: at("last-prune"),
     repositoryInitialized: at("repository-initialized"),
-    /** The previous repository password, while its key could not be removed (the installer writes it). */
-    rekeyPending: at("rekey-pending-password"),
+    /** Previous repository passwords whose keys could not be removed yet, one file each (the installer writes them). */
+    rekeyPending: at("rekey-pending"),
     lastSuccess: (schedule: string) => at(`last-success-${schedule}`),
     lastVerified: at("last-verified"),
     undo: at("undo"),

@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import type { z } from "zod";
 import type { Host, Policy } from "../components/policy/types";
 import { shQuote } from "../components/render/shell";
-import { repositoryUrl, resticOptions } from "../components/storage/repository";
+import { repositoryUrl, resticOptions, sftpUserPerHost } from "../components/storage/repository";
 import { runOverSsh } from "../components/hosts/ssh";
 import { drillSummarySchema, runSummarySchema, type DrillSummary, type RunSummary } from "../shared/records";
 import { hostRepositoryPassword } from "../shared/hostKeys";
@@ -100,6 +100,10 @@ export async function fetchStateFromRepository(
   if (policy.storage.kind === "s3" && !bucket)
     throw new Error(
       "the storage is a bucket the stack named itself: give its name with --bucket (pulumi stack output bucketName)",
+    );
+  if (policy.storage.kind === "sftp" && sftpUserPerHost(policy.storage.sftp))
+    throw new Error(
+      "its repository opens only as its own SFTP user, with a key the stack derives and this machine does not hold: read its state with --ssh-key",
     );
   if (policy.storage.kind === "rest")
     throw new Error(

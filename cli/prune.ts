@@ -4,8 +4,8 @@ import * as path from "node:path";
 import { loadPolicy, type StackConfig } from "../components/policy/load";
 import type { Host, Policy } from "../components/policy/types";
 import { hostRepositoryPassword, restUser } from "../shared/hostKeys";
-import { NOT_A_RECOVERY_POINT_TAG } from "../shared/records";
-import { keepFlags } from "../shared/retention";
+import { disownTagArgs, NOT_A_RECOVERY_POINT_TAG } from "../shared/records";
+import { forgetArgs, keepFlags } from "../shared/retention";
 import { readStackPassword } from "./hostState";
 import type { CommandResult } from "./plan/command";
 
@@ -153,34 +153,15 @@ async function pruneHost(
         unmarked++;
         continue;
       }
-      await restic(`tag (run ${runId} is no recovery point)`, [
-        "tag",
-        "--tag",
-        `run:${runId}`,
-        "--add",
-        NOT_A_RECOVERY_POINT_TAG,
-        "--add",
-        `failed-schedule:${schedule}`,
-        "--remove",
-        `schedule:${schedule}`,
-      ]);
+      await restic(`tag (run ${runId} is no recovery point)`, disownTagArgs(runId, schedule));
     }
     let forgotten = 0;
     for (const s of policy.schedules.filter((x) => x.kind === "backup" && x.hosts.includes(host.name))) {
       const keep = keepFlags(s.retention);
       if (!keep.length) continue;
       const out = await restic(`forget (schedule ${s.name}: ${keep.join(" ")})`, [
-        "forget",
+        ...forgetArgs(host.name, s.name, s.retention),
         "--json",
-        "--host",
-        host.name,
-        "--tag",
-        `schedule:${s.name}`,
-        "--group-by",
-        "host,paths",
-        "--keep-tag",
-        "baseline",
-        ...keep,
         ...(o.dryRun ? ["--dry-run"] : []),
       ]);
       for (const group of (JSON.parse(out) ?? []) as Array<{ remove?: SnapshotJson[] | null }>) {

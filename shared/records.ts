@@ -86,6 +86,26 @@ export interface DrillStatus {
 export const NOT_A_RECOVERY_POINT_TAG = "not-a-recovery-point";
 
 /**
+ * `restic tag` that makes a run's snapshots no recovery point. schedule:<name>
+ * goes too: retention of the schedule neither counts them in its keep-* slots
+ * (a good point would be forgotten for them) nor forgets them (nothing is
+ * lost). The agent runs it, or `dxbackup prune` where the host cannot.
+ */
+export function disownTagArgs(runId: string, schedule: string): string[] {
+  return [
+    "tag",
+    "--tag",
+    `run:${runId}`,
+    "--add",
+    NOT_A_RECOVERY_POINT_TAG,
+    "--add",
+    `failed-schedule:${schedule}`,
+    "--remove",
+    `schedule:${schedule}`,
+  ];
+}
+
+/**
  * What `dxbackup status` reads of a run: one line of runs.jsonl, as any agent
  * version wrote it (the bash agent's lines have fewer fields). Read from a
  * host, so checked, never trusted: a line that does not parse is an error.

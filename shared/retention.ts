@@ -15,3 +15,24 @@ export function keepFlags(r: Retention): string[] {
   add("--keep-within", r.keepWithin);
   return flags;
 }
+
+/**
+ * `restic forget` for one schedule of one host: grouped by host and paths, so
+ * that every piece (files, each database stream) keeps its own restore points;
+ * baselines are never forgotten. The agent and `dxbackup prune` (for storage
+ * the hosts cannot delete from) apply exactly these rules.
+ */
+export function forgetArgs(host: string, schedule: string, r: Retention): string[] {
+  return [
+    "forget",
+    "--host",
+    host,
+    "--tag",
+    `schedule:${schedule}`,
+    "--group-by",
+    "host,paths",
+    "--keep-tag",
+    "baseline",
+    ...keepFlags(r),
+  ];
+}

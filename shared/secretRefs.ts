@@ -17,15 +17,27 @@ export function secretKeysIn(command: string): string[] {
 }
 
 /**
- * A reference outside double quotes (`-password {{secret:x}}`): the shell
- * would split a value with a space into several words, or expand a `*` in it.
- * Returns the first such reference, if any.
+ * What is wrong with the command's references, if anything: one that stands
+ * outside double quotes (a value with a space or `*` would split or expand;
+ * inside single quotes it would not expand at all), or a `{{secret:` that is
+ * not a reference (a misspelt key would reach the command as text). The
+ * shell's quoting is followed as bash reads it: quotes, and backslashes
+ * outside single quotes.
  */
-export function unquotedReference(command: string): string | undefined {
-  for (const m of command.matchAll(REFERENCE)) {
-    const before = command[m.index - 1];
-    const after = command[m.index + m[0].length];
-    if (before !== '"' || after !== '"') return m[0];
+export function referenceProblem(command: string): string | undefined {
+  let quote: "" | "'" | '"' = "";
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i];
+    if (command.startsWith("{{secret:", i)) {
+      const m = /^\{\{secret:([A-Za-z][A-Za-z0-9_-]*)\}\}/.exec(command.slice(i));
+      if (!m)
+        return `has ${command.slice(i, i + 40)}, which is not a secret reference: write "{{secret:KEY}}", KEY a config key`;
+      if (quote !== '"')
+        return `has ${m[0]} outside double quotes: write "${m[0]}", so that the shell passes the secret's value as one word (a space or * in it would otherwise split or expand it)`;
+      i += m[0].length - 1;
+    } else if (c === "\\" && quote !== "'") i++;
+    else if (quote === "" && (c === "'" || c === '"')) quote = c;
+    else if (c === quote) quote = "";
   }
   return undefined;
 }
@@ -36,12 +48,26 @@ export function variableFor(keys: readonly string[], key: string): string {
 }
 
 /**
- * The command as the shell runs it: each reference replaced by an expansion
- * of its variable (inside the double quotes the rules require), and which
- * variable carries which key.
+ * The command as bash runs it: each reference replaced by an expansion of its
+ * variable (inside the double quotes the rules require), after a prologue
+ * that reads the variables' values from stdin, each ended by a NUL, and then
+ * gives the command no stdin. The values reach neither a command line nor an
+ * environment (`/proc/<pid>/environ` of the shell, or of the servers it
+ * starts), and any `su` passes stdin on. `variables` lists the keys in the
+ * order their values must be written.
  */
 export function withSecretVariables(command: string): { script: string; variables: Record<string, string> } {
   const keys = secretKeysIn(command);
-  const script = command.replace(REFERENCE, (_, key: string) => `\${${variableFor(keys, key)}}`);
-  return { script, variables: Object.fromEntries(keys.map((k) => [variableFor(keys, k), k])) };
+  if (!keys.length) return { script: command, variables: {} };
+  const body = command.replace(REFERENCE, (_, key: string) => `\${${variableFor(keys, key)}}`);
+  const reads = keys.map((k) => `IFS= read -r -d '' ${variableFor(keys, k)}; `).join("");
+  return {
+    script: `${reads}exec </dev/null; ${body}`,
+    variables: Object.fromEntries(keys.map((k) => [variableFor(keys, k), k])),
+  };
+}
+
+/** What the shell of withSecretVariables reads on stdin: each value, NUL-ended, in `variables` order. */
+export function secretInput(values: readonly string[]): string {
+  return values.map((v) => `${v}\0`).join("");
 }

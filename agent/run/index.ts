@@ -12,8 +12,14 @@ import {
 } from "node:fs";
 import * as path from "node:path";
 import type { ScheduleConfig } from "../../shared/hostConfig";
-import { NOT_A_RECOVERY_POINT_TAG, type PieceRecord, type RunResult, type RunStatus } from "../../shared/records";
-import { keepFlags } from "../../shared/retention";
+import {
+  disownTagArgs,
+  NOT_A_RECOVERY_POINT_TAG,
+  type PieceRecord,
+  type RunResult,
+  type RunStatus,
+} from "../../shared/records";
+import { forgetArgs, keepFlags } from "../../shared/retention";
 import type { AgentContext } from "../context";
 import { EXIT, StepError, UsageError } from "../errors";
 import { errorLineOf, killRunning } from "../exec";
@@ -428,19 +434,7 @@ async function retention(ctx: AgentContext, o: RunOptions, schedule: ScheduleCon
   await restic.must(
     "retention",
     "restic forget",
-    [
-      "forget",
-      "--host",
-      config.host,
-      "--tag",
-      `schedule:${o.schedule}`,
-      "--group-by",
-      "host,paths",
-      "--keep-tag",
-      "baseline",
-      ...keep,
-      ...(prune ? ["--prune"] : []),
-    ],
+    [...forgetArgs(config.host, o.schedule, schedule.retention), ...(prune ? ["--prune"] : [])],
     { logFile: state.runLog },
   );
   if (prune) {
@@ -450,17 +444,20 @@ async function retention(ctx: AgentContext, o: RunOptions, schedule: ScheduleCon
 }
 
 /**
- * The key of a previous repository password that an install could not remove
+ * The keys of previous repository passwords that an install could not remove
  * (a lock held then): tried again after every successful run, never failing it.
  */
 async function previousKey(ctx: AgentContext): Promise<void> {
   const { state, config, log } = ctx;
   if (config.fileEngine !== "restic" || config.repository.appendOnly || !existsSync(state.rekeyPending)) return;
-  const removal = await removePreviousKey(ctx, state.rekeyPending);
-  if (removal.kept) log.warn("previous-key", removal.message);
-  else {
-    rmSync(state.rekeyPending, { force: true });
-    log.info("previous-key", removal.message);
+  for (const name of readdirSync(state.rekeyPending)) {
+    const file = path.join(state.rekeyPending, name);
+    const removal = await removePreviousKey(ctx, file);
+    if (removal.kept) log.warn("previous-key", removal.message);
+    else {
+      rmSync(file, { force: true });
+      log.info("previous-key", removal.message);
+    }
   }
 }
 
@@ -506,25 +503,7 @@ async function disown(ctx: AgentContext, s: RunState, runId: string, runLog: str
         `run ${runId} is marked ${NOT_A_RECOVERY_POINT_TAG} by a snapshot of its own (the repository is append-only): ${s.disowned.join(" ")}`,
       );
     } else if (s.afterSnapshot && s.filesSnapshot) {
-      // schedule:<name> goes too: retention of the schedule neither counts these snapshots in its
-      // keep-* slots (a good point would be forgotten for them) nor forgets them (nothing is lost).
-      const schedule = s.scheduleName;
-      await restic.must(
-        "discard",
-        "restic tag",
-        [
-          "tag",
-          "--add",
-          NOT_A_RECOVERY_POINT_TAG,
-          "--add",
-          `failed-schedule:${schedule}`,
-          "--remove",
-          `schedule:${schedule}`,
-          "--tag",
-          `run:${runId}`,
-        ],
-        { logFile: runLog },
-      );
+      await restic.must("discard", "restic tag", disownTagArgs(runId, s.scheduleName), { logFile: runLog });
       const now = await restic.snapshots(["--tag", `run:${runId}`]);
       s.streamed = [];
       s.filesSnapshot = undefined;

@@ -1,4 +1,4 @@
-import { secretKeysIn, unquotedReference } from "../../shared/secretRefs";
+import { referenceProblem, secretKeysIn } from "../../shared/secretRefs";
 import { cronProblem, timeZoneProblem } from "../schedule/cron";
 import { awsCronProblem } from "../system/awsCron";
 import { retentionKeepsSomething } from "../schedule/retention";
@@ -295,18 +295,41 @@ export const offlineSecretsRule: Rule = ({ input }) =>
   input.hosts.flatMap((h, i) =>
     (["stop", "start"] as const).flatMap((which) =>
       (h.offline?.[which] ?? []).flatMap((command, j) => {
-        const bare = unquotedReference(command);
-        return bare
-          ? [
-              issue(
-                ["hosts", i, "offline", which, j],
-                `has ${bare} outside double quotes: write "${bare}", so that the shell passes the secret's value as one word (a space or * in it would otherwise split or expand it)`,
-              ),
-            ]
-          : [];
+        const problem = referenceProblem(command);
+        return problem ? [issue(["hosts", i, "offline", which, j], problem)] : [];
       }),
     ),
   );
+
+/**
+ * Secrets that must never reach a Portal host: the stack's repository password and the seeds of
+ * the hosts' own rest-server passwords and SFTP keys (each host gets only what is derived for it),
+ * and the keys the deploy logs in with. Naming one where a host needs the value (a database
+ * password, an offline command) would put it on that host, and root there could derive every
+ * other host's secrets.
+ */
+export const hostSecretsRule: Rule = ({ input }) => {
+  const stackOnly = new Map<string, string>([[REPOSITORY_PASSWORD_KEY, `${NAMESPACE}:${REPOSITORY_PASSWORD_KEY}`]]);
+  const { rest, sftp } = input.storage;
+  if (rest) stackOnly.set(rest.passwordSecret, configPath(["storage", "rest", "passwordSecret"]));
+  if (sftp?.user.includes("{host}"))
+    stackOnly.set(sftp.privateKeySecret, configPath(["storage", "sftp", "privateKeySecret"]));
+  input.hosts.forEach((h, i) =>
+    stackOnly.set(h.ssh.privateKeySecret, configPath(["hosts", i, "ssh", "privateKeySecret"])),
+  );
+  const stackUses = new Set([
+    `${NAMESPACE}:${REPOSITORY_PASSWORD_KEY}`,
+    configPath(["storage", "rest", "passwordSecret"]),
+    configPath(["storage", "sftp", "privateKeySecret"]),
+    ...input.hosts.map((_, i) => configPath(["hosts", i, "ssh", "privateKeySecret"])),
+  ]);
+  return secretReferences(input)
+    .filter((r) => stackOnly.has(r.key) && !stackUses.has(r.usedBy))
+    .map((r) => ({
+      path: r.usedBy,
+      message: `names the secret ${r.key}, which ${stackOnly.get(r.key)} uses and which must never reach a Portal host: give this use a config key of its own (pulumi config set --secret ${NAMESPACE}:<newKey>)`,
+    }));
+};
 
 /** Cron expressions and time zones parse. */
 export const cronRule: Rule = ({ input }) =>
@@ -797,6 +820,7 @@ export const POLICY_RULES: readonly Rule[] = [
   scheduleTargetsRule,
   offlineRule,
   offlineSecretsRule,
+  hostSecretsRule,
   cronRule,
   retentionRule,
   databasesRule,

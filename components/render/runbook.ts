@@ -63,15 +63,15 @@ function syncNodeLines(dmgr: Host, node: Host): string[] {
  * (run as root, it would leave root-owned logs and temp files that stop the next start as that user).
  */
 function asOwnerCommand(h: Host, command: string): string {
-  // Secret references read the host's secret file into a variable, as the agent does: the
-  // runbook, like the agent's config, never holds the value.
+  // Secret references: the values go from the host's secret files to the shell's stdin, as the
+  // agent hands them over; the runbook, like the agent's config, never holds a value.
   const { script, variables } = withSecretVariables(command);
-  const names = Object.keys(variables);
-  if (!names.length) return h.runAs ? `su -s /bin/bash - ${h.runAs.user} -c ${shQuote(command)}` : command;
-  const read = (v: string) => `${v}="$(cat ${shQuote(secretFile(h, variables[v]))})"`;
-  if (!h.runAs) return `${names.map(read).join("; ")}; ${script}`;
-  const inner = `declare +x ${names.join(" ")}; ${script}`;
-  return `${names.map(read).join(" ")} su -w ${names.join(",")} -s /bin/bash - ${h.runAs.user} -c ${shQuote(inner)}`;
+  const keys = Object.values(variables);
+  if (!keys.length) return h.runAs ? `su -s /bin/bash - ${h.runAs.user} -c ${shQuote(command)}` : command;
+  const feed = `{ ${keys.map((k) => `cat ${shQuote(secretFile(h, k))}; printf '\\0'; `).join("")}}`;
+  return h.runAs
+    ? `${feed} | su -s /bin/bash - ${h.runAs.user} -c ${shQuote(script)}`
+    : `${feed} | bash -c ${shQuote(script)}`;
 }
 
 /** What the agent runs for the DB2 databases of one host (IBM's RESTORE and ROLLFORWARD DATABASE). */

@@ -252,23 +252,34 @@ mv -f "$new_manifest" "$manifest"
 chmod 0600 "$manifest"
 
 # A new password is added as a key of the restic repository before anything relies on it; the
-# old key goes. A key that could not go yet (rekey exits 3) is retried by every install: its
-# password is kept, root's only, beside the state. TSM hosts keep no restic repository.
-pending="$STATE_DIR/rekey-pending-password"
-rekey() { # rekey OLD_PASSWORD_FILE: 0 done, 3 the old key stays (kept in $pending), else fail
-  local status=0
+# old key goes. A key that could not go yet (rekey exits 3) is kept for later, its password in a
+# file of its own, root's only: the keys of earlier changes are retried first, each on its own,
+# and every run tries them too. TSM hosts keep no restic repository.
+pending_dir="$STATE_DIR/rekey-pending"
+rekey() { # rekey OLD_PASSWORD_FILE: 0 done, 3 the old key stays (kept under $pending_dir), else fail
+  local status=0 kept
   "$AGENT" --config "$AGENT_CONFIG" rekey "$1" || status=$?
   case "$status" in
-    0) rm -f "$pending" ;;
-    3) [ "$1" = "$pending" ] || cp -p "$1" "$pending" ;;
+    0) [ "$(dirname "$1")" != "$pending_dir" ] || rm -f "$1" ;;
+    3)
+      if [ "$(dirname "$1")" != "$pending_dir" ]; then
+        [ -d "$pending_dir" ] || mkdir -m 0700 "$pending_dir"
+        kept="$pending_dir/$(sha256sum <"$1" | cut -c1-16)"
+        cp -p "$1" "$kept" && chmod 0600 "$kept"
+      fi
+      ;;
     *) return "$status" ;;
   esac
 }
+if [ "$FILE_ENGINE" = restic ] && [ -d "$pending_dir" ]; then
+  for kept in "$pending_dir"/*; do
+    [ -f "$kept" ] || continue
+    rekey "$kept" || say "WARNING: a previous repository key could not be removed yet; every run and the next pulumi up try again"
+  done
+fi
 if [ -n "$old_password" ] && ! cmp -s "$old_password" "$PASSWORD_FILE" && [ "$FILE_ENGINE" = restic ]; then
   rekey "$old_password" ||
     fail "the repositoryPassword changed, but the repository's key could not be changed: the previous password is kept on this host; fix the cause above and run pulumi up again"
-elif [ -f "$pending" ] && [ "$FILE_ENGINE" = restic ]; then
-  rekey "$pending" || say "WARNING: the previous repository key could not be removed yet; the next pulumi up tries again"
 fi
 password_settled=1
 

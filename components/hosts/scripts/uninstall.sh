@@ -48,6 +48,8 @@ while IFS= read -r path; do
 done <"$manifest"
 if [ "$units" = 1 ] && [ "$systemd_running" = 1 ]; then systemctl daemon-reload; fi
 rm -f "$manifest" "$STATE_DIR/install-id"
+# Previous repository passwords kept to remove their keys later: secrets, like the config's.
+rm -rf "$STATE_DIR/rekey-pending"
 # The agent's code cache (agent/boot/codeCache.ts) is in no manifest. Removed after the timers are
 # off and the agent file is gone: a run still going writes no new one once its agent is removed.
 find "$INSTALL_DIR/bin" -maxdepth 1 -type f -name '.dxbackup-agent.v8cache*' -delete 2>/dev/null || true

@@ -118,7 +118,15 @@ describe("agent rekey: a new repositoryPassword becomes the repository's key (re
     const removal = await removePreviousKey(ctx, oldFile());
     expect(removal).to.deep.include({ removed: true, kept: false });
     expect(opens(oldFile()).status).to.not.equal(0);
-    expect(await removePreviousKey(ctx, oldFile())).to.deep.include({ removed: false, kept: false });
+    expect(await removePreviousKey(ctx, oldFile())).to.deep.equal({
+      removed: false,
+      kept: false,
+      message: "the previous password opens nothing",
+    });
+    // A repository that cannot be read says nothing of the key: it is kept, to try again.
+    const unreadable = await removePreviousKey(context(path.join(dir, "gone")), oldFile());
+    expect(unreadable).to.deep.include({ removed: false, kept: true });
+    expect(unreadable.message).to.match(/could not check whether the previous key of .*gone is gone/);
   });
 
   it("succeeds without a repository this host never initialised: the new password will create it", async () => {
