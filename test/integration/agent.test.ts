@@ -10,6 +10,7 @@ import { TARGETS } from "../../components/policy/schema";
 import type { StackConfig } from "../../components/policy/load";
 import { hostRepositoryPassword } from "../../shared/hostKeys";
 import { SAMPLE_HOST_KEY } from "../support/config";
+import { expectLatestSkips, goodThenFailedAfterSnapshot } from "../support/failedRun";
 import { LocalPortalHost } from "../support/localHost";
 import { pgrep, waitFor, writeBulk } from "../support/processes";
 
@@ -305,19 +306,7 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
   });
 
   it("a start command that fails after the snapshot: the run fails, its snapshots are no recovery point, and latest never picks them", async () => {
-    const { status: good } = await host.runSchedule(config, "weekly");
-    expect(good.result).to.equal("success");
-    const marker = path.join(host.layout.wpProfile, "bin", "fail-startServer.sh");
-    writeFileSync(marker, "ADMU3027E: An instance of the server may already be running\n");
-    let failed: Record<string, unknown>;
-    try {
-      const { job, status } = await host.runSchedule(config, "weekly");
-      expect(job.code).to.equal(1);
-      failed = status;
-    } finally {
-      rmSync(marker);
-    }
-    expect(failed).to.deep.include({ result: "failed", failedStep: "start-servers", recoveryPoint: false });
+    const { good, failed } = await goodThenFailedAfterSnapshot(host, config);
     expect(failed.message).to.match(/THE SERVERS MAY BE DOWN/);
     // The snapshot exists (nothing is lost) but is marked, under its new id.
     const mine = host.snapshots(config).filter((x) => x.tags.includes(`run:${failed.runId}`));
@@ -325,23 +314,7 @@ describe("host agent, installed over SSH and run as cron runs it (real restic, s
     expect(mine[0].tags).to.include("not-a-recovery-point");
     expect(failed.snapshotIds).to.deep.equal([mine[0].short_id]);
     // latest skips it, and naming it is refused.
-    const target = path.join(host.root, "restore", `latest-${Date.now()}`);
-    const latest = host.agent(
-      config,
-      "restore",
-      "latest",
-      "--schedule",
-      "weekly",
-      "--target",
-      target,
-      "--piece",
-      "target:wpProfile",
-    );
-    expect(latest.status, latest.stderr).to.equal(0);
-    expect(latest.stdout + latest.stderr).to.include(`recovery point ${good.runId}`);
-    const named = host.agent(config, "restore", String(failed.runId), "--target", `${target}-2`);
-    expect(named.status).to.equal(64);
-    expect(named.stderr).to.match(/not a recovery point/);
+    expectLatestSkips(host, config, String(good.runId), String(failed.runId));
     // The next run starts the servers the failed one could not start.
     host.clearServerCalls();
     const { job: next } = await host.runSchedule(config, "weekly");

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { chownSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import * as path from "node:path";
 import { freePort } from "../../cli/local/process";
@@ -10,6 +10,7 @@ import { pruneCommand } from "../../cli/prune";
 import type { StackConfig } from "../../components/policy/load";
 import { renderHtpasswd } from "../../components/storage/htpasswd";
 import { hostRepositoryPassword, hostRestPassword, restUser } from "../../shared/hostKeys";
+import { expectLatestSkips, goodThenFailedAfterSnapshot } from "../support/failedRun";
 import { LocalPortalHost } from "../support/localHost";
 import { startRestServer, type RestServer } from "../support/restServer";
 
@@ -175,40 +176,12 @@ describe("storage.rest: restic's rest-server with a user per host, --private-rep
   });
 
   it("a run that fails after its snapshot is marked by a snapshot of its own; latest and naming it skip it", async () => {
-    const { status: good } = await host.runSchedule(config, "weekly");
-    expect(good.result).to.equal("success");
+    const { good, failed } = await goodThenFailedAfterSnapshot(host, config);
     goodWeekly = String(good.runId);
-    const marker = path.join(host.layout.wpProfile, "bin", "fail-startServer.sh");
-    writeFileSync(marker, "ADMU3027E: An instance of the server may already be running\n");
-    let failed: Record<string, unknown>;
-    try {
-      const { job, status } = await host.runSchedule(config, "weekly");
-      expect(job.code).to.equal(1);
-      failed = status;
-    } finally {
-      rmSync(marker);
-    }
-    expect(failed).to.deep.include({ result: "failed", failedStep: "start-servers", recoveryPoint: false });
     const mine = host.snapshots(config).filter((x) => x.tags.includes(`run:${failed.runId}`));
     // The run's own snapshot stays as it was (append-only), beside the marker.
     expect(mine.map((s) => s.tags.includes("not-a-recovery-point")).sort()).to.deep.equal([false, true]);
-    const target = path.join(host.root, "restore", `latest-${Date.now()}`);
-    const latest = host.agent(
-      config,
-      "restore",
-      "latest",
-      "--schedule",
-      "weekly",
-      "--target",
-      target,
-      "--piece",
-      "target:wpProfile",
-    );
-    expect(latest.status, latest.stderr).to.equal(0);
-    expect(latest.stdout + latest.stderr).to.include(`recovery point ${good.runId}`);
-    const named = host.agent(config, "restore", String(failed.runId), "--target", `${target}-2`);
-    expect(named.status).to.equal(64);
-    expect(named.stderr).to.match(/not a recovery point/);
+    expectLatestSkips(host, config, goodWeekly, String(failed.runId));
   });
 
   it("dxbackup prune on the storage server applies the hosts' retention, re-tags the failed run, and the hosts go on", async () => {
