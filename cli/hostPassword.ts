@@ -1,7 +1,7 @@
 import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { loadPolicy, type StackConfig } from "../components/policy/load";
 import { hostRepositoryPassword } from "../shared/hostKeys";
-import { readStackPassword } from "./hostState";
+import { readStackPassword } from "./stackPassword";
 import type { CommandResult } from "./plan/command";
 
 /**

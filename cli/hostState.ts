@@ -8,7 +8,7 @@ import { shQuote } from "../components/render/shell";
 import { repositoryUrl, resticOptions, sftpUserPerHost } from "../components/storage/repository";
 import { runOverSsh } from "../components/hosts/ssh";
 import { drillSummarySchema, runSummarySchema, type DrillSummary, type RunSummary } from "../shared/records";
-import { hostRepositoryPassword } from "../shared/hostKeys";
+import { hostResticEnvironment, readStackPassword } from "./stackPassword";
 
 const execFileAsync = promisify(execFile);
 
@@ -118,17 +118,12 @@ export async function fetchStateFromRepository(
     ...(policy.storage.kind === "sftp" ? [] : resticOptions(policy.storage, host.agent.configDir, host.name)),
   ];
   // The host's own password, derived from the stack's: it reaches restic through its environment only.
-  // A RESTIC_PASSWORD_FILE or _COMMAND of the caller would win over the host's password.
-  const {
-    RESTIC_PASSWORD_FILE: _file,
-    RESTIC_PASSWORD_COMMAND: _command,
-    RESTIC_REPOSITORY_FILE: _repository,
-    ...inherited
-  } = access.env ?? process.env;
-  const env = {
-    ...inherited,
-    RESTIC_PASSWORD: hostRepositoryPassword(readStackPassword(access.passwordFile), policy.name, host.name),
-  };
+  const env = hostResticEnvironment(
+    access.env ?? process.env,
+    readStackPassword(access.passwordFile),
+    policy,
+    host.name,
+  );
   const restic = async (...args: string[]) =>
     (await execFileAsync("restic", [...global, ...args], { env, maxBuffer: 64 << 20 })).stdout;
   let snapshots: SnapshotJson[];
@@ -202,19 +197,4 @@ function parseState(runs: string, drill: string): HostState {
       .map(([l, n]) => parse(runSummarySchema, l, `runs.jsonl, line ${n} of those read`)),
     drill: drill.trim() ? parse(drillSummarySchema, drill, "drill-status.json") : undefined,
   };
-}
-
-/**
- * The stack's repositoryPassword from FILE: the whole content but one final
- * newline (what `pulumi config get` prints, redirected, ends with).
- */
-export function readStackPassword(file: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8").replace(/\r?\n$/, "");
-  } catch (e) {
-    throw new Error(`cannot read the stack's repository password from ${file} (${(e as NodeJS.ErrnoException).code})`);
-  }
-  if (!text) throw new Error(`${file} is empty: it must hold the stack's repositoryPassword`);
-  return text;
 }

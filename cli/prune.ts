@@ -3,10 +3,10 @@ import { existsSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { loadPolicy, type StackConfig } from "../components/policy/load";
 import type { Host, Policy } from "../components/policy/types";
-import { hostRepositoryPassword, restUser } from "../shared/hostKeys";
+import { restUser } from "../shared/hostKeys";
 import { disownTagArgs, NOT_A_RECOVERY_POINT_TAG } from "../shared/records";
 import { forgetArgs, keepFlags } from "../shared/retention";
-import { readStackPassword } from "./hostState";
+import { hostResticEnvironment, readStackPassword } from "./stackPassword";
 import type { CommandResult } from "./plan/command";
 
 export interface PruneOptions {
@@ -105,18 +105,7 @@ async function pruneHost(
       ok: false,
       message: `${repo} belongs to uid ${owner}, the rest-server's user: run dxbackup prune as that user, so that what restic writes stays readable to the server`,
     };
-  // Only this host's password: a RESTIC_PASSWORD_FILE or _COMMAND of the caller would win over it.
-  const {
-    RESTIC_PASSWORD_FILE: _file,
-    RESTIC_PASSWORD_COMMAND: _command,
-    RESTIC_REPOSITORY_FILE: _repository,
-    ...inherited
-  } = process.env;
-  const env = {
-    ...inherited,
-    RESTIC_REPOSITORY: repo,
-    RESTIC_PASSWORD: hostRepositoryPassword(stackPassword, policy.name, host.name),
-  };
+  const env = { ...hostResticEnvironment(process.env, stackPassword, policy, host.name), RESTIC_REPOSITORY: repo };
   const restic = async (what: string, args: string[]): Promise<string> => {
     say(`${host.name}: restic ${what}\n`);
     const r = await run(o.restic ?? "restic", args, env);
@@ -130,16 +119,15 @@ async function pruneHost(
     // The host holds its repository's key: it can add snapshots claiming any time, so that
     // keep-daily and friends keep its fakes and forget the real ones. The server's file times
     // are the server's: a claimed time they contradict stops this host's retention.
-    const forged = all.filter((s) => {
-      if (!tag(s, "schedule")) return false;
-      const written = statSync(path.join(repo, "snapshots", s.id)).mtimeMs;
-      const claimed = Date.parse(s.time);
-      return claimed > written + CLOCK_SKEW_MS || written - claimed > LONGEST_RUN_MS;
-    });
+    const written = (s: SnapshotJson) => statSync(path.join(repo, "snapshots", s.id)).mtimeMs;
+    const forged = all
+      .filter((s) => tag(s, "schedule"))
+      .map((s) => ({ s, written: written(s), claimed: Date.parse(s.time) }))
+      .filter((f) => f.claimed > f.written + CLOCK_SKEW_MS || f.written - f.claimed > LONGEST_RUN_MS);
     if (forged.length)
       return {
         ok: false,
-        message: `nothing was forgotten: snapshot(s) ${forged.map((s) => `${s.id.slice(0, 8)} (claims ${s.time}, written ${new Date(statSync(path.join(repo, "snapshots", s.id)).mtimeMs).toISOString()})`).join(", ")} claim a time their files on this server contradict. The host may have planted them to push real recovery points out of retention: inspect them (restic snapshots, restic ls), remove what you did not take with restic forget <id>, then run dxbackup prune again`,
+        message: `nothing was forgotten: snapshot(s) ${forged.map((f) => `${f.s.id.slice(0, 8)} (claims ${f.s.time}, written ${new Date(f.written).toISOString()})`).join(", ")} claim a time their files on this server contradict. The host may have planted them to push real recovery points out of retention: inspect them (restic snapshots, restic ls), remove what you did not take with restic forget <id>, then run dxbackup prune again`,
       };
     // A run its host marked as no recovery point, re-tagged as its agent would have where it
     // can delete: it then takes no keep-* slot and is never forgotten. Done runs are skipped.
